@@ -1,0 +1,38 @@
+# Entry points named in the README. Each target installs what it needs into .venv first, so
+# every command works on a fresh machine with only python3 (>= 3.11) and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install serve demo test lint typecheck bench interop clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/glasskey serve
+
+demo: $(STAMP)
+	$(BIN)/glasskey demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench interop
+	$(BIN)/ruff format --check src tests bench interop
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src/glasskey
+
+test: lint typecheck
+	$(BIN)/pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/verify.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

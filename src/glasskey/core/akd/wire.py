@@ -1,0 +1,368 @@
+"""Protobuf codec for AKD proofs, byte-compatible with facebook/akd 0.12 (spec section 10).
+
+Decoding validates exactly what akd's ``TryFrom`` conversions validate (required fields,
+32-byte digests, label sizes, exactly two non-membership children) and turns *every* failure
+— garbage bytes, truncation, wrong lengths, oversized input — into ``MalformedError``.
+Encoding reproduces upstream's bytes: ascending field order, present-but-default fields
+written out, ``label_val`` with trailing zero bytes stripped, ``epochs`` unpacked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from google.protobuf.message import Message
+
+from glasskey.core.akd.node_label import Direction, NodeLabel
+from glasskey.core.akd.proto import akd_pb2 as pb
+from glasskey.core.akd.types import (
+    AppendOnlyProof,
+    AzksElement,
+    HistoryProof,
+    LookupProof,
+    MembershipProof,
+    NonMembershipProof,
+    SiblingProof,
+    SingleAppendOnlyProof,
+    UpdateProof,
+)
+from glasskey.core.errors import MalformedError
+
+#: Lookup and history proofs are a few kilobytes; anything far larger is an attack.
+MAX_PROOF_BYTES: Final = 4 * 1024 * 1024
+#: Audit proofs grow with the epoch's insert count (~100 bytes per element).
+MAX_AUDIT_PROOF_BYTES: Final = 1024 * 1024 * 1024
+
+_T = TypeVar("_T")
+
+
+def _parse(message: Message, data: bytes, what: str, limit: int) -> None:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise MalformedError(f"{what}: expected bytes, got {type(data).__name__}")
+    if len(data) > limit:
+        raise MalformedError(f"{what}: {len(data)} bytes exceeds the limit of {limit}")
+    try:
+        message.ParseFromString(bytes(data))
+    except Exception as exc:  # protobuf raises DecodeError and, on some inputs, others
+        raise MalformedError(f"{what}: not a valid protobuf message ({exc})") from None
+
+
+def _require(msg: Any, field: str, what: str) -> None:
+    if not msg.HasField(field):
+        raise MalformedError(f"{what}: required field '{field}' is missing")
+
+
+def _digest(data: bytes, what: str) -> bytes:
+    if len(data) != 32:
+        raise MalformedError(
+            f"{what}: failed to parse digest, expected 32 bytes but the value has {len(data)} bytes"
+        )
+    return bytes(data)
+
+
+# -- decoding ------------------------------------------------------------------------------
+
+
+def _node_label_from_pb(m: Any, what: str) -> NodeLabel:
+    _require(m, "label_val", what)
+    _require(m, "label_len", what)
+    raw = m.label_val
+    if len(raw) > 32:
+        raise MalformedError(f"{what}: label value is too long: {len(raw)}")
+    if m.label_len > 256:
+        raise MalformedError(f"{what}: label length {m.label_len} exceeds 256 bits")
+    return NodeLabel(bytes(raw) + b"\x00" * (32 - len(raw)), m.label_len)
+
+
+def _element_from_pb(m: Any, what: str) -> AzksElement:
+    _require(m, "label", what)
+    _require(m, "value", what)
+    return AzksElement(_node_label_from_pb(m.label, what + ".label"), _digest(m.value, what))
+
+
+def _sibling_from_pb(m: Any, what: str) -> SiblingProof:
+    _require(m, "label", what)
+    _require(m, "direction", what)
+    if len(m.siblings) < 1:
+        raise MalformedError(f"{what}: a sibling proof needs at least one sibling")
+    direction = m.direction & 0x0F
+    if direction > 1:
+        raise MalformedError(f"{what}: invalid direction {m.direction}")
+    return SiblingProof(
+        _node_label_from_pb(m.label, what + ".label"),
+        tuple(_element_from_pb(s, what + ".siblings") for s in m.siblings),
+        Direction(direction),
+    )
+
+
+def _membership_from_pb(m: Any, what: str) -> MembershipProof:
+    _require(m, "label", what)
+    _require(m, "hash_val", what)
+    return MembershipProof(
+        _node_label_from_pb(m.label, what + ".label"),
+        _digest(m.hash_val, what + ".hash_val"),
+        tuple(
+            _sibling_from_pb(sp, f"{what}.sibling_proofs[{i}]")
+            for i, sp in enumerate(m.sibling_proofs)
+        ),
+    )
+
+
+def _nonmembership_from_pb(m: Any, what: str) -> NonMembershipProof:
+    _require(m, "label", what)
+    _require(m, "longest_prefix", what)
+    _require(m, "longest_prefix_membership_proof", what)
+    if len(m.longest_prefix_children) != 2:
+        raise MalformedError(
+            f"{what}: expected exactly 2 longest-prefix children, got {len(m.longest_prefix_children)}"
+        )
+    left, right = (
+        _element_from_pb(c, f"{what}.longest_prefix_children") for c in m.longest_prefix_children
+    )
+    return NonMembershipProof(
+        _node_label_from_pb(m.label, what + ".label"),
+        _node_label_from_pb(m.longest_prefix, what + ".longest_prefix"),
+        (left, right),
+        _membership_from_pb(m.longest_prefix_membership_proof, what + ".membership_proof"),
+    )
+
+
+def _lookup_from_pb(m: Any) -> LookupProof:
+    what = "LookupProof"
+    for field in (
+        "epoch", "value", "version", "existence_vrf_proof", "existence_proof",
+        "marker_vrf_proof", "marker_proof", "freshness_vrf_proof", "freshness_proof",
+        "commitment_nonce",
+    ):  # fmt: skip
+        _require(m, field, what)
+    return LookupProof(
+        epoch=m.epoch,
+        value=bytes(m.value),
+        version=m.version,
+        existence_vrf_proof=bytes(m.existence_vrf_proof),
+        existence_proof=_membership_from_pb(m.existence_proof, what + ".existence_proof"),
+        marker_vrf_proof=bytes(m.marker_vrf_proof),
+        marker_proof=_membership_from_pb(m.marker_proof, what + ".marker_proof"),
+        freshness_vrf_proof=bytes(m.freshness_vrf_proof),
+        freshness_proof=_nonmembership_from_pb(m.freshness_proof, what + ".freshness_proof"),
+        commitment_nonce=bytes(m.commitment_nonce),
+    )
+
+
+def _update_from_pb(m: Any, what: str) -> UpdateProof:
+    for field in (
+        "epoch", "value", "version", "existence_vrf_proof", "existence_proof", "commitment_nonce"
+    ):  # fmt: skip
+        _require(m, field, what)
+    return UpdateProof(
+        epoch=m.epoch,
+        value=bytes(m.value),
+        version=m.version,
+        existence_vrf_proof=bytes(m.existence_vrf_proof),
+        existence_proof=_membership_from_pb(m.existence_proof, what + ".existence_proof"),
+        previous_version_vrf_proof=(
+            bytes(m.previous_version_vrf_proof)
+            if m.HasField("previous_version_vrf_proof")
+            else None
+        ),
+        previous_version_proof=(
+            _membership_from_pb(m.previous_version_proof, what + ".previous_version_proof")
+            if m.HasField("previous_version_proof")
+            else None
+        ),
+        commitment_nonce=bytes(m.commitment_nonce),
+    )
+
+
+def _history_from_pb(m: Any) -> HistoryProof:
+    return HistoryProof(
+        update_proofs=tuple(
+            _update_from_pb(u, f"HistoryProof.update_proofs[{i}]")
+            for i, u in enumerate(m.update_proofs)
+        ),
+        past_marker_vrf_proofs=tuple(bytes(p) for p in m.past_marker_vrf_proofs),
+        existence_of_past_marker_proofs=tuple(
+            _membership_from_pb(p, "HistoryProof.existence_of_past_marker_proofs")
+            for p in m.existence_of_past_marker_proofs
+        ),
+        future_marker_vrf_proofs=tuple(bytes(p) for p in m.future_marker_vrf_proofs),
+        non_existence_of_future_marker_proofs=tuple(
+            _nonmembership_from_pb(p, "HistoryProof.non_existence_of_future_marker_proofs")
+            for p in m.non_existence_of_future_marker_proofs
+        ),
+    )
+
+
+def _single_from_pb(m: Any, what: str) -> SingleAppendOnlyProof:
+    return SingleAppendOnlyProof(
+        inserted=tuple(_element_from_pb(e, what + ".inserted") for e in m.inserted),
+        unchanged_nodes=tuple(
+            _element_from_pb(e, what + ".unchanged_nodes") for e in m.unchanged_nodes
+        ),
+    )
+
+
+def _append_only_from_pb(m: Any) -> AppendOnlyProof:
+    return AppendOnlyProof(
+        proofs=tuple(
+            _single_from_pb(p, f"AppendOnlyProof.proofs[{i}]") for i, p in enumerate(m.proofs)
+        ),
+        epochs=tuple(m.epochs),
+    )
+
+
+def _decoder(
+    message_type: Callable[[], Message], convert: Callable[[Any], _T], what: str, limit: int
+) -> Callable[[bytes], _T]:
+    def decode(data: bytes) -> _T:
+        message = message_type()
+        _parse(message, data, what, limit)
+        return convert(message)
+
+    decode.__doc__ = f"Decode and validate a protobuf {what}; raises MalformedError."
+    return decode
+
+
+decode_lookup_proof = _decoder(pb.LookupProof, _lookup_from_pb, "LookupProof", MAX_PROOF_BYTES)
+decode_history_proof = _decoder(pb.HistoryProof, _history_from_pb, "HistoryProof", MAX_PROOF_BYTES)
+decode_single_append_only_proof = _decoder(
+    pb.SingleAppendOnlyProof,
+    lambda m: _single_from_pb(m, "SingleAppendOnlyProof"),
+    "SingleAppendOnlyProof",
+    MAX_AUDIT_PROOF_BYTES,
+)
+decode_append_only_proof = _decoder(
+    pb.AppendOnlyProof, _append_only_from_pb, "AppendOnlyProof", MAX_AUDIT_PROOF_BYTES
+)
+decode_membership_proof = _decoder(
+    pb.MembershipProof,
+    lambda m: _membership_from_pb(m, "MembershipProof"),
+    "MembershipProof",
+    MAX_PROOF_BYTES,
+)
+decode_non_membership_proof = _decoder(
+    pb.NonMembershipProof,
+    lambda m: _nonmembership_from_pb(m, "NonMembershipProof"),
+    "NonMembershipProof",
+    MAX_PROOF_BYTES,
+)
+
+
+def decode_update_proof(data: bytes) -> UpdateProof:
+    """Decode and validate a protobuf UpdateProof; raises MalformedError."""
+    message = pb.UpdateProof()
+    _parse(message, data, "UpdateProof", MAX_PROOF_BYTES)
+    return _update_from_pb(message, "UpdateProof")
+
+
+# -- encoding ------------------------------------------------------------------------------
+
+
+def _fill_label(m: Any, label: NodeLabel) -> None:
+    m.label_val = label.val.rstrip(b"\x00")
+    m.label_len = label.length
+
+
+def _fill_element(m: Any, element: AzksElement) -> None:
+    _fill_label(m.label, element.label)
+    m.value = element.value
+
+
+def _fill_membership(m: Any, proof: MembershipProof) -> None:
+    _fill_label(m.label, proof.label)
+    m.hash_val = proof.hash_val
+    for sp in proof.sibling_proofs:
+        out = m.sibling_proofs.add()
+        _fill_label(out.label, sp.label)
+        for sibling in sp.siblings:
+            _fill_element(out.siblings.add(), sibling)
+        out.direction = int(sp.direction)
+
+
+def _fill_nonmembership(m: Any, proof: NonMembershipProof) -> None:
+    _fill_label(m.label, proof.label)
+    _fill_label(m.longest_prefix, proof.longest_prefix)
+    for child in proof.longest_prefix_children:
+        _fill_element(m.longest_prefix_children.add(), child)
+    _fill_membership(m.longest_prefix_membership_proof, proof.longest_prefix_membership_proof)
+
+
+def _fill_update(m: Any, proof: UpdateProof) -> None:
+    m.epoch = proof.epoch
+    m.value = proof.value
+    m.version = proof.version
+    m.existence_vrf_proof = proof.existence_vrf_proof
+    _fill_membership(m.existence_proof, proof.existence_proof)
+    if proof.previous_version_vrf_proof is not None:
+        m.previous_version_vrf_proof = proof.previous_version_vrf_proof
+    if proof.previous_version_proof is not None:
+        _fill_membership(m.previous_version_proof, proof.previous_version_proof)
+    m.commitment_nonce = proof.commitment_nonce
+
+
+def _fill_single(m: Any, proof: SingleAppendOnlyProof) -> None:
+    for e in proof.inserted:
+        _fill_element(m.inserted.add(), e)
+    for e in proof.unchanged_nodes:
+        _fill_element(m.unchanged_nodes.add(), e)
+
+
+def encode_lookup_proof(proof: LookupProof) -> bytes:
+    m = pb.LookupProof()
+    m.epoch = proof.epoch
+    m.value = proof.value
+    m.version = proof.version
+    m.existence_vrf_proof = proof.existence_vrf_proof
+    _fill_membership(m.existence_proof, proof.existence_proof)
+    m.marker_vrf_proof = proof.marker_vrf_proof
+    _fill_membership(m.marker_proof, proof.marker_proof)
+    m.freshness_vrf_proof = proof.freshness_vrf_proof
+    _fill_nonmembership(m.freshness_proof, proof.freshness_proof)
+    m.commitment_nonce = proof.commitment_nonce
+    return m.SerializeToString()
+
+
+def encode_update_proof(proof: UpdateProof) -> bytes:
+    m = pb.UpdateProof()
+    _fill_update(m, proof)
+    return m.SerializeToString()
+
+
+def encode_history_proof(proof: HistoryProof) -> bytes:
+    m = pb.HistoryProof()
+    for update in proof.update_proofs:
+        _fill_update(m.update_proofs.add(), update)
+    m.past_marker_vrf_proofs.extend(proof.past_marker_vrf_proofs)
+    for mp in proof.existence_of_past_marker_proofs:
+        _fill_membership(m.existence_of_past_marker_proofs.add(), mp)
+    m.future_marker_vrf_proofs.extend(proof.future_marker_vrf_proofs)
+    for nm in proof.non_existence_of_future_marker_proofs:
+        _fill_nonmembership(m.non_existence_of_future_marker_proofs.add(), nm)
+    return m.SerializeToString()
+
+
+def encode_membership_proof(proof: MembershipProof) -> bytes:
+    m = pb.MembershipProof()
+    _fill_membership(m, proof)
+    return m.SerializeToString()
+
+
+def encode_non_membership_proof(proof: NonMembershipProof) -> bytes:
+    m = pb.NonMembershipProof()
+    _fill_nonmembership(m, proof)
+    return m.SerializeToString()
+
+
+def encode_single_append_only_proof(proof: SingleAppendOnlyProof) -> bytes:
+    m = pb.SingleAppendOnlyProof()
+    _fill_single(m, proof)
+    return m.SerializeToString()
+
+
+def encode_append_only_proof(proof: AppendOnlyProof) -> bytes:
+    m = pb.AppendOnlyProof()
+    for single in proof.proofs:
+        _fill_single(m.proofs.add(), single)
+    m.epochs.extend(proof.epochs)
+    return m.SerializeToString()

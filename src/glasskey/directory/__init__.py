@@ -1,0 +1,25 @@
+"""The AKD directory engine: batched epochs, lookup/history/audit proofs, audit blobs."""
+
+from glasskey.directory.blobs import BlobStore, FolderBlobStore, MemoryBlobStore
+from glasskey.directory.directory import Directory, Limits, PendingUpdate
+from glasskey.directory.errors import (
+    DirectoryError,
+    InvalidEpoch,
+    InvalidUpdate,
+    LabelNotFound,
+    StoreCorrupted,
+)
+
+__all__ = [
+    "BlobStore",
+    "Directory",
+    "DirectoryError",
+    "FolderBlobStore",
+    "InvalidEpoch",
+    "InvalidUpdate",
+    "LabelNotFound",
+    "Limits",
+    "MemoryBlobStore",
+    "PendingUpdate",
+    "StoreCorrupted",
+]

@@ -1,0 +1,371 @@
+"""The AKD prefix tree on top of a store: batch insertion and proof generation.
+
+Shape (spec section 4): a compressed binary trie over 256-bit leaf labels, with a root that
+always exists, interior nodes labelled by the longest common prefix of their leaves and
+exactly two children each. The shape depends only on the set of leaves, so any insertion
+order reproduces akd's roots.
+
+Round trips: insertion walks the tree breadth-first and fetches each level's children in one
+``get_nodes`` call; a membership or non-membership proof fetches every prefix of the target
+label in a single call (at most 257 keys) — the path's rows carry their children's labels
+and hashes, so nothing else is read.
+"""
+
+from __future__ import annotations
+
+import struct
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from glasskey.core.akd.configuration import Configuration
+from glasskey.core.akd.node_label import Direction, NodeLabel, empty_label
+from glasskey.core.akd.types import (
+    AppendOnlyProof,
+    AzksElement,
+    MembershipProof,
+    NonMembershipProof,
+    SiblingProof,
+    SingleAppendOnlyProof,
+)
+from glasskey.directory.errors import StoreCorrupted
+from glasskey.storage.base import NodeRecord, StoreTransaction
+
+BITS: Final = 256
+_BE16 = struct.Struct(">H")
+_BE32 = struct.Struct(">I")
+_BE64 = struct.Struct(">Q")
+ROOT_KEY: Final = b"\x00\x00"
+
+
+def node_key(label: int, length: int) -> bytes:
+    """Storage key of a canonical label: ``BE16(length) || first ceil(length/8) bytes``."""
+    return _BE16.pack(length) + label.to_bytes(32, "big")[: (length + 7) >> 3]
+
+
+def key_label(key: bytes) -> tuple[int, int]:
+    """Inverse of ``node_key``: (label as a 256-bit integer, bit length)."""
+    length = _BE16.unpack_from(key)[0]
+    body = key[2:]
+    return int.from_bytes(body + b"\x00" * (32 - len(body)), "big"), length
+
+
+def key_node_label(key: bytes) -> NodeLabel:
+    value, length = key_label(key)
+    return NodeLabel.from_int(value, length)
+
+
+def _prefix(label: int, length: int) -> int:
+    if length == 0:
+        return 0
+    return label & ~((1 << (BITS - length)) - 1)
+
+
+def _common_bits(a: int, b: int, limit: int) -> int:
+    return min(BITS - (a ^ b).bit_length(), limit)
+
+
+def _bit(label: int, index: int) -> int:
+    return (label >> (BITS - 1 - index)) & 1
+
+
+@dataclass(slots=True)
+class _Node:
+    """A tree node while it is being read or rewritten (label decoded once)."""
+
+    record: NodeRecord
+    label: int
+    length: int
+    dirty: bool = False
+
+    @classmethod
+    def of(cls, record: NodeRecord) -> _Node:
+        label, length = key_label(record.key)
+        return cls(record, label, length)
+
+    def child_key(self, side: int) -> bytes | None:
+        return self.record.left_key if side == 0 else self.record.right_key
+
+    def set_child(self, side: int, key: bytes) -> None:
+        if side == 0:
+            self.record.left_key = key
+        else:
+            self.record.right_key = key
+
+
+class AkdTree:
+    """Stateless tree algorithms for one configuration; state lives in the transaction."""
+
+    def __init__(self, config: Configuration) -> None:
+        self.config = config
+        self._empty_label = empty_label(config)
+        self._empty_element = AzksElement(self._empty_label, config.empty_node_hash)
+
+    # -- contributions ----------------------------------------------------------------------
+
+    def contribution(self, record: NodeRecord) -> bytes:
+        """What a parent hashes for this node: leaves mix in their insertion epoch."""
+        if len(record.key) == 34 and record.key[:2] == b"\x01\x00":  # length 256: a leaf
+            return self.config.leaf_hash(record.value, record.last_epoch)
+        return record.value
+
+    def _label_value(self, key: bytes | None) -> bytes:
+        if key is None:
+            return self.config.empty_label_value
+        value, length = key_label(key)
+        return self.config.label_value(_BE32.pack(length) + value.to_bytes(32, "big"))
+
+    # -- insertion ----------------------------------------------------------------------------
+
+    def insert(
+        self, txn: StoreTransaction, leaves: list[tuple[int, bytes]], epoch: int
+    ) -> tuple[bytes, int]:
+        """Insert new leaves ``(label, raw value)`` at ``epoch``; write every changed node.
+
+        Returns (the new root hash, the number of nodes created).
+        """
+        leaves = sorted(leaves)
+        for (a, _), (b, _) in zip(leaves, leaves[1:], strict=False):
+            if a == b:
+                raise StoreCorrupted("two new leaves share one label (VRF collision?)")
+        nodes: dict[bytes, _Node] = {}
+        root_record = txn.get_nodes([ROOT_KEY]).get(ROOT_KEY)
+        if root_record is None:
+            root_record = NodeRecord(ROOT_KEY, self.config.empty_root_value, 0, 0)
+        root = _Node.of(root_record)
+        root.dirty = True
+        nodes[ROOT_KEY] = root
+        created = 0
+        frontier: list[tuple[_Node, list[tuple[int, bytes]]]] = [(root, leaves)]
+        while frontier:
+            wanted: list[tuple[_Node, int, list[tuple[int, bytes]]]] = []
+            for node, group in frontier:
+                split = bisect_left(group, (node.label | (1 << (BITS - 1 - node.length)),))
+                for side, part in ((0, group[:split]), (1, group[split:])):
+                    if part:
+                        wanted.append((node, side, part))
+            missing = [
+                key
+                for node, side, _ in wanted
+                if (key := node.child_key(side)) is not None and key not in nodes
+            ]
+            if missing:
+                for key, record in txn.get_nodes(missing).items():
+                    nodes[key] = _Node.of(record)
+            frontier = []
+            work = wanted
+            while work:
+                node, side, part = work.pop()
+                key = node.child_key(side)
+                if key is None:
+                    subtree_key, count = self._build(nodes, part, epoch)
+                    created += count
+                    node.set_child(side, subtree_key)
+                    continue
+                child = nodes.get(key)
+                if child is None:
+                    raise StoreCorrupted(f"tree node {key.hex()} is referenced but missing")
+                first, last = part[0][0], part[-1][0]
+                group_len = BITS if len(part) == 1 else _common_bits(first, last, BITS)
+                depth = _common_bits(child.label, first, min(child.length, group_len))
+                if depth == child.length:
+                    if child.length == BITS:
+                        raise StoreCorrupted("a new leaf label already exists in the tree")
+                    child.dirty = True
+                    frontier.append((child, part))
+                    continue
+                # Push the existing child down under a new interior node at ``depth``.
+                label = _prefix(child.label, depth)
+                interior = _Node(
+                    NodeRecord(node_key(label, depth), b"", epoch, epoch), label, depth
+                )
+                interior.dirty = True
+                interior.set_child(_bit(child.label, depth), key)
+                interior.record.min_epoch = child.record.min_epoch
+                nodes[interior.record.key] = interior
+                created += 1
+                node.set_child(side, interior.record.key)
+                split = bisect_left(part, (label | (1 << (BITS - 1 - depth)),))
+                for sub_side, sub_part in ((0, part[:split]), (1, part[split:])):
+                    if sub_part:
+                        work.append((interior, sub_side, sub_part))
+        root_hash = self._rehash(nodes, epoch)
+        txn.put_nodes(n.record for n in nodes.values() if n.dirty)
+        return root_hash, created
+
+    def _build(
+        self, nodes: dict[bytes, _Node], leaves: list[tuple[int, bytes]], epoch: int
+    ) -> tuple[bytes, int]:
+        """Create the subtree of brand-new sorted ``leaves``; returns (its root key, count)."""
+        if len(leaves) == 1:
+            label, raw = leaves[0]
+            leaf = _Node(NodeRecord(node_key(label, BITS), raw, epoch, epoch), label, BITS, True)
+            nodes[leaf.record.key] = leaf
+            return leaf.record.key, 1
+        depth = _common_bits(leaves[0][0], leaves[-1][0], BITS)
+        label = _prefix(leaves[0][0], depth)
+        split = bisect_left(leaves, (label | (1 << (BITS - 1 - depth)),))
+        left_key, left_count = self._build(nodes, leaves[:split], epoch)
+        right_key, right_count = self._build(nodes, leaves[split:], epoch)
+        record = NodeRecord(node_key(label, depth), b"", epoch, epoch, left_key, None, right_key)
+        nodes[record.key] = _Node(record, label, depth, True)
+        return record.key, left_count + right_count + 1
+
+    def _rehash(self, nodes: dict[bytes, _Node], epoch: int) -> bytes:
+        """Recompute every dirty node bottom-up; returns the new epoch root hash."""
+        config = self.config
+        dirty = sorted((n for n in nodes.values() if n.dirty), key=lambda n: -n.length)
+        for node in dirty:
+            record = node.record
+            if node.length == BITS:
+                continue
+            values: list[bytes] = []
+            min_epoch = record.min_epoch if record.min_epoch else epoch
+            for side in (0, 1):
+                key = node.child_key(side)
+                if key is None:
+                    values.append(config.empty_node_hash)
+                    continue
+                child = nodes.get(key)
+                if child is not None:
+                    contribution = self.contribution(child.record)
+                    min_epoch = min(min_epoch, child.record.min_epoch)
+                else:
+                    stored = record.left_hash if side == 0 else record.right_hash
+                    if stored is None:
+                        raise StoreCorrupted(f"tree node {record.key.hex()} lacks a child hash")
+                    contribution = stored
+                if side == 0:
+                    record.left_hash = contribution
+                else:
+                    record.right_hash = contribution
+                values.append(contribution)
+            record.value = config.parent_hash(
+                values[0],
+                self._label_value(record.left_key),
+                values[1],
+                self._label_value(record.right_key),
+            )
+            record.last_epoch = epoch
+            record.min_epoch = min_epoch
+        return config.root_hash_from_value(nodes[ROOT_KEY].record.value)
+
+    # -- proofs ------------------------------------------------------------------------------
+
+    def root_hash(self, txn: StoreTransaction) -> bytes:
+        root = txn.get_nodes([ROOT_KEY]).get(ROOT_KEY)
+        value = self.config.empty_root_value if root is None else root.value
+        return self.config.root_hash_from_value(value)
+
+    def _element(self, key: bytes | None, contribution: bytes | None) -> AzksElement:
+        if key is None:
+            return self._empty_element
+        if contribution is None:
+            raise StoreCorrupted(f"tree node child {key.hex()} has no stored hash")
+        return AzksElement(key_node_label(key), contribution)
+
+    def _walk(
+        self, path: dict[bytes, NodeRecord], target: int
+    ) -> tuple[NodeRecord, MembershipProof]:
+        """akd's ``get_lcp_node_label_with_membership_proof`` over pre-read path rows (11.4)."""
+        current = path.get(ROOT_KEY)
+        if current is None:
+            current = NodeRecord(ROOT_KEY, self.config.empty_root_value, 0, 0)
+        length = 0
+        siblings: list[SiblingProof] = []
+        while length < BITS:
+            side = _bit(target, length)
+            child_key = current.right_key if side else current.left_key
+            if child_key is None:
+                break
+            child_value, child_length = key_label(child_key)
+            if _prefix(target, child_length) != child_value:
+                break  # the child is not on the target's path: current is the longest prefix
+            child = path.get(child_key)
+            if child is None:
+                raise StoreCorrupted(f"tree node {child_key.hex()} is referenced but missing")
+            other_key, other_hash = (
+                (current.left_key, current.left_hash)
+                if side
+                else (current.right_key, current.right_hash)
+            )
+            siblings.append(
+                SiblingProof(
+                    key_node_label(current.key),
+                    (self._element(other_key, other_hash),),
+                    Direction(side),
+                )
+            )
+            current = child
+            length = _BE16.unpack_from(current.key)[0]
+        label = key_node_label(current.key)
+        return current, MembershipProof(label, self.contribution(current), tuple(siblings))
+
+    @staticmethod
+    def _prefix_keys(target: int) -> list[bytes]:
+        return [node_key(_prefix(target, n), n) for n in range(BITS + 1)]
+
+    def proofs(
+        self, txn: StoreTransaction, members: list[bytes], non_members: list[bytes]
+    ) -> tuple[list[MembershipProof], list[NonMembershipProof]]:
+        """Membership proofs for ``members`` and non-membership proofs for ``non_members``
+        (32-byte leaf labels), all from a single read of every prefix of every target."""
+        targets = [int.from_bytes(t, "big") for t in (*members, *non_members)]
+        keys = {k for t in targets for k in self._prefix_keys(t)}
+        path = txn.get_nodes(keys)
+        membership = [self._walk(path, t)[1] for t in targets[: len(members)]]
+        absent: list[NonMembershipProof] = []
+        for raw, target in zip(non_members, targets[len(members) :], strict=True):
+            record, proof = self._walk(path, target)
+            children = (
+                self._element(record.left_key, record.left_hash),
+                self._element(record.right_key, record.right_hash),
+            )
+            absent.append(NonMembershipProof(NodeLabel.leaf(raw), proof.label, children, proof))
+        return membership, absent
+
+    def membership_proof(self, txn: StoreTransaction, target: bytes) -> MembershipProof:
+        """Membership proof of the leaf ``target`` (or of its deepest prefix if absent)."""
+        return self.proofs(txn, [target], [])[0][0]
+
+    def non_membership_proof(self, txn: StoreTransaction, target: bytes) -> NonMembershipProof:
+        return self.proofs(txn, [], [target])[1][0]
+
+    def append_only_proof(self, txn: StoreTransaction, start: int, end: int) -> AppendOnlyProof:
+        """One single proof per epoch in ``start..end`` computed on the latest tree (11.7)."""
+        return AppendOnlyProof(
+            tuple(self.single_append_only_proof(txn, s) for s in range(start, end)),
+            tuple(range(start, end)),
+        )
+
+    def single_append_only_proof(self, txn: StoreTransaction, start: int) -> SingleAppendOnlyProof:
+        inserted: list[AzksElement] = []
+        unchanged: list[AzksElement] = []
+        root = txn.get_nodes([ROOT_KEY]).get(ROOT_KEY)
+        if root is None or root.last_epoch <= start:
+            return SingleAppendOnlyProof((), ())
+        level: list[NodeRecord] = [root]
+        while level:
+            keys = [k for r in level for k in (r.left_key, r.right_key) if k is not None]
+            children = txn.get_nodes(keys) if keys else {}
+            next_level: list[NodeRecord] = []
+            for key in keys:
+                child = children.get(key)
+                if child is None:
+                    raise StoreCorrupted(f"tree node {key.hex()} is referenced but missing")
+                if child.last_epoch <= start:
+                    unchanged.append(AzksElement(key_node_label(key), self.contribution(child)))
+                elif child.min_epoch > start + 1:
+                    continue
+                elif len(key) == 34 and key[:2] == b"\x01\x00":
+                    inserted.append(AzksElement(key_node_label(key), child.value))
+                else:
+                    next_level.append(child)
+            level = next_level
+        return SingleAppendOnlyProof(tuple(inserted), tuple(unchanged))
+
+
+def leaves_of(items: Iterable[tuple[bytes, bytes]]) -> list[tuple[int, bytes]]:
+    """Convert (32-byte label, raw value) pairs to the integer form ``insert`` takes."""
+    return [(int.from_bytes(label, "big"), raw) for label, raw in items]

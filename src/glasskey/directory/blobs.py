@@ -1,0 +1,88 @@
+"""Where audit blobs go: a tiny blob-store interface and its folder implementation.
+
+Auditors (WhatsApp's, Plexi's, glasskey's) read one protobuf ``SingleAppendOnlyProof`` per
+epoch, named ``{epoch}/{previous_root_hex}/{root_hex}``. A folder keeps that name as a
+relative path, so serving the folder over HTTP (or syncing it to an object store prefix)
+publishes the blobs with no translation.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+from glasskey.core.akd.audit import parse_audit_blob_name
+from glasskey.core.errors import MalformedError
+
+
+class BlobStore(Protocol):
+    def put(self, name: str, data: bytes) -> None: ...
+    def get(self, name: str) -> bytes: ...
+    def list(self) -> list[str]: ...
+    def epochs(self) -> set[int]: ...
+
+
+class FolderBlobStore:
+    """Audit blobs as files ``root/{epoch}/{prev}/{cur}``, written atomically."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, name: str) -> Path:
+        parsed = parse_audit_blob_name(name)  # also rejects path tricks: only digits and hex
+        return self.root / str(parsed)
+
+    def put(self, name: str, data: bytes) -> None:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, name: str) -> bytes:
+        try:
+            return self._path(name).read_bytes()
+        except FileNotFoundError:
+            raise MalformedError(f"no audit blob named {name!r}") from None
+
+    def list(self) -> list[str]:
+        names = []
+        for path in self.root.glob("*/*/*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                names.append(path.relative_to(self.root).as_posix())
+        return sorted(names, key=lambda n: int(n.split("/", 1)[0]))
+
+    def epochs(self) -> set[int]:
+        return {int(name.split("/", 1)[0]) for name in self.list()}
+
+
+class MemoryBlobStore:
+    """Blob store in a dict, for tests."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def put(self, name: str, data: bytes) -> None:
+        self.blobs[str(parse_audit_blob_name(name))] = data
+
+    def get(self, name: str) -> bytes:
+        try:
+            return self.blobs[name]
+        except KeyError:
+            raise MalformedError(f"no audit blob named {name!r}") from None
+
+    def list(self) -> list[str]:
+        return sorted(self.blobs, key=lambda n: int(n.split("/", 1)[0]))
+
+    def epochs(self) -> set[int]:
+        return {int(name.split("/", 1)[0]) for name in self.blobs}

@@ -1,0 +1,31 @@
+"""Errors of the directory engine (all ``GlasskeyError``s with a stable ``code``)."""
+
+from __future__ import annotations
+
+from glasskey.core.errors import GlasskeyError, UsageError
+
+
+class DirectoryError(GlasskeyError):
+    code = "directory_error"
+
+
+class LabelNotFound(DirectoryError):
+    """The label has no published version (at the requested epoch)."""
+
+    code = "not_found"
+
+
+class InvalidEpoch(UsageError):
+    code = "invalid_epoch"
+
+
+class InvalidUpdate(UsageError):
+    """An update is malformed: empty or oversized label/value, wrong type, duplicates."""
+
+    code = "invalid_update"
+
+
+class StoreCorrupted(DirectoryError):
+    """The stored tree is inconsistent; publishing stops rather than building on it."""
+
+    code = "store_corrupted"

@@ -1,0 +1,92 @@
+"""The storage protocol every backend implements (in-memory, SQLite, PostgreSQL).
+
+Why this shape: the directory engine needs exactly four kinds of state — tree nodes, value
+states (which version of which label holds which value), the published epochs, and the
+durable queue of accepted-but-unpublished updates — and it needs them *transactionally*: an
+epoch is written whole or not at all. So a backend hands out read and write transactions,
+and every method on a transaction is batched (one call, one round trip) so that publish and
+proof generation stay at O(tree depth) and O(1) round trips respectively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class NodeRecord:
+    """One node of the AKD prefix tree as stored.
+
+    ``key`` encodes the label (``BE16(bit length) || label bytes``, see
+    ``glasskey.directory.akd.tree.node_key``). For a leaf ``value`` is the raw AZKS value
+    (commitment or stale marker) and ``last_epoch == min_epoch`` is its insertion epoch; for
+    the root and interior nodes ``value`` is the node hash. Children are denormalised (label
+    key *and* hash contribution) so a membership proof needs only the path's rows.
+    """
+
+    key: bytes
+    value: bytes
+    last_epoch: int
+    min_epoch: int
+    left_key: bytes | None = None
+    left_hash: bytes | None = None
+    right_key: bytes | None = None
+    right_hash: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValueState:
+    """Version ``version`` of ``label`` holds ``value`` since epoch ``epoch``."""
+
+    label: bytes
+    version: int
+    epoch: int
+    value: bytes
+    node_label: bytes  # 32-byte VRF-derived fresh leaf label
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRecord:
+    update_id: int
+    label: bytes
+    value: bytes
+
+
+class StoreTransaction(Protocol):
+    """Reads always; writes only on a transaction from ``Store.write()``."""
+
+    def latest_epoch(self) -> int: ...
+    def epoch_root(self, epoch: int) -> bytes | None: ...
+    def get_nodes(self, keys: Collection[bytes]) -> dict[bytes, NodeRecord]: ...
+    def latest_states(self, labels: Collection[bytes]) -> dict[bytes, ValueState]: ...
+    def label_states(self, label: bytes) -> list[ValueState]: ...
+    def pending(self, limit: int) -> list[PendingRecord]: ...
+    def pending_count(self) -> int: ...
+    def update_status(self, update_id: int) -> tuple[str, int | None] | None: ...
+    def stats(self) -> dict[str, int]: ...
+
+    # writes
+    def put_nodes(self, nodes: Iterable[NodeRecord]) -> None: ...
+    def put_states(self, states: Iterable[ValueState]) -> None: ...
+    def add_epoch(self, epoch: int, root_hash: bytes) -> None: ...
+    def enqueue(self, label: bytes, value: bytes) -> int: ...
+    def mark_published(self, update_ids: Collection[int], epoch: int) -> None: ...
+
+
+class Store(Protocol):
+    """A storage backend: hands out transactions; ``close()`` releases connections."""
+
+    url: str
+
+    def read(self) -> AbstractContextManager[StoreTransaction]: ...
+    def write(self, publisher: bool = True) -> AbstractContextManager[StoreTransaction]: ...
+    def close(self) -> None: ...
+
+
+def chunked(items: list[bytes] | list[int], size: int) -> Iterator[list[bytes] | list[int]]:
+    """Split a parameter list so no single statement exceeds the backend's variable limit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

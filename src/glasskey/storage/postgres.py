@@ -1,0 +1,227 @@
+"""PostgreSQL backend (psycopg 3): the production store.
+
+Every batched read is one round trip (``= ANY(%s)`` over an array of keys), bulk writes go
+through pipelined ``executemany``. Readers use REPEATABLE READ so a proof is built from one
+snapshot; every publishing transaction first takes a transaction-scoped advisory lock, so
+several server processes on one database never publish concurrently — the loser waits and
+then sees the winner's epoch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+import psycopg
+
+from glasskey.directory.errors import StoreCorrupted
+from glasskey.storage.base import NodeRecord, PendingRecord, ValueState
+from glasskey.storage.schema import LATEST_VERSION, MIGRATIONS, POSTGRES_TYPES
+
+#: Advisory lock id for "I am the publisher" (ASCII 'glasskey' as a signed 64-bit integer).
+PUBLISH_LOCK_ID: Final = int.from_bytes(b"glasskey", "big", signed=True)
+_MIGRATE_LOCK_ID: Final = PUBLISH_LOCK_ID ^ 1
+_NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
+_STATE_COLUMNS = "label, version, epoch, value, node_label"
+
+
+def _b(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+def _node(row: tuple[Any, ...]) -> NodeRecord:
+    return NodeRecord(
+        bytes(row[0]), bytes(row[1]), int(row[2]), int(row[3]),
+        _b(row[4]), _b(row[5]), _b(row[6]), _b(row[7]),
+    )  # fmt: skip
+
+
+def _state(row: tuple[Any, ...]) -> ValueState:
+    return ValueState(bytes(row[0]), int(row[1]), int(row[2]), bytes(row[3]), bytes(row[4]))
+
+
+class _PostgresTransaction:
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def _rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with self._conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+
+    def latest_epoch(self) -> int:
+        row = self._rows("SELECT MAX(epoch) FROM akd_epochs")[0]
+        return int(row[0]) if row[0] is not None else 0
+
+    def epoch_root(self, epoch: int) -> bytes | None:
+        rows = self._rows("SELECT root_hash FROM akd_epochs WHERE epoch = %s", (epoch,))
+        return bytes(rows[0][0]) if rows else None
+
+    def get_nodes(self, keys: Collection[bytes]) -> dict[bytes, NodeRecord]:
+        if not keys:
+            return {}
+        rows = self._rows(
+            f"SELECT {_NODE_COLUMNS} FROM akd_nodes WHERE key = ANY(%s)", (list(keys),)
+        )
+        return {bytes(row[0]): _node(row) for row in rows}
+
+    def latest_states(self, labels: Collection[bytes]) -> dict[bytes, ValueState]:
+        if not labels:
+            return {}
+        rows = self._rows(
+            f"SELECT DISTINCT ON (label) {_STATE_COLUMNS} FROM akd_value_states "
+            "WHERE label = ANY(%s) ORDER BY label, version DESC",
+            (list(labels),),
+        )
+        return {bytes(row[0]): _state(row) for row in rows}
+
+    def label_states(self, label: bytes) -> list[ValueState]:
+        rows = self._rows(
+            f"SELECT {_STATE_COLUMNS} FROM akd_value_states WHERE label = %s ORDER BY version",
+            (label,),
+        )
+        return [_state(row) for row in rows]
+
+    def pending(self, limit: int) -> list[PendingRecord]:
+        rows = self._rows(
+            "SELECT id, label, value FROM pending_updates ORDER BY id LIMIT %s", (limit,)
+        )
+        return [PendingRecord(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+
+    def pending_count(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM pending_updates")[0][0])
+
+    def update_status(self, update_id: int) -> tuple[str, int | None] | None:
+        rows = self._rows("SELECT epoch FROM published_updates WHERE id = %s", (update_id,))
+        if rows:
+            return ("published", int(rows[0][0]))
+        rows = self._rows("SELECT 1 FROM pending_updates WHERE id = %s", (update_id,))
+        return ("pending", None) if rows else None
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "nodes": int(self._rows("SELECT COUNT(*) FROM akd_nodes")[0][0]),
+            "labels": int(self._rows("SELECT COUNT(DISTINCT label) FROM akd_value_states")[0][0]),
+            "epochs": int(self._rows("SELECT COUNT(*) FROM akd_epochs")[0][0]),
+        }
+
+    def put_nodes(self, nodes: Iterable[NodeRecord]) -> None:
+        rows = [
+            (n.key, n.value, n.last_epoch, n.min_epoch, n.left_key, n.left_hash,
+             n.right_key, n.right_hash)
+            for n in nodes
+        ]  # fmt: skip
+        if not rows:
+            return
+        with self._conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO akd_nodes ({_NODE_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "
+                "last_epoch = EXCLUDED.last_epoch, min_epoch = EXCLUDED.min_epoch, "
+                "left_key = EXCLUDED.left_key, left_hash = EXCLUDED.left_hash, "
+                "right_key = EXCLUDED.right_key, right_hash = EXCLUDED.right_hash",
+                rows,
+            )
+
+    def put_states(self, states: Iterable[ValueState]) -> None:
+        rows = [(s.label, s.version, s.epoch, s.value, s.node_label) for s in states]
+        if rows:
+            with self._conn.cursor() as cur:
+                cur.executemany(
+                    f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) VALUES (%s,%s,%s,%s,%s)",
+                    rows,
+                )
+
+    def add_epoch(self, epoch: int, root_hash: bytes) -> None:
+        self._conn.execute(
+            "INSERT INTO akd_epochs (epoch, root_hash, published_at) VALUES (%s, %s, %s)",
+            (epoch, root_hash, time.time()),
+        )
+
+    def enqueue(self, label: bytes, value: bytes) -> int:
+        rows = self._rows(
+            "INSERT INTO pending_updates (label, value, accepted_at) VALUES (%s, %s, %s) "
+            "RETURNING id",
+            (label, value, time.time()),
+        )
+        return int(rows[0][0])
+
+    def mark_published(self, update_ids: Collection[int], epoch: int) -> None:
+        ids = list(update_ids)
+        self._conn.execute(
+            "INSERT INTO published_updates (id, epoch) SELECT unnest(%s::bigint[]), %s",
+            (ids, epoch),
+        )
+        self._conn.execute("DELETE FROM pending_updates WHERE id = ANY(%s)", (ids,))
+
+
+class PostgresStore:
+    """Directory store in PostgreSQL; one connection per thread."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+        self._all: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self.migrate()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = psycopg.connect(self.url, autocommit=True)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def migrate(self) -> int:
+        conn = self._connection()
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK_ID,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS glasskey_schema "
+                "(version INTEGER PRIMARY KEY, description TEXT, applied_at DOUBLE PRECISION)"
+            )
+            row = conn.execute("SELECT MAX(version) FROM glasskey_schema").fetchone()
+            found = int(row[0]) if row and row[0] is not None else 0
+            if found > LATEST_VERSION:
+                raise StoreCorrupted(
+                    f"database schema version {found} is newer than this glasskey "
+                    f"({LATEST_VERSION}); upgrade glasskey"
+                )
+            for version, description, statements in MIGRATIONS:
+                if version <= found:
+                    continue
+                for statement in statements:
+                    conn.execute(statement.format(**POSTGRES_TYPES))  # type: ignore[arg-type]
+                conn.execute(
+                    "INSERT INTO glasskey_schema VALUES (%s, %s, %s)",
+                    (version, description, time.time()),
+                )
+        return found
+
+    @contextmanager
+    def read(self) -> Iterator[_PostgresTransaction]:
+        conn = self._connection()
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield _PostgresTransaction(conn)
+
+    @contextmanager
+    def write(self, publisher: bool = True) -> Iterator[_PostgresTransaction]:
+        """A write transaction; ``publisher`` ones are serialised across all processes."""
+        conn = self._connection()
+        with conn.transaction():
+            if publisher:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_ID,))
+            yield _PostgresTransaction(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,68 @@
+"""The directory schema and its versioned migrations, shared by SQLite and PostgreSQL.
+
+Each migration is a list of statements in a portable SQL subset; ``{blob}`` and ``{bigint}``
+are filled in per backend (``BLOB``/``BYTEA``, ``INTEGER``/``BIGINT``). A migration runs in the
+same transaction that records it in ``glasskey_schema``, so a crash mid-migration leaves the
+previous version intact.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
+    (
+        1,
+        "AKD tree, value states, epochs, pending queue",
+        [
+            """CREATE TABLE akd_nodes (
+                key {blob} PRIMARY KEY,
+                value {blob} NOT NULL,
+                last_epoch {bigint} NOT NULL,
+                min_epoch {bigint} NOT NULL,
+                left_key {blob},
+                left_hash {blob},
+                right_key {blob},
+                right_hash {blob}
+            ){without_rowid}""",
+            """CREATE TABLE akd_value_states (
+                label {blob} NOT NULL,
+                version {bigint} NOT NULL,
+                epoch {bigint} NOT NULL,
+                value {blob} NOT NULL,
+                node_label {blob} NOT NULL,
+                PRIMARY KEY (label, version)
+            ){without_rowid}""",
+            """CREATE TABLE akd_epochs (
+                epoch {bigint} PRIMARY KEY,
+                root_hash {blob} NOT NULL,
+                published_at DOUBLE PRECISION NOT NULL
+            )""",
+            """CREATE TABLE pending_updates (
+                id {serial} PRIMARY KEY,
+                label {blob} NOT NULL,
+                value {blob} NOT NULL,
+                accepted_at DOUBLE PRECISION NOT NULL
+            )""",
+            """CREATE TABLE published_updates (
+                id {bigint} PRIMARY KEY,
+                epoch {bigint} NOT NULL
+            )""",
+        ],
+    ),
+]
+
+LATEST_VERSION: Final = MIGRATIONS[-1][0]
+
+SQLITE_TYPES: Final = {
+    "blob": "BLOB",
+    "bigint": "INTEGER",
+    "serial": "INTEGER",
+    "without_rowid": " WITHOUT ROWID",
+}
+POSTGRES_TYPES: Final = {
+    "blob": "BYTEA",
+    "bigint": "BIGINT",
+    "serial": "BIGSERIAL",
+    "without_rowid": "",
+}

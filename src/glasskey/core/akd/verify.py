@@ -74,7 +74,17 @@ def membership_root(config: Configuration, proof: MembershipProof) -> bytes:
 
 
 def verify_membership(config: Configuration, root_hash: bytes, proof: MembershipProof) -> None:
-    """Raise ``MembershipProofError`` unless ``proof`` leads to ``root_hash``."""
+    """Raise ``MembershipProofError`` unless ``proof`` leads to ``root_hash``.
+
+    One structural check beyond akd: the top of the path must be the root label. akd never
+    reads that label (the root hash uses the constant root label), so without the check its
+    bytes could be altered in an accepted proof; honest proofs always carry the root label.
+    """
+    top = proof.sibling_proofs[0].label if proof.sibling_proofs else proof.label
+    if top != ROOT_LABEL:
+        raise MembershipProofError(
+            f"membership proof does not start at the root label (starts at {top})"
+        )
     computed = membership_root(config, proof)
     if computed != root_hash:
         raise MembershipProofError(

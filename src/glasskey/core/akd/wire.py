@@ -84,11 +84,14 @@ def _element_from_pb(m: Any, what: str) -> AzksElement:
 def _sibling_from_pb(m: Any, what: str) -> SiblingProof:
     _require(m, "label", what)
     _require(m, "direction", what)
-    if len(m.siblings) < 1:
-        raise MalformedError(f"{what}: a sibling proof needs at least one sibling")
-    direction = m.direction & 0x0F
+    # Stricter than akd (which ignores extra siblings and masks the direction with 0x0F):
+    # honest encoders emit exactly one sibling and direction 0 or 1, and accepting anything
+    # else would let bytes of a proof change without the proof being rejected.
+    if len(m.siblings) != 1:
+        raise MalformedError(f"{what}: expected exactly one sibling, got {len(m.siblings)}")
+    direction = m.direction
     if direction > 1:
-        raise MalformedError(f"{what}: invalid direction {m.direction}")
+        raise MalformedError(f"{what}: invalid direction {m.direction} (must be 0 or 1)")
     return SiblingProof(
         _node_label_from_pb(m.label, what + ".label"),
         tuple(_element_from_pb(s, what + ".siblings") for s in m.siblings),

@@ -1,0 +1,98 @@
+"""The same directory behaviour on every storage backend, persistence and corruption."""
+
+from __future__ import annotations
+
+import pytest
+
+from glasskey.core.akd.audit import audit_verify
+from glasskey.core.akd.configuration import get_configuration
+from glasskey.core.akd.types import HistoryParams, VerifyResult
+from glasskey.core.akd.verify import key_history_verify, lookup_verify
+from glasskey.core.ecvrf import VrfSecretKey
+from glasskey.core.errors import VerificationError
+from glasskey.directory import Directory
+from glasskey.storage import open_store
+from tests.vectors import AKD_TEST_VRF_SEED, akd_vector, vector_schedule
+
+CONFIG = get_configuration("whatsapp_v1")
+
+
+def open_directory(url: str) -> Directory:
+    return Directory(open_store(url), CONFIG, VrfSecretKey(AKD_TEST_VRF_SEED), vrf_workers=1)
+
+
+def test_vector_schedule_on_every_backend(store_url: str) -> None:
+    v = akd_vector("whatsapp_v1")
+    with open_directory(store_url) as d:
+        for batch in vector_schedule():
+            d.publish(batch)
+        epoch_hash = d.get_epoch_hash()
+        assert (epoch_hash.epoch, epoch_hash.root_hash) == (49, v.epoch_hash)
+        proof, _ = d.lookup(v.label)
+        assert lookup_verify(CONFIG, d.vrf_public_key, v.epoch_hash, 49, v.label, proof) == (
+            VerifyResult(48, 3, b"16,48")
+        )
+        history, _ = d.key_history(v.label, HistoryParams.complete())
+        assert (
+            len(key_history_verify(CONFIG, d.vrf_public_key, v.epoch_hash, 49, v.label, history))
+            == 3
+        )
+        roots = [d.epoch_root(e) for e in range(0, 50)]
+        audit_verify(CONFIG, roots, d.audit(0, 49))
+
+
+def test_state_survives_reopen(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/persist.db"
+    with open_directory(url) as d:
+        d.publish([(b"alice", b"k1")])
+        update = d.enqueue(b"bob", b"b1")
+        root = d.get_epoch_hash()
+    with open_directory(url) as d:
+        assert d.get_epoch_hash() == root
+        assert d.update_status(update) == ("pending", None)
+        assert d.publish_pending() is not None
+        assert d.update_status(update) == ("published", 2)
+
+
+def test_postgres_state_survives_reopen(postgres_url: str) -> None:
+    with open_directory(postgres_url) as d:
+        d.publish([(b"alice", b"k1")])
+        update = d.enqueue(b"bob", b"b1")
+        root = d.get_epoch_hash()
+    with open_directory(postgres_url) as d:
+        assert d.get_epoch_hash() == root
+        assert d.publish_pending() is not None
+        assert d.update_status(update) == ("published", 2)
+
+
+def test_tampering_a_stored_node_breaks_verification(store_url: str) -> None:
+    """A storage attacker who edits a node cannot produce proofs that still verify."""
+    with open_directory(store_url) as d:
+        for i in range(4):
+            d.publish([(f"user{j}".encode(), f"v{i}".encode()) for j in range(8)])
+        good = d.get_epoch_hash()
+        proof, _ = d.lookup(b"user3")
+        target = proof.existence_proof.label
+        from glasskey.directory.akd.tree import node_key
+
+        key = node_key(target.as_int(), 256)
+        with d.store.write() as txn:
+            record = txn.get_nodes([key])[key]
+            record.value = bytes(32)
+            txn.put_nodes([record])
+        tampered, _ = d.lookup(b"user3")
+        with pytest.raises(VerificationError):
+            lookup_verify(CONFIG, d.vrf_public_key, good.root_hash, good.epoch, b"user3", tampered)
+        # The audit proof for the last epoch now contradicts the published roots too.
+        roots = [d.epoch_root(e) for e in range(0, good.epoch + 1)]
+        with pytest.raises(VerificationError):
+            audit_verify(CONFIG, roots, d.audit(0, good.epoch))
+
+
+def test_unsupported_url_is_a_usage_error() -> None:
+    from glasskey.core.errors import UsageError
+
+    with pytest.raises(UsageError, match="unsupported database URL 'mysql'"):
+        open_store("mysql://x")
+    with pytest.raises(UsageError, match="needs a path"):
+        open_store("sqlite:///")

@@ -1,0 +1,50 @@
+"""The verifying client: lookups, history and monitoring that refuse unproven keys.
+
+>>> with GlasskeyClient("http://127.0.0.1:8080", state="glasskey-client.db") as client:
+...     key = client.lookup("alice")          # raises a VerificationError unless proven
+"""
+
+from glasskey.client.alerts import (
+    Alert,
+    ForkDetected,
+    KeyChanged,
+    RollbackDetected,
+    StaleHead,
+    TrustMismatch,
+    UnexpectedKeyVersion,
+    WrongLabel,
+)
+from glasskey.client.client import (
+    AsyncGlasskeyClient,
+    GlasskeyClient,
+    MonitorReport,
+    NetworkError,
+    NotFound,
+    ServerError,
+    UploadReceipt,
+)
+from glasskey.client.state import ClientState, Head, Trust
+from glasskey.client.verify import VerifiedHistory, VerifiedKey
+
+__all__ = [
+    "Alert",
+    "AsyncGlasskeyClient",
+    "ClientState",
+    "ForkDetected",
+    "GlasskeyClient",
+    "Head",
+    "KeyChanged",
+    "MonitorReport",
+    "NetworkError",
+    "NotFound",
+    "RollbackDetected",
+    "ServerError",
+    "StaleHead",
+    "Trust",
+    "TrustMismatch",
+    "UnexpectedKeyVersion",
+    "UploadReceipt",
+    "VerifiedHistory",
+    "VerifiedKey",
+    "WrongLabel",
+]

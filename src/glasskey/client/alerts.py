@@ -1,0 +1,96 @@
+"""Typed alerts the verifying client raises or reports.
+
+Every alert is a ``glasskey.core.errors.VerificationError`` (so ``except VerificationError``
+catches all of them), and each maps to one thing the server did wrong:
+
+==========================  =================================================================
+``LookupProofError`` etc.   the AKD proof does not verify (forged or tampered key)
+``WrongLabel``              the response is about another user than the one asked for
+``SignatureError``          the checkpoint is not signed by the pinned log key
+``InclusionError``          the epoch is not in the signed root log
+``ForkDetected``            two signed checkpoints that do not extend each other (split view)
+``RollbackDetected``        an older log than one already seen (rollback / replayed head)
+``StaleHead``               the newest signed head is older than the configured maximum age
+``UnexpectedKeyVersion``    owner monitoring: a version of your label you did not make
+``KeyChanged``              contact monitoring: a version you saw earlier now has another value
+==========================  =================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from glasskey.core.errors import (
+    ConsistencyError,
+    ForkDetected,
+    HistoryProofError,
+    InclusionError,
+    LookupProofError,
+    MalformedError,
+    ProofError,
+    RollbackDetected,
+    SignatureError,
+    StaleHead,
+    VerificationError,
+    VrfError,
+)
+
+
+class WrongLabel(VerificationError):
+    """The server answered for a different label than the one requested."""
+
+    code = "wrong_label"
+
+
+class UnexpectedKeyVersion(VerificationError):
+    """Owner monitoring found a version of your own label that this client did not upload."""
+
+    code = "unexpected_version"
+
+
+class KeyChanged(ForkDetected):
+    """A (label, version) this client verified before is now proven with a different value."""
+
+    code = "key_changed"
+
+
+class TrustMismatch(SignatureError):
+    """The server presents other public keys than the ones pinned for it."""
+
+    code = "trust_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A monitoring finding (monitor calls report all of them rather than stop at the first)."""
+
+    code: str
+    message: str
+    label: str
+    version: int | None = None
+    epoch: int | None = None
+
+    @classmethod
+    def from_error(cls, err: VerificationError, label: str, version: int | None = None) -> Alert:
+        return cls(err.code, str(err), label, version, getattr(err, "epoch", None))
+
+
+__all__ = [
+    "Alert",
+    "ConsistencyError",
+    "ForkDetected",
+    "HistoryProofError",
+    "InclusionError",
+    "KeyChanged",
+    "LookupProofError",
+    "MalformedError",
+    "ProofError",
+    "RollbackDetected",
+    "SignatureError",
+    "StaleHead",
+    "TrustMismatch",
+    "UnexpectedKeyVersion",
+    "VerificationError",
+    "VrfError",
+    "WrongLabel",
+]

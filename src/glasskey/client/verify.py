@@ -1,0 +1,260 @@
+"""Pure verification of server responses (no I/O): the heart of the verifying client.
+
+The sync and async clients only fetch JSON; everything that decides whether a key may be
+used happens here, in this order:
+
+1. the checkpoint is a note signed by the pinned log key for the pinned origin;
+2. the directory epoch the proof is for is the checkpoint's newest leaf (an inclusion proof
+   of ``(epoch, root_hash)`` at index ``epoch-1``), so a proof against an older epoch — a
+   key rollback — cannot pass as current;
+3. the checkpoint extends the last one this client verified (RFC 6962 consistency), is not
+   older (rollback) and not a different tree of the same size (fork);
+4. the checkpoint is fresh enough (its signed timestamp is within ``max_age``);
+5. the AKD proof verifies against the epoch root hash, for *this* label (VRF).
+
+Only then is anything returned; every failure is a typed ``VerificationError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from glasskey.client.alerts import (
+    ForkDetected,
+    RollbackDetected,
+    StaleHead,
+    WrongLabel,
+)
+from glasskey.client.protocol import epoch_leaf_hash, open_checkpoint
+from glasskey.client.state import Head, Trust
+from glasskey.core.akd.configuration import Configuration, get_configuration
+from glasskey.core.akd.types import HistoryParams, VerifyResult
+from glasskey.core.akd.verify import key_history_verify, lookup_verify
+from glasskey.core.errors import (
+    ConsistencyError,
+    HistoryProofError,
+    InclusionError,
+    LookupProofError,
+    MalformedError,
+    VrfError,
+)
+from glasskey.log.rfc6962 import verify_consistency, verify_inclusion
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedState:
+    """A verified signed state: directory epoch + root, and the root-log head covering it."""
+
+    epoch: int
+    root_hash: bytes
+    head: Head
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedKey:
+    """A key whose lookup proof, checkpoint and consistency all verified."""
+
+    user_id: str
+    key: bytes
+    version: int
+    published_epoch: int
+    epoch: int
+    root_hash: bytes
+    head: Head
+
+    @property
+    def key_sha256(self) -> bytes:
+        return hashlib.sha256(self.key).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedHistory:
+    user_id: str
+    versions: tuple[VerifyResult, ...]  # newest first
+    epoch: int
+    root_hash: bytes
+    head: Head
+
+
+def _field(body: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = body.get(name) if isinstance(body, Mapping) else None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise MalformedError(f"response field {name!r} is missing or has the wrong type")
+    return value
+
+
+def _hex(text: Any, what: str, size: int | None = 32) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except (TypeError, ValueError):
+        raise MalformedError(f"{what} is not hex") from None
+    if size is not None and len(value) != size:
+        raise MalformedError(f"{what} must be {size} bytes, got {len(value)}")
+    return value
+
+
+def _hex_list(value: Any, what: str) -> list[bytes]:
+    if not isinstance(value, list) or len(value) > 128:
+        raise MalformedError(f"{what} must be a list of at most 128 hashes")
+    return [_hex(h, f"{what} entry") for h in value]
+
+
+def _b64(text: Any, what: str) -> bytes:
+    try:
+        return base64.b64decode(str(text).encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise MalformedError(f"{what} is not base64") from None
+
+
+def configuration_of(trust: Trust) -> Configuration:
+    return get_configuration(trust.configuration, trust.domain_label)
+
+
+def verify_signed_state(
+    trust: Trust,
+    body: Mapping[str, Any],
+    previous: Head | None,
+    *,
+    max_age: float | None = None,
+    now: float | None = None,
+) -> VerifiedState:
+    """Steps 1–4 of the module docstring for the signed-state fields of any proof response."""
+    epoch = _field(body, "epoch", int)
+    root_hash = _hex(_field(body, "root_hash", str), "root_hash")
+    note = _field(body, "checkpoint", str)
+    checkpoint = open_checkpoint(note, trust.origin, trust.log_public_key)
+    if _field(body, "tree_size", int) != checkpoint.size:
+        raise MalformedError("tree_size does not match the signed checkpoint")
+
+    # 2. The proof's epoch must be the checkpoint's newest leaf.
+    if epoch != checkpoint.size or epoch < 1:
+        raise InclusionError(
+            f"the proof is for epoch {epoch} but the signed checkpoint is at {checkpoint.size}: "
+            "proofs must be for the newest signed epoch"
+        )
+    inclusion = _hex_list(body.get("log_inclusion"), "log_inclusion")
+    verify_inclusion(
+        epoch_leaf_hash(epoch, root_hash), epoch - 1, checkpoint.size, inclusion, checkpoint.root
+    )
+
+    # 3. Consistency with what this client saw before.
+    if previous is not None:
+        if checkpoint.size < previous.size:
+            raise RollbackDetected(
+                f"the server presents log size {checkpoint.size}, older than size "
+                f"{previous.size} already verified: rollback or replayed checkpoint"
+            )
+        if checkpoint.size == previous.size:
+            if checkpoint.root != previous.log_root:
+                raise ForkDetected(
+                    f"two signed checkpoints of size {checkpoint.size} with different roots "
+                    f"({previous.log_root.hex()[:16]}… and {checkpoint.root.hex()[:16]}…): "
+                    "split view"
+                )
+        else:
+            proof = body.get("log_consistency")
+            if body.get("consistency_from") != previous.size or proof is None:
+                raise ForkDetected(
+                    f"the server did not prove that size {checkpoint.size} extends the "
+                    f"verified size {previous.size}"
+                )
+            try:
+                verify_consistency(
+                    previous.size,
+                    checkpoint.size,
+                    _hex_list(proof, "log_consistency"),
+                    previous.log_root,
+                    checkpoint.root,
+                )
+            except ConsistencyError as exc:
+                raise ForkDetected(
+                    f"checkpoint {checkpoint.size} does not extend the verified checkpoint "
+                    f"{previous.size}: {exc}"
+                ) from exc
+
+    # 4. Freshness.
+    if max_age is not None:
+        current = time.time() if now is None else now
+        if checkpoint.timestamp is None:
+            raise StaleHead("the checkpoint carries no signed timestamp; cannot check its age")
+        age = current - checkpoint.timestamp
+        if age > max_age:
+            raise StaleHead(
+                f"the newest signed checkpoint is {age:.0f}s old, more than the allowed "
+                f"{max_age:.0f}s: the server may be hiding newer epochs"
+            )
+    head = Head(trust.origin, checkpoint.size, checkpoint.root, note, checkpoint.timestamp)
+    return VerifiedState(epoch, root_hash, head)
+
+
+def verify_bundle(
+    trust: Trust,
+    user_id: str,
+    body: Mapping[str, Any],
+    previous: Head | None,
+    *,
+    max_age: float | None = None,
+    now: float | None = None,
+) -> VerifiedKey:
+    """Verify a ``/api/crypto/bundles/{user_id}`` response for ``user_id``."""
+    if _field(body, "user_id", str) != user_id:
+        raise WrongLabel(f"asked for {user_id!r}, the server answered for {body['user_id']!r}")
+    state = verify_signed_state(trust, body, previous, max_age=max_age, now=now)
+    proof = _b64(_field(body, "proof", str), "proof")
+    try:
+        result = lookup_verify(
+            configuration_of(trust), trust.vrf_public_key, state.root_hash, state.epoch,
+            user_id.encode("utf-8"), proof,
+        )  # fmt: skip
+    except VrfError as exc:
+        raise WrongLabel(f"the proof is not for label {user_id!r}: {exc}") from exc
+    if _b64(_field(body, "key", str), "key") != result.value:
+        raise LookupProofError("the key in the response is not the key the proof commits to")
+    if body.get("version") != result.version or body.get("published_epoch") != result.epoch:
+        raise LookupProofError("the version/epoch in the response differ from the proof's")
+    return VerifiedKey(
+        user_id, result.value, result.version, result.epoch, state.epoch, state.root_hash,
+        state.head,
+    )  # fmt: skip
+
+
+def verify_history(
+    trust: Trust,
+    user_id: str,
+    body: Mapping[str, Any],
+    previous: Head | None,
+    params: HistoryParams,
+    *,
+    max_age: float | None = None,
+    now: float | None = None,
+) -> VerifiedHistory:
+    """Verify a ``/api/crypto/history/{user_id}`` response (same ``params`` as requested)."""
+    if _field(body, "user_id", str) != user_id:
+        raise WrongLabel(f"asked for {user_id!r}, the server answered for {body['user_id']!r}")
+    state = verify_signed_state(trust, body, previous, max_age=max_age, now=now)
+    proof = _b64(_field(body, "proof", str), "proof")
+    try:
+        results = key_history_verify(
+            configuration_of(trust), trust.vrf_public_key, state.root_hash, state.epoch,
+            user_id.encode("utf-8"), proof, params,
+        )  # fmt: skip
+    except VrfError as exc:
+        raise WrongLabel(f"the history proof is not for label {user_id!r}: {exc}") from exc
+    listed = body.get("versions")
+    if not isinstance(listed, list) or len(listed) != len(results):
+        raise HistoryProofError("the versions listed differ from the proof's")
+    for item, result in zip(listed, results, strict=True):
+        if (
+            not isinstance(item, Mapping)
+            or item.get("version") != result.version
+            or item.get("epoch") != result.epoch
+            or _b64(item.get("key", ""), "key") != result.value
+        ):
+            raise HistoryProofError("the versions listed differ from the proof's")
+    return VerifiedHistory(user_id, tuple(results), state.epoch, state.root_hash, state.head)

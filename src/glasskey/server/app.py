@@ -1,0 +1,733 @@
+"""The HTTP API (FastAPI/ASGI): key uploads, verified-lookup material, transparency data.
+
+Conventions every route follows:
+
+* Errors are JSON ``{"error": {"code": ..., "message": ...}}`` with a 4xx status for anything
+  the caller did wrong; a 500 means a glasskey bug (and is logged with its traceback).
+* Binary values (keys, proofs) are base64 in JSON; hashes are lower-case hex; checkpoints are
+  C2SP signed-note text. Where a proof is returned, ``Accept: application/x-protobuf`` gets
+  the AKD protobuf bytes as the body and the signed state in ``X-Glasskey-*`` headers.
+* Every proof comes with the signed checkpoint that covers its epoch and an RFC 6962
+  inclusion proof of that epoch in the root log, plus — when the client says which log size
+  it saw last (``known_size``) — a consistency proof from there. A client can therefore
+  verify everything from one response.
+"""
+
+import base64
+import binascii
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from glasskey.core.akd.types import HistoryParams
+from glasskey.core.akd.wire import (
+    encode_append_only_proof,
+    encode_history_proof,
+    encode_lookup_proof,
+)
+from glasskey.core.errors import GlasskeyError, MalformedError, UsageError
+from glasskey.directory import InvalidEpoch, InvalidUpdate, LabelNotFound
+from glasskey.server.auth import (
+    AuthenticationError,
+    Conflict,
+    PermissionDenied,
+    TokenAuthenticator,
+    check_user_id,
+)
+from glasskey.server.ratelimit import RateLimiter
+from glasskey.server.service import DirectoryService, Snapshot, Unavailable
+
+log = logging.getLogger("glasskey.server.http")
+
+PROTOBUF = "application/x-protobuf"
+MAX_KEY_BYTES = 64 * 1024
+
+# -- response / request models (they make the OpenAPI document precise) -----------------------
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class SignedState(BaseModel):
+    """The signed root-log state a proof is valid in."""
+
+    epoch: int = Field(description="Directory epoch the proof is for.")
+    root_hash: str = Field(description="AKD root hash of that epoch (hex).")
+    checkpoint: str = Field(description="C2SP tlog-checkpoint signed note covering the epoch.")
+    tree_size: int = Field(description="Root-log size in the checkpoint.")
+    log_inclusion: list[str] = Field(
+        description="RFC 6962 inclusion proof of leaf (epoch, root_hash) at index epoch-1."
+    )
+    consistency_from: int | None = Field(
+        None, description="The known_size the consistency proof starts from."
+    )
+    log_consistency: list[str] | None = Field(
+        None, description="RFC 6962 consistency proof from known_size to tree_size."
+    )
+    auditor_signature: str | None = Field(None, description="Latest auditor signature, if any.")
+
+
+class BundleResponse(SignedState):
+    user_id: str
+    key: str = Field(description="The current key (base64).")
+    version: int
+    published_epoch: int = Field(description="Epoch in which this version was published.")
+    proof: str = Field(description="AKD LookupProof, protobuf, base64.")
+
+
+class HistoryVersion(BaseModel):
+    version: int
+    epoch: int
+    key: str
+
+
+class HistoryResponse(SignedState):
+    user_id: str
+    params: str = Field(description='"complete" or "most_recent:N".')
+    versions: list[HistoryVersion]
+    proof: str = Field(description="AKD HistoryProof, protobuf, base64.")
+
+
+class RootResponse(SignedState):
+    origin: str
+    signed_at: float
+
+
+class ConsistencyResponse(BaseModel):
+    from_size: int = Field(alias="from")
+    to_size: int = Field(alias="to")
+    proof: list[str]
+    to_root: str
+
+    model_config = {"populate_by_name": True}
+
+
+class InclusionResponse(SignedState):
+    user_id: str | None = None
+    key: str | None = None
+    version: int | None = None
+    published_epoch: int | None = None
+    proof: str | None = None
+
+
+class AuditLogEntry(BaseModel):
+    epoch: int
+    root_hash: str
+    appended_at: float
+
+
+class AuditLogResponse(BaseModel):
+    entries: list[AuditLogEntry]
+    checkpoint: str | None
+    auditor_signature: str | None = None
+
+
+class AuditProofResponse(BaseModel):
+    start: int
+    end: int
+    hashes: list[str] = Field(description="Root hashes of epochs start..end (hex).")
+    proof: str = Field(description="AKD AppendOnlyProof, protobuf, base64.")
+
+
+class BlobListResponse(BaseModel):
+    blobs: list[str]
+
+
+class KeysResponse(BaseModel):
+    origin: str
+    log_public_key: str = Field(description="Note verifier key (name+keyid+base64 key).")
+    vrf_public_key: str = Field(description="ECVRF-EDWARDS25519 public key (hex).")
+    configuration: str
+    domain_label: str | None = None
+
+
+class KeyUpload(BaseModel):
+    key: str = Field(
+        description="The new public key, base64.", max_length=4 * MAX_KEY_BYTES // 3 + 4
+    )
+    user_id: str | None = Field(
+        None, description="Must be the authenticated user (defaults to it).", max_length=256
+    )
+
+
+class UpdateReceipt(BaseModel):
+    update_id: int
+    user_id: str
+    value_sha256: str
+    accepted_at: float
+    status: str
+    epoch: int | None = None
+    bundle: BundleResponse | None = None
+
+
+class RegisterRequest(BaseModel):
+    user_id: str = Field(max_length=256)
+
+
+class RegisterResponse(BaseModel):
+    user_id: str
+    token: str
+
+
+class Health(BaseModel):
+    status: str
+    epoch: int | None = None
+    publisher: bool | None = None
+    queue_depth: int | None = None
+
+
+_ERROR_STATUS: list[tuple[type[GlasskeyError], int]] = [
+    (AuthenticationError, 401),
+    (PermissionDenied, 403),
+    (LabelNotFound, 404),
+    (Conflict, 409),
+    (InvalidEpoch, 400),
+    (InvalidUpdate, 400),
+    (UsageError, 400),
+    (MalformedError, 400),
+    (Unavailable, 503),
+]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": desc}
+    for status, desc in [
+        (400, "Bad input"),
+        (404, "Not found"),
+        (422, "Request validation failed"),
+        (429, "Rate limited"),
+        (503, "Not ready"),
+    ]
+}
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Any:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise UsageError(f"{what} is not valid base64") from None
+
+
+def _wants_protobuf(request: Request) -> bool:
+    return PROTOBUF in request.headers.get("accept", "")
+
+
+def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> FastAPI:
+    """Build the ASGI app around ``service`` (started/stopped with the app when asked)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> Any:
+        if manage_lifecycle:
+            service.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                service.close()
+
+    app = FastAPI(
+        title="glasskey",
+        version="0.1.0",
+        description="Key transparency directory: AKD-compatible proofs, signed root log.",
+        lifespan=lifespan,
+        responses=_ERRORS,
+    )
+    limiter = RateLimiter(service.settings.rate_limit, service.settings.rate_burst)
+    metrics = service.metrics
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    @app.exception_handler(GlasskeyError)
+    async def _glasskey_error(_: Request, exc: GlasskeyError) -> Any:
+        for cls, status in _ERROR_STATUS:
+            if isinstance(exc, cls):
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                return _error(status, exc.code, str(exc), headers)
+        log.error("unexpected glasskey error: %s", exc)
+        return _error(500, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> Any:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()[:5]
+        )
+        return _error(422, "invalid_request", details or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> Any:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Any:
+        log.exception("internal error")
+        return _error(500, "internal", "internal server error")
+
+    # -- middleware: rate limit + metrics ---------------------------------------------------------
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        path = request.url.path
+        public = request.method == "GET" and path.startswith(("/api/crypto/", "/api/transparency/"))
+        if public and limiter.enabled:
+            client = request.client.host if request.client else "unknown"
+            allowed, retry = limiter.allow(client)
+            if not allowed:
+                metrics.inc("rate_limited")
+                return _error(
+                    429, "rate_limited", "too many requests; slow down",
+                    {"Retry-After": str(max(1, round(retry)))},
+                )  # fmt: skip
+        response = await call_next(request)
+        route = request.scope.get("route")
+        route_path = getattr(route, "path", "unmatched")
+        metrics.observe_request(
+            request.method, route_path, response.status_code, time.perf_counter() - started
+        )
+        return response
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def principal(authorization: Annotated[str | None, Header()] = None) -> str:
+        user = service.authenticator.authenticate(authorization)
+        if user is None:
+            raise AuthenticationError("a valid bearer token is required")
+        return user
+
+    def signed_state(snapshot: Snapshot, known_size: int | None) -> dict[str, Any]:
+        rootlog = service.rootlog
+        record = snapshot.checkpoint
+        epoch = snapshot.epoch_hash.epoch
+        state: dict[str, Any] = {
+            "epoch": epoch,
+            "root_hash": snapshot.epoch_hash.root_hash.hex(),
+            "checkpoint": record.note,
+            "tree_size": record.size,
+            "log_inclusion": (
+                [h.hex() for h in rootlog.inclusion_proof(epoch - 1, record.size)]
+                if epoch >= 1
+                else []
+            ),
+            "consistency_from": None,
+            "log_consistency": None,
+            "auditor_signature": None,
+        }
+        if known_size is not None:
+            if known_size > record.size:
+                # The client has seen a larger log than we are serving: say so plainly; the
+                # client treats it as a rollback. No proof can exist.
+                state["consistency_from"] = known_size
+                state["log_consistency"] = None
+            else:
+                state["consistency_from"] = known_size
+                state["log_consistency"] = [
+                    h.hex() for h in rootlog.consistency_proof(known_size, record.size)
+                ]
+        return state
+
+    def label_of(user_id: str) -> bytes:
+        return check_user_id(user_id).encode("utf-8")
+
+    def proto_response(body: bytes, state: dict[str, Any]) -> Response:
+        headers = {
+            "X-Glasskey-Epoch": str(state["epoch"]),
+            "X-Glasskey-Root-Hash": state["root_hash"],
+            "X-Glasskey-Tree-Size": str(state["tree_size"]),
+            "X-Glasskey-Checkpoint": _b64(state["checkpoint"].encode("utf-8")),
+            "X-Glasskey-Log-Inclusion": ",".join(state["log_inclusion"]),
+        }
+        if state["log_consistency"] is not None:
+            headers["X-Glasskey-Log-Consistency"] = ",".join(state["log_consistency"])
+        return Response(body, media_type=PROTOBUF, headers=headers)
+
+    def bundle(user_id: str, known_size: int | None) -> tuple[dict[str, Any], bytes]:
+        proof, snapshot = service.lookup(label_of(user_id))
+        encoded = encode_lookup_proof(proof)
+        body = {
+            "user_id": user_id,
+            "key": _b64(proof.value),
+            "version": proof.version,
+            "published_epoch": proof.epoch,
+            "proof": _b64(encoded),
+            **signed_state(snapshot, known_size),
+        }
+        return body, encoded
+
+    def known_size_q() -> Any:
+        return Query(ge=0, le=2**62, description="Root-log size the client last verified.")
+
+    def user_id_p() -> Any:
+        return Path(max_length=256, description="The user id (directory label).")
+
+    proto_doc: dict[int | str, dict[str, Any]] = {
+        200: {"content": {PROTOBUF: {"schema": {"type": "string", "format": "binary"}}}}
+    }
+
+    # -- key owner --------------------------------------------------------------------------------
+
+    @app.post(
+        "/api/auth/register",
+        response_model=RegisterResponse,
+        status_code=201,
+        tags=["keys"],
+        responses={
+            401: {"model": ErrorResponse},
+            403: {"model": ErrorResponse},
+            409: {"model": ErrorResponse},
+        },
+    )
+    def register(
+        body: RegisterRequest, authorization: Annotated[str | None, Header()] = None
+    ) -> Any:
+        """Register a user id and get its bearer token (shown only once, stored hashed).
+
+        Needs the admin token unless the server runs with open registration.
+        """
+        auth = service.authenticator
+        if not isinstance(auth, TokenAuthenticator):
+            raise PermissionDenied("this server registers users through its own authenticator")
+        if not service.settings.open_registration and not auth.is_admin(authorization):
+            if authorization:
+                raise PermissionDenied("registration needs the admin token")
+            raise AuthenticationError("registration needs the admin token")
+        token = auth.issue(check_user_id(body.user_id))
+        return {"user_id": body.user_id, "token": token}
+
+    @app.post(
+        "/api/crypto/keys/identity",
+        response_model=UpdateReceipt,
+        status_code=202,
+        tags=["keys"],
+        responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
+    )
+    def upload_key(
+        body: KeyUpload,
+        user: Annotated[str, Depends(principal)],
+        wait: Annotated[
+            float, Query(ge=0, le=60, description="Seconds to wait for publication.")
+        ] = 0,
+    ) -> Any:
+        """Queue a new identity key for the authenticated user (keys are never deleted:
+        revoking is uploading a new one). Returns the receipt; with ``wait`` it also waits
+        for the next epoch and includes the lookup proof once published."""
+        value = _unb64(body.key, "key")
+        if not value:
+            raise UsageError("key must not be empty")
+        if len(value) > MAX_KEY_BYTES:
+            raise UsageError(f"key is {len(value)} bytes, over the limit of {MAX_KEY_BYTES}")
+        receipt = service.submit(user, body.user_id or user, value)
+        receipt.update(status="pending", epoch=None, bundle=None)
+        if wait > 0:
+            service.publisher.wake()
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                status, epoch = service.directory.update_status(receipt["update_id"])
+                if status == "published":
+                    receipt.update(status=status, epoch=epoch)
+                    receipt["bundle"] = _published_bundle(user)
+                    break
+                time.sleep(0.05)
+        return receipt
+
+    def _published_bundle(user_id: str) -> dict[str, Any] | None:
+        try:
+            return bundle(user_id, None)[0]
+        except Unavailable:
+            return None
+
+    @app.get(
+        "/api/crypto/keys/identity/updates/{update_id}",
+        response_model=UpdateReceipt,
+        tags=["keys"],
+        responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
+    )
+    def update_status(
+        update_id: Annotated[int, Path(ge=0, le=2**62)],
+        user: Annotated[str, Depends(principal)],
+    ) -> Any:
+        """Status of one of your updates; once published, the current lookup proof."""
+        owner, digest, accepted_at = service.update_record(update_id)
+        if owner != user:
+            raise PermissionDenied("that update belongs to another user")
+        status, epoch = service.directory.update_status(update_id)
+        out: dict[str, Any] = {
+            "update_id": update_id, "user_id": owner, "value_sha256": digest,
+            "accepted_at": accepted_at, "status": status, "epoch": epoch, "bundle": None,
+        }  # fmt: skip
+        if status == "published":
+            out["bundle"] = _published_bundle(owner)
+        return out
+
+    # -- lookups ----------------------------------------------------------------------------------
+
+    @app.get(
+        "/api/crypto/bundles/{user_id}",
+        response_model=BundleResponse,
+        tags=["lookup"],
+        responses=proto_doc,
+    )
+    def get_bundle(
+        request: Request,
+        user_id: Annotated[str, user_id_p()],
+        known_size: Annotated[int | None, known_size_q()] = None,
+    ) -> Any:
+        """A user's current key with its AKD lookup proof and the signed checkpoint."""
+        body, encoded = bundle(user_id, known_size)
+        if _wants_protobuf(request):
+            return proto_response(encoded, body)
+        return body
+
+    @app.get(
+        "/api/crypto/history/{user_id}",
+        response_model=HistoryResponse,
+        tags=["lookup"],
+        responses=proto_doc,
+    )
+    def get_history(
+        request: Request,
+        user_id: Annotated[str, user_id_p()],
+        most_recent: Annotated[
+            int | None, Query(ge=1, le=10_000, description="MostRecent(n); omit for Complete.")
+        ] = None,
+        known_size: Annotated[int | None, known_size_q()] = None,
+    ) -> Any:
+        """Key history (``Complete`` or ``MostRecent(n)``) with its AKD history proof."""
+        params = HistoryParams(most_recent)
+        proof, snapshot = service.history(label_of(user_id), params)
+        encoded = encode_history_proof(proof)
+        state = signed_state(snapshot, known_size)
+        if _wants_protobuf(request):
+            return proto_response(encoded, state)
+        return {
+            "user_id": user_id,
+            "params": "complete" if most_recent is None else f"most_recent:{most_recent}",
+            "versions": [
+                {"version": u.version, "epoch": u.epoch, "key": _b64(u.value)}
+                for u in proof.update_proofs
+            ],
+            "proof": _b64(encoded),
+            **state,
+        }
+
+    # -- transparency -----------------------------------------------------------------------------
+
+    def head_snapshot() -> Snapshot:
+        service.rootlog.refresh()
+        record = service.rootlog.latest_checkpoint()
+        if record is None:
+            raise Unavailable("no signed checkpoint yet")
+        from glasskey.core.akd.types import EpochHash
+
+        if record.size == 0:
+            return Snapshot(EpochHash(0, service.directory.epoch_root(0)), record)
+        return Snapshot(EpochHash(record.size, service.rootlog.epoch_root(record.size)), record)
+
+    @app.get("/api/transparency/root", response_model=RootResponse, tags=["transparency"])
+    def get_root(known_size: Annotated[int | None, known_size_q()] = None) -> Any:
+        """The newest signed checkpoint and the epoch it commits to."""
+        snapshot = head_snapshot()
+        return {
+            "origin": service.rootlog.origin,
+            "signed_at": snapshot.checkpoint.signed_at,
+            **signed_state(snapshot, known_size),
+        }
+
+    @app.get(
+        "/api/transparency/consistency",
+        response_model=ConsistencyResponse,
+        tags=["transparency"],
+    )
+    def get_consistency(
+        from_size: Annotated[int, Query(alias="from", ge=0, le=2**62)],
+        to_size: Annotated[int, Query(alias="to", ge=0, le=2**62)],
+    ) -> Any:
+        """RFC 6962 consistency proof between two root-log sizes."""
+        rootlog = service.rootlog
+        rootlog.refresh()
+        if from_size > to_size:
+            raise UsageError(f"from ({from_size}) must not exceed to ({to_size})")
+        if to_size > rootlog.size:
+            raise UsageError(f"to ({to_size}) exceeds the log size ({rootlog.size})")
+        return {
+            "from": from_size,
+            "to": to_size,
+            "proof": [h.hex() for h in rootlog.consistency_proof(from_size, to_size)],
+            "to_root": rootlog.root(to_size).hex(),
+        }
+
+    @app.get(
+        "/api/transparency/inclusion",
+        response_model=InclusionResponse,
+        tags=["transparency"],
+    )
+    def get_inclusion(
+        user_id: Annotated[str | None, Query(max_length=256)] = None,
+        root: Annotated[
+            str | None, Query(max_length=64, description="An epoch root (hex).")
+        ] = None,
+        known_size: Annotated[int | None, known_size_q()] = None,
+    ) -> Any:
+        """Inclusion in the signed root log: of an epoch ``root`` and/or of ``user_id``'s key.
+
+        With ``root``: the RFC 6962 inclusion proof of that epoch's (epoch, root) leaf in the
+        newest checkpoint. With ``user_id``: its lookup proof (an inclusion proof in the
+        current epoch's AKD tree) with that epoch's root-log inclusion proof.
+        """
+        if user_id is None and root is None:
+            raise UsageError("give user_id, root or both")
+        if user_id is not None:
+            body, _ = bundle(user_id, known_size)
+            if root is not None and root.lower() != body["root_hash"]:
+                raise UsageError(
+                    "lookup proofs are only served for the current epoch root "
+                    f"({body['root_hash']}); omit root or pass the current one"
+                )
+            return body
+        assert root is not None
+        try:
+            root_bytes = bytes.fromhex(root)
+        except ValueError:
+            raise UsageError("root is not valid hex") from None
+        epoch = service.rootlog.epoch_of_root(root_bytes)
+        if epoch is None:
+            raise LabelNotFound("no epoch with that root hash is in the root log")
+        head = head_snapshot()
+        from glasskey.core.akd.types import EpochHash
+
+        return signed_state(Snapshot(EpochHash(epoch, root_bytes), head.checkpoint), known_size)
+
+    @app.get("/api/transparency/audit-log", response_model=AuditLogResponse, tags=["transparency"])
+    def get_audit_log(
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> Any:
+        """Recent epochs' signed roots, newest first, with the checkpoint committing to them."""
+        rootlog = service.rootlog
+        rootlog.refresh()
+        record = rootlog.latest_checkpoint()
+        return {
+            "entries": [
+                {"epoch": e, "root_hash": r.hex(), "appended_at": t}
+                for e, r, t in rootlog.recent(limit)
+            ],
+            "checkpoint": record.note if record else None,
+            "auditor_signature": None,
+        }
+
+    @app.get(
+        "/api/transparency/audit",
+        response_model=AuditProofResponse,
+        tags=["transparency"],
+        responses=proto_doc,
+    )
+    def get_audit(
+        request: Request,
+        start: Annotated[int, Query(ge=0, le=2**62)],
+        end: Annotated[int, Query(ge=0, le=2**62)],
+    ) -> Any:
+        """AKD append-only (audit) proof from epoch ``start`` to ``end``."""
+        if end - start > 1000:
+            raise UsageError("at most 1000 epochs per audit proof; page through the range")
+        proof = service.directory.audit(start, end)
+        encoded = encode_append_only_proof(proof)
+        if _wants_protobuf(request):
+            return Response(encoded, media_type=PROTOBUF)
+        return {
+            "start": start,
+            "end": end,
+            "hashes": [service.directory.epoch_root(e).hex() for e in range(start, end + 1)],
+            "proof": _b64(encoded),
+        }
+
+    @app.get("/api/transparency/blobs", response_model=BlobListResponse, tags=["transparency"])
+    def list_blobs() -> Any:
+        """Names of the AKD audit blobs (``{epoch}/{previous_root}/{root}``)."""
+        store = service.directory.blob_store
+        return {"blobs": store.list() if store is not None else []}
+
+    @app.get(
+        "/api/transparency/blobs/{name:path}",
+        tags=["transparency"],
+        response_class=Response,
+        responses={200: {"content": {"application/octet-stream": {}}}},
+    )
+    def get_blob(name: Annotated[str, Path(max_length=200)]) -> Response:
+        """One audit blob's bytes (a protobuf SingleAppendOnlyProof)."""
+        store = service.directory.blob_store
+        if store is None:
+            raise LabelNotFound("this server keeps no audit blobs")
+        try:
+            data = store.get(name)
+        except MalformedError as exc:
+            raise LabelNotFound(str(exc)) from None
+        return Response(data, media_type="application/octet-stream")
+
+    @app.get("/api/transparency/keys", response_model=KeysResponse, tags=["transparency"])
+    def get_keys() -> Any:
+        """The public keys clients pin: the log's note verifier key and the VRF key."""
+        config = service.directory.config
+        domain = getattr(config, "domain_label", None)
+        return {
+            "origin": service.rootlog.origin,
+            "log_public_key": service.rootlog.verifier_key(),
+            "vrf_public_key": service.directory.vrf_public_key.hex(),
+            "configuration": config.name,
+            "domain_label": domain.decode("utf-8", "replace") if domain else None,
+        }
+
+    # -- operations -------------------------------------------------------------------------------
+
+    @app.get("/healthz", response_model=Health, tags=["operations"])
+    def healthz() -> Any:
+        """Liveness: the process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=Health, tags=["operations"])
+    def readyz() -> Any:
+        """Readiness: the database answers and a signed checkpoint exists."""
+        if not service.ready:
+            return _error(503, "unavailable", "starting or shutting down")
+        try:
+            depth = service.directory.pending_count()
+            record = service.rootlog.latest_checkpoint()
+        except Exception as exc:
+            log.warning("readiness check failed: %s", exc)
+            return _error(503, "unavailable", "database unavailable")
+        if record is None:
+            return _error(503, "unavailable", "no signed checkpoint yet")
+        return {
+            "status": "ready",
+            "epoch": record.size,
+            "publisher": service.publisher.is_leader,
+            "queue_depth": depth,
+        }
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
+    def prometheus_metrics() -> Any:
+        """Prometheus text exposition."""
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app

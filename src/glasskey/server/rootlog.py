@@ -1,0 +1,210 @@
+"""The root log: every epoch's (epoch, root hash) as a leaf of an RFC 6962 Merkle tree.
+
+Why a second log on top of AKD: an AKD epoch hash on its own says nothing about the epochs
+before it; a client that remembers one epoch hash cannot tell whether a later one extends it.
+The root log turns the sequence of epoch roots into an append-only Merkle tree whose signed
+checkpoints (C2SP tlog-checkpoint notes) a client can compare — a consistency proof between
+two checkpoints proves no epoch was rewritten, which is what catches forks and rollbacks.
+
+Leaf ``i`` (0-based) is epoch ``i + 1``: ``leaf_data = BE64(epoch) || root_hash`` (see
+``glasskey.client.protocol.epoch_leaf``), so the checkpoint of size ``n`` commits to epochs
+1..n and its newest leaf is epoch ``n``.
+
+Persistence: rows in ``glasskey_root_log`` (one per epoch) and ``glasskey_checkpoints`` (every
+signed head). Only the elected publisher writes; every process reads. The tree's node hashes
+are kept in memory (about 64 bytes per epoch) and rebuilt from the rows at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from glasskey.client.protocol import epoch_leaf_hash, sign_checkpoint, verifier_key
+from glasskey.core.errors import UsageError
+from glasskey.log.rfc6962 import MemoryHashStore, prove_consistency, prove_inclusion
+from glasskey.server.db import ServiceDB
+
+if TYPE_CHECKING:
+    from glasskey.directory import Directory
+
+log = logging.getLogger("glasskey.server.rootlog")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRecord:
+    size: int
+    signed_at: float
+    note: str
+
+
+class RootLogCorrupted(Exception):
+    """The root log disagrees with the directory's epoch roots: refuse to serve or sign."""
+
+
+class RootLog:
+    def __init__(self, db: ServiceDB, signer: Any, origin: str) -> None:
+        self.db = db
+        self.signer = signer
+        self.origin = origin
+        self._lock = threading.RLock()
+        self._tree = MemoryHashStore()
+        self._epochs: list[tuple[bytes, float]] = []  # index i → (root hash, appended_at)
+        self._by_root: dict[bytes, int] = {}
+        self._checkpoints: dict[int, CheckpointRecord] = {}  # newest signature per size
+        self._latest: CheckpointRecord | None = None
+        self._last_refresh = 0.0
+        self.refresh(force=True)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._tree.size
+
+    def refresh(self, force: bool = False) -> None:
+        """Load rows appended (by any process) since the last refresh; cheap when none."""
+        now = time.monotonic()
+        if not force and now - self._last_refresh < 0.05:
+            return
+        with self._lock:
+            self._last_refresh = now
+            rows = self.db.query(
+                "SELECT idx, epoch, root_hash, appended_at FROM glasskey_root_log "
+                "WHERE idx >= ? ORDER BY idx",
+                (self.size,),
+            )
+            for idx, epoch, root_hash, appended_at in rows:
+                if idx != self.size or epoch != idx + 1:
+                    raise RootLogCorrupted(f"root log row {idx} is out of order (epoch {epoch})")
+                self._append_memory(int(epoch), bytes(root_hash), float(appended_at))
+            since = self._latest.signed_at if self._latest else -1.0
+            for size, signed_at, note in self.db.query(
+                "SELECT size, signed_at, note FROM glasskey_checkpoints WHERE signed_at > ? "
+                "ORDER BY signed_at",
+                (since,),
+            ):
+                self._remember(CheckpointRecord(int(size), float(signed_at), str(note)))
+
+    def _append_memory(self, epoch: int, root_hash: bytes, appended_at: float) -> None:
+        self._tree.append(epoch_leaf_hash(epoch, root_hash))
+        self._epochs.append((root_hash, appended_at))
+        self._by_root.setdefault(root_hash, epoch)
+
+    def _remember(self, record: CheckpointRecord) -> None:
+        current = self._checkpoints.get(record.size)
+        if current is None or record.signed_at >= current.signed_at:
+            self._checkpoints[record.size] = record
+        if self._latest is None or (record.size, record.signed_at) >= (
+            self._latest.size,
+            self._latest.signed_at,
+        ):
+            self._latest = record
+
+    def latest_checkpoint(self) -> CheckpointRecord | None:
+        self.refresh()
+        return self._latest
+
+    def checkpoint_for(self, size: int) -> CheckpointRecord | None:
+        """The newest signed checkpoint of exactly ``size`` (proofs are served at the head)."""
+        self.refresh()
+        return self._checkpoints.get(size)
+
+    def epoch_root(self, epoch: int) -> bytes:
+        if not 1 <= epoch <= self.size:
+            raise UsageError(f"epoch {epoch} is not in the root log (size {self.size})")
+        return self._epochs[epoch - 1][0]
+
+    def epoch_of_root(self, root_hash: bytes) -> int | None:
+        self.refresh()
+        return self._by_root.get(root_hash)
+
+    def recent(self, limit: int) -> list[tuple[int, bytes, float]]:
+        with self._lock:
+            start = max(0, self.size - limit)
+            return [
+                (i + 1, self._epochs[i][0], self._epochs[i][1])
+                for i in range(self.size - 1, start - 1, -1)
+            ]
+
+    def root(self, size: int) -> bytes:
+        with self._lock:
+            return self._tree.root(size)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        with self._lock:
+            if not 0 <= index < size <= self.size:
+                raise UsageError(f"no leaf {index} in a root log of size {size}")
+            return prove_inclusion(self._tree, index, size)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """RFC 6962 consistency proof; empty for ``size1`` 0 (nothing to prove from nothing)."""
+        with self._lock:
+            if not 0 <= size1 <= size2 <= self.size:
+                raise UsageError(
+                    f"no consistency proof from {size1} to {size2} (log size {self.size})"
+                )
+            if size1 == 0 or size1 == size2:
+                return []
+            return prove_consistency(self._tree, size1, size2)
+
+    def verifier_key(self) -> str:
+        return verifier_key(self.origin, self.signer.public_key)
+
+    # -- writing (publisher only) ---------------------------------------------------------------
+
+    def catch_up(self, directory: Directory) -> int:
+        """Append every epoch the directory has and the log lacks; returns how many.
+
+        Also checks that the newest logged root still matches the directory: if the database
+        was restored from an older backup, the root log and directory disagree and signing
+        a checkpoint over that would publish a fork — refuse loudly instead.
+        """
+        with self._lock:
+            self.refresh(force=True)
+            latest = directory.get_epoch_hash().epoch
+            if latest < self.size:
+                raise RootLogCorrupted(
+                    f"the directory is at epoch {latest} but the root log has {self.size} "
+                    "epochs: the database was rolled back; refusing to publish a fork"
+                )
+            if self.size and directory.epoch_root(self.size) != self.epoch_root(self.size):
+                raise RootLogCorrupted(
+                    f"epoch {self.size} has a different root in the directory than in the "
+                    "root log; refusing to publish a fork"
+                )
+            rows = []
+            now = time.time()
+            for epoch in range(self.size + 1, latest + 1):
+                rows.append((epoch - 1, epoch, directory.epoch_root(epoch), now))
+            if not rows:
+                return 0
+            with self.db.transaction():
+                self.db.executemany(
+                    "INSERT INTO glasskey_root_log (idx, epoch, root_hash, appended_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+            for _, epoch, root_hash, appended_at in rows:
+                self._append_memory(epoch, root_hash, appended_at)
+            return len(rows)
+
+    def sign_checkpoint(self) -> CheckpointRecord:
+        """Sign the current head (size, root) with the log key and store the note."""
+        with self._lock:
+            signed_at = time.time()
+            note = sign_checkpoint(
+                self.signer, self.origin, self.size, self._tree.root(), int(signed_at)
+            )
+            record = CheckpointRecord(self.size, float(int(signed_at)), note)
+            with self.db.transaction():
+                self.db.execute(
+                    "INSERT INTO glasskey_checkpoints (size, signed_at, note) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (record.size, record.signed_at, record.note),
+                )
+            self._remember(record)
+            return record

@@ -1,0 +1,233 @@
+"""``DirectoryService``: the directory, root log, signer, authenticator and publisher together.
+
+The HTTP layer (``app.py``) is a thin translation of requests into calls on this object, so
+that everything here can be tested without HTTP and reused by other front ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from glasskey.core.akd.configuration import get_configuration
+from glasskey.core.akd.types import EpochHash, HistoryParams, HistoryProof, LookupProof
+from glasskey.core.errors import GlasskeyError
+from glasskey.directory import Directory, FolderBlobStore, LabelNotFound, MemoryBlobStore
+from glasskey.server.auth import Authenticator, PermissionDenied, TokenAuthenticator
+from glasskey.server.db import ServiceDB, is_postgres, sqlite_path_of
+from glasskey.server.metrics import Metrics
+from glasskey.server.publisher import (
+    AlwaysElector,
+    Elector,
+    FileElector,
+    PostgresElector,
+    Publisher,
+)
+from glasskey.server.rootlog import CheckpointRecord, RootLog
+from glasskey.server.settings import ServerSettings
+
+log = logging.getLogger("glasskey.server")
+
+
+class Unavailable(GlasskeyError):
+    """The server cannot answer right now (HTTP 503): not ready, or the root log lags."""
+
+    code = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A proof with the signed state it is valid in: epoch hash and covering checkpoint."""
+
+    epoch_hash: EpochHash
+    checkpoint: CheckpointRecord
+
+
+class DirectoryService:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        directory: Directory,
+        db: ServiceDB,
+        rootlog: RootLog,
+        authenticator: Authenticator,
+        elector: Elector,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.db = db
+        self.rootlog = rootlog
+        self.authenticator = authenticator
+        self.metrics = Metrics()
+        self.publisher = Publisher(self, settings.epoch_interval, elector)
+        self._publish_lock = threading.Lock()
+        self.started_at = time.time()
+        self.ready = False
+        m = self.metrics
+        m.gauge("glasskey_queue_depth", "Updates accepted but not yet published.",
+                self.directory.pending_count)  # fmt: skip
+        m.gauge("glasskey_epoch", "Latest published epoch.", lambda: self.rootlog.size)
+        m.gauge("glasskey_is_publisher", "1 if this process holds the publisher lock.",
+                lambda: 1.0 if self.publisher.is_leader else 0.0)  # fmt: skip
+        m.gauge("glasskey_checkpoint_age_seconds", "Age of the newest signed checkpoint.",
+                self._checkpoint_age)  # fmt: skip
+
+    def _checkpoint_age(self) -> float:
+        record = self.rootlog.latest_checkpoint()
+        return time.time() - record.signed_at if record else float("nan")
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Catch up the root log (if we are the publisher) and start publishing."""
+        if self.publisher.elector.try_acquire():
+            self.publisher.is_leader = True
+            self.publish_once(drain=False)
+        else:
+            self.refresh_from_db()
+        self.ready = True
+        if self.settings.run_publisher:
+            self.publisher.start()
+
+    def close(self) -> None:
+        self.ready = False
+        self.publisher.stop(self.settings.shutdown_timeout)
+        self.directory.close()
+        self.db.close()
+
+    # -- publishing -----------------------------------------------------------------------------
+
+    def publish_once(self, drain: bool = True) -> EpochHash | None:
+        """One publisher tick: drain the queue into an epoch, extend the root log, sign.
+
+        Returns the new epoch hash, or None when nothing was published. The root log is caught
+        up even when nothing new was published, which repairs a crash between the directory's
+        commit and the root-log append.
+        """
+        with self._publish_lock:
+            published: EpochHash | None = None
+            if drain:
+                pending = self.directory.pending_count()
+                if pending:
+                    started = time.perf_counter()
+                    published = self.directory.publish_pending(self.settings.max_batch)
+                    elapsed = time.perf_counter() - started
+                    if published is not None:
+                        self.metrics.observe_publish(elapsed, pending)
+                        log.info(
+                            "published epoch %d (%d queued updates) in %.3fs",
+                            published.epoch, pending, elapsed,
+                        )  # fmt: skip
+            appended = self.rootlog.catch_up(self.directory)
+            latest = self.rootlog.latest_checkpoint()
+            if (
+                appended
+                or latest is None
+                or latest.size != self.rootlog.size
+                or time.time() - latest.signed_at >= self.settings.checkpoint_refresh
+            ):
+                self.rootlog.sign_checkpoint()
+            return published
+
+    def refresh_from_db(self) -> None:
+        self.rootlog.refresh()
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    def snapshot_for(self, epoch_hash: EpochHash) -> Snapshot:
+        """The newest checkpoint whose head is ``epoch_hash`` (waits briefly if the log lags).
+
+        Exactly that size, not a later one: clients accept proofs only for the newest leaf of
+        the checkpoint they get, which is what stops a server from passing off an old epoch's
+        proof (a superseded key) as current.
+        """
+        deadline = time.monotonic() + 2.0
+        while True:
+            record = self.rootlog.checkpoint_for(epoch_hash.epoch)
+            if record is not None:
+                return Snapshot(epoch_hash, record)
+            if time.monotonic() > deadline:
+                raise Unavailable("the signed root log has not caught up yet; retry shortly")
+            time.sleep(0.02)
+            self.rootlog.refresh()
+
+    def lookup(self, label: bytes) -> tuple[LookupProof, Snapshot]:
+        proof, epoch_hash = self.directory.lookup(label)
+        return proof, self.snapshot_for(epoch_hash)
+
+    def history(self, label: bytes, params: HistoryParams) -> tuple[HistoryProof, Snapshot]:
+        proof, epoch_hash = self.directory.key_history(label, params)
+        return proof, self.snapshot_for(epoch_hash)
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def submit(self, principal: str, user_id: str, value: bytes) -> dict[str, Any]:
+        """Queue ``value`` as the new key of ``user_id`` on behalf of ``principal``."""
+        if principal != user_id:
+            raise PermissionDenied(
+                f"you are authenticated as {principal!r} and may only change your own label"
+            )
+        update_id = self.directory.enqueue(user_id.encode("utf-8"), value)
+        digest = hashlib.sha256(value).digest()
+        accepted_at = time.time()
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO glasskey_updates (update_id, user_id, value_sha256, accepted_at) "
+                "VALUES (?, ?, ?, ?)",
+                (update_id, user_id, digest, accepted_at),
+            )
+        self.metrics.inc("updates_accepted")
+        return {
+            "update_id": update_id,
+            "user_id": user_id,
+            "value_sha256": digest.hex(),
+            "accepted_at": accepted_at,
+        }
+
+    def update_record(self, update_id: int) -> tuple[str, str, float]:
+        rows = self.db.query(
+            "SELECT user_id, value_sha256, accepted_at FROM glasskey_updates WHERE update_id = ?",
+            (update_id,),
+        )
+        if not rows:
+            raise LabelNotFound(f"no update with id {update_id}")
+        user_id, digest, accepted_at = rows[0]
+        return str(user_id), bytes(digest).hex(), float(accepted_at)
+
+
+def _elector_for(db_url: str) -> Elector:
+    if is_postgres(db_url):
+        return PostgresElector(db_url)
+    path = sqlite_path_of(db_url)
+    if path == ":memory:":
+        return AlwaysElector()
+    return FileElector(path + ".publisher.lock")
+
+
+def create_service(
+    settings: ServerSettings,
+    signer: Any,
+    vrf_key: Any,
+    authenticator: Authenticator | None = None,
+) -> DirectoryService:
+    """Open the directory and the service tables named by ``settings`` (creating them).
+
+    ``signer`` signs checkpoints (a ``glasskey.core.signing.Signer``); ``vrf_key`` is the
+    directory's VRF secret key. Neither is stored or logged.
+    """
+    config = get_configuration(settings.configuration, settings.domain_label)
+    if settings.db_url == "memory://":
+        blob_store: Any = MemoryBlobStore()
+        service_db_url = "memory://"
+    else:
+        blob_store = FolderBlobStore(settings.resolved_blob_dir())
+        service_db_url = settings.db_url
+    directory = Directory.open(settings.db_url, config, vrf_key, blob_store)
+    db = ServiceDB(service_db_url)
+    rootlog = RootLog(db, signer, settings.origin)
+    auth = authenticator or TokenAuthenticator(db, settings.admin_token)
+    return DirectoryService(settings, directory, db, rootlog, auth, _elector_for(settings.db_url))

@@ -1,0 +1,47 @@
+"""Server settings: one frozen dataclass the CLI fills from flags and the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DB_FILE = "glasskey.db"
+DEFAULT_ORIGIN = "glasskey.local/log"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything ``create_service`` needs besides the keys.
+
+    ``db_url``: ``sqlite:///PATH`` (default: ``glasskey.db`` in the working folder),
+    ``memory://`` (tests) or ``postgresql://...``. ``blob_dir``: where audit blobs go
+    (default: ``PATH.audit/`` next to a SQLite file, ``./glasskey-audit`` otherwise).
+    """
+
+    db_url: str = f"sqlite:///{DEFAULT_DB_FILE}"
+    epoch_interval: float = 5.0
+    origin: str = DEFAULT_ORIGIN
+    configuration: str = "whatsapp_v1"
+    domain_label: bytes | None = None
+    blob_dir: str | None = None
+    #: Public-endpoint rate limit per client address (requests/second; 0 disables).
+    rate_limit: float = 50.0
+    rate_burst: float | None = None
+    #: Anyone may register an unused user id (first come, first served). Off in production:
+    #: there the messaging service's own authenticator or the admin token registers users.
+    open_registration: bool = False
+    admin_token: str | None = field(default=None, repr=False)
+    #: Re-sign the head checkpoint this often even without new epochs, so that honest idle
+    #: logs never look stale to clients (must be well below clients' maximum age).
+    checkpoint_refresh: float = 60.0
+    max_batch: int = 100_000
+    #: Start the background publisher (False: tests drive ``publish_once`` themselves).
+    run_publisher: bool = True
+    shutdown_timeout: float = 30.0
+
+    def resolved_blob_dir(self) -> str:
+        if self.blob_dir:
+            return self.blob_dir
+        if self.db_url.startswith("sqlite:///"):
+            return str(Path(self.db_url[len("sqlite:///") :]).with_suffix(".audit"))
+        return "glasskey-audit"

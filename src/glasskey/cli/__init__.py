@@ -21,6 +21,9 @@ def _register() -> None:
     from glasskey.cli import verify
 
     verify.register(app)
+    from glasskey.cli import service
+
+    service.register(app)
 
 
 def main() -> None:

@@ -177,7 +177,9 @@ class DirectoryService:
         with self.db.transaction():
             self.db.execute(
                 "INSERT INTO glasskey_updates (update_id, user_id, value_sha256, accepted_at) "
-                "VALUES (?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
+                "user_id = excluded.user_id, value_sha256 = excluded.value_sha256, "
+                "accepted_at = excluded.accepted_at",
                 (update_id, user_id, digest, accepted_at),
             )
         self.metrics.inc("updates_accepted")

@@ -1,0 +1,62 @@
+"""ASGI entry point for running several server processes (``uvicorn --workers``, gunicorn).
+
+Each worker builds its own service from the settings ``glasskey serve`` put in the
+environment (``GLASSKEY_SERVE_SETTINGS``, JSON without secrets); keys come from the usual
+places (environment or key files). The workers share the database: one of them wins the
+publisher election, all of them serve reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from glasskey.server.settings import ServerSettings
+
+SETTINGS_ENV = "GLASSKEY_SERVE_SETTINGS"
+ADMIN_TOKEN_ENV = "GLASSKEY_ADMIN_TOKEN"
+
+
+def settings_to_env(settings: ServerSettings, key_files: dict[str, str | None]) -> str:
+    data = asdict(settings)
+    data.pop("admin_token", None)
+    data["domain_label"] = settings.domain_label.decode() if settings.domain_label else None
+    data["_key_files"] = key_files
+    return json.dumps(data)
+
+
+def build_app(
+    settings: ServerSettings, signing_key_file: str | None, vrf_key_file: str | None
+) -> FastAPI:
+    from glasskey.core.ecvrf import VrfSecretKey
+    from glasskey.server.app import create_app
+    from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
+    from glasskey.server.service import create_service
+
+    dev_dir = key_dir_for(settings.db_url)
+    signer = load_signing_key(signing_key_file, dev_dir)
+    vrf = VrfSecretKey(load_vrf_seed(vrf_key_file, dev_dir))
+    return create_app(create_service(settings, signer, vrf))
+
+
+def key_dir_for(db_url: str) -> Path:
+    """Development keys live next to a SQLite database, else in the working folder."""
+    if db_url.startswith("sqlite:///"):
+        return Path(db_url[len("sqlite:///") :]).resolve().parent
+    return Path.cwd()
+
+
+def app_from_env() -> FastAPI:
+    raw: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
+    key_files = raw.pop("_key_files", {}) or {}
+    known = {f.name for f in fields(ServerSettings)}
+    values = {k: v for k, v in raw.items() if k in known}
+    if values.get("domain_label"):
+        values["domain_label"] = values["domain_label"].encode()
+    values["admin_token"] = os.environ.get(ADMIN_TOKEN_ENV) or None
+    return build_app(ServerSettings(**values), key_files.get("signing"), key_files.get("vrf"))

@@ -1,0 +1,186 @@
+"""``glasskey demo``: the whole story in one command, with real server processes.
+
+1. start a server (SQLite in a temporary folder), register alice and bob, upload keys;
+2. rotate alice's key and look both up with full verification;
+3. put a malicious middlebox in front of the server and show the client refusing a forged
+   key, another user's entry, a bad signature, a rollback to an old checkpoint, and a split
+   view (a second server with the *same* keys but a different history).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from glasskey.client import GlasskeyClient
+from glasskey.core.errors import VerificationError
+from glasskey.server.malicious import Attack, MaliciousTransport
+
+_PY_MAIN = "from glasskey.cli import main; main()"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    folder: Path, port: int, *, epoch_interval: float = 0.3, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Run ``glasskey serve`` in ``folder`` (its own dev keys and SQLite file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-c", _PY_MAIN, "serve", "--port", str(port),
+        "--db", str(folder / "glasskey.db"), "--epoch-interval", str(epoch_interval),
+        "--open-registration", "--rate-limit", "0", "--log-level", "warning",
+        *(extra or []),
+    ]  # fmt: skip
+    log = open(folder / "server.log", "ab")  # noqa: SIM115 - closed by the process's exit
+    proc = subprocess.Popen(cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    wait_ready(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server at {url} not ready after {timeout}s")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _say(step: str, text: str) -> None:
+    print(f"[{step}] {text}", flush=True)
+
+
+def run_demo(port: int = 0, keep: bool = False) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="glasskey-demo-"))
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    procs: list[subprocess.Popen[bytes]] = []
+    failures = 0
+    try:
+        _say("start", f"server on {url} (SQLite in {folder / 'honest'})")
+        procs.append(start_server(folder / "honest", port))
+        with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
+            tokens = {u: alice_phone.register(u) for u in ("alice", "bob")}
+            _say("register", "alice and bob registered (bearer tokens stored hashed)")
+            for user, key in (("alice", b"alice-key-1"), ("bob", b"bob-key-1")):
+                receipt = alice_phone.upload(user, key, tokens[user], wait=10)
+                _say("upload", f"{user}: update {receipt.update_id} {receipt.status} "
+                     f"in epoch {receipt.epoch}")  # fmt: skip
+            receipt = alice_phone.upload("alice", b"alice-key-2", tokens["alice"], wait=10)
+            _say("rotate", f"alice rotated her key: version 2 published in epoch {receipt.epoch}")
+            for user in ("alice", "bob"):
+                key = alice_phone.lookup(user)
+                _say("lookup", f"{user}: {key.key.decode()} (version {key.version}) VERIFIED "
+                     f"(lookup proof, VRF, signed checkpoint, root-log inclusion)")  # fmt: skip
+            report = alice_phone.monitor("alice", own=True)
+            _say("monitor", f"alice's own history: {len(report.history.versions)} versions, "
+                 f"{'no surprises' if report.ok else report.alerts}")  # fmt: skip
+
+        # A shadow server with the same private keys but its own history: the fork.
+        shadow = folder / "shadow"
+        shadow.mkdir()
+        for name in ("glasskey-signing-key.pem", "glasskey-vrf-key.hex"):
+            shutil.copy2(folder / "honest" / name, shadow / name)
+        shadow_port = free_port()
+        procs.append(start_server(shadow, shadow_port))
+        with GlasskeyClient(f"http://127.0.0.1:{shadow_port}") as evil:
+            token = evil.register("alice")
+            for i in range(1, 6):  # a longer history than the honest log's
+                evil.upload("alice", b"attacker-key-%d" % i, token, wait=10)
+        _say("attacker", "a second server with the SAME signing and VRF keys, where alice's key "
+             "is the attacker's")  # fmt: skip
+
+        mitm = MaliciousTransport(
+            httpx.HTTPTransport(),
+            fork=httpx.HTTPTransport(),
+        )
+        scenarios = [
+            (Attack.FORGE_KEY, "bob", "serves a forged key for bob"),
+            (Attack.WRONG_LABEL, "bob", "serves alice's genuine entry when asked for bob"),
+            (Attack.BAD_SIGNATURE, "bob", "serves a checkpoint with a corrupted signature"),
+            (Attack.SPLIT_VIEW, "alice", "shows a forked view (other history, same keys)"),
+            (Attack.ROLLBACK, "alice", "replays an old, genuinely signed response"),
+        ]
+        with GlasskeyClient(url, state=folder / "bob-phone.db", transport=mitm) as bob_phone:
+            first = bob_phone.lookup("alice")
+            _say("mitm", f"bob's phone, through a malicious middlebox: alice -> "
+                 f"{first.key.decode()} verified while the middlebox is honest")  # fmt: skip
+            # Alice rotates again and bob's phone sees it: the recorded response is now old.
+            with GlasskeyClient(url) as helper:
+                helper.upload("alice", b"alice-key-3", tokens["alice"], wait=10)
+            newer = bob_phone.lookup("alice")
+            _say("mitm", f"alice rotated again: {newer.key.decode()} verified at epoch "
+                 f"{newer.epoch}")  # fmt: skip
+            for attack, user, what in scenarios:
+                mitm.attack = attack
+                mitm.substitute = "alice" if attack is Attack.WRONG_LABEL else ""
+                if attack is Attack.SPLIT_VIEW:
+                    mitm.fork = _RedirectTransport(port, shadow_port)
+                try:
+                    key = bob_phone.lookup(user)
+                except VerificationError as exc:
+                    _say("caught", f"the server {what}: REFUSED ({exc.code}: {exc})")
+                else:
+                    failures += 1
+                    _say("MISSED", f"the server {what} and the client accepted {key.key!r}")
+                mitm.attack = Attack.NONE
+            key = bob_phone.lookup("alice")
+            _say("honest", f"middlebox honest again: alice -> {key.key.decode()} verified")
+        _say("done", "every attack was detected" if not failures else f"{failures} MISSED")
+        return 0 if failures == 0 else 1
+    except Exception as exc:  # the demo reports and exits non-zero rather than a traceback
+        print(f"demo failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for proc in procs:
+            stop_server(proc)
+        if keep:
+            print(f"demo folder kept: {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class _RedirectTransport(httpx.BaseTransport):
+    """Sends requests meant for one port to another (the shadow server)."""
+
+    def __init__(self, from_port: int, to_port: int) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._from, self._to = from_port, to_port
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.port == self._from:
+            request.url = request.url.copy_with(port=self._to)
+        return self._inner.handle_request(request)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(run_demo(keep="--keep" in sys.argv))

@@ -1,0 +1,74 @@
+"""Where ``glasskey serve`` gets its two private keys: the log signing key and the VRF key.
+
+Production passes them in (environment variables, as ops teams do with secrets; or files).
+With nothing configured, ``glasskey serve`` must still "just work" *and* keep working across
+restarts — a key that changes on restart makes every client's pinned key wrong — so it keeps
+development keys in 0600 files next to the database and says so in a warning. The key bytes
+themselves never reach a log line or the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+from pathlib import Path
+
+from glasskey.core.errors import KeyMaterialError
+from glasskey.core.signing import Signer
+from glasskey.keys import DEFAULT_ENV_VAR, generate_pem, load_signer, write_private_file
+
+log = logging.getLogger("glasskey.server.keys")
+
+VRF_ENV_VAR = "GLASSKEY_VRF_KEY"
+DEV_SIGNING_KEY_FILE = "glasskey-signing-key.pem"
+DEV_VRF_KEY_FILE = "glasskey-vrf-key.hex"
+
+
+def _parse_seed(text: str, source: str) -> bytes:
+    text = text.strip()
+    seed: bytes | None = None
+    try:
+        seed = bytes.fromhex(text)
+    except ValueError:
+        try:
+            seed = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            seed = None
+    if seed is None or len(seed) != 32:
+        raise KeyMaterialError(f"{source} must hold a 32-byte VRF secret key in hex or base64")
+    return seed
+
+
+def load_signing_key(key_file: str | None, dev_dir: Path) -> Signer:
+    """Env ``GLASSKEY_SIGNING_KEY``, else ``key_file``, else a persistent dev key file."""
+    if os.environ.get(DEFAULT_ENV_VAR, "").strip() or key_file is not None:
+        return load_signer(key_file=key_file, allow_dev_key=False)
+    path = dev_dir / DEV_SIGNING_KEY_FILE
+    if not path.exists():
+        write_private_file(path, generate_pem())
+        log.warning(
+            "no signing key configured: created a development key in %s (set %s in production)",
+            path,
+            DEFAULT_ENV_VAR,
+        )
+    return load_signer(key_file=path, allow_dev_key=False)
+
+
+def load_vrf_seed(key_file: str | None, dev_dir: Path) -> bytes:
+    """Env ``GLASSKEY_VRF_KEY``, else ``key_file``, else a persistent dev key file."""
+    value = os.environ.get(VRF_ENV_VAR, "").strip()
+    if value:
+        return _parse_seed(value, VRF_ENV_VAR)
+    if key_file is not None:
+        return _parse_seed(Path(key_file).read_text("ascii", errors="replace"), key_file)
+    path = dev_dir / DEV_VRF_KEY_FILE
+    if not path.exists():
+        write_private_file(path, os.urandom(32).hex().encode("ascii") + b"\n")
+        log.warning(
+            "no VRF key configured: created a development key in %s (set %s in production)",
+            path,
+            VRF_ENV_VAR,
+        )
+    return _parse_seed(path.read_text("ascii", errors="replace"), str(path))

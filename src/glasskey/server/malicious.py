@@ -1,0 +1,123 @@
+"""A deliberately malicious server, as an httpx transport that tampers with real responses.
+
+For the demo and the tests only: it shows that the verifying client catches each way a key
+server can lie. Wrapping a *real* server's answers (instead of hand-writing bad JSON) keeps
+the attacks realistic — everything except the one lie is genuine and validly signed.
+
+Attacks (``Attack`` values):
+
+* ``FORGE_KEY``   — swap the key in the response *and inside the protobuf proof*;
+* ``WRONG_LABEL`` — answer a lookup for A with B's genuine, valid bundle;
+* ``ROLLBACK``    — replay the first response recorded for that path (an older, genuinely
+  signed checkpoint and key);
+* ``SPLIT_VIEW``  — send the request to a second server with the same keys but another
+  history (a fork: both views are signed by the log key);
+* ``BAD_SIGNATURE`` — corrupt one byte of the checkpoint's signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+from glasskey.core.akd.wire import decode_lookup_proof, encode_lookup_proof
+
+
+class Attack(StrEnum):
+    NONE = "none"
+    FORGE_KEY = "forge_key"
+    WRONG_LABEL = "wrong_label"
+    ROLLBACK = "rollback"
+    SPLIT_VIEW = "split_view"
+    BAD_SIGNATURE = "bad_signature"
+
+
+def _json_response(original: httpx.Response, body: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(
+        original.status_code,
+        headers={"content-type": "application/json"},
+        content=json.dumps(body).encode(),
+    )
+
+
+class MaliciousTransport(httpx.BaseTransport):
+    """Forwards to ``honest`` and lies according to ``self.attack`` (switchable at runtime)."""
+
+    def __init__(
+        self,
+        honest: httpx.BaseTransport,
+        fork: httpx.BaseTransport | None = None,
+        forged_key: bytes = b"attacker-controlled-key",
+    ) -> None:
+        self.honest = honest
+        self.fork = fork
+        self.forged_key = forged_key
+        self.attack = Attack.NONE
+        self.recorded: dict[str, httpx.Response] = {}
+        self._recorded_bodies: dict[str, bytes] = {}
+
+    def _forward(self, request: httpx.Request, transport: httpx.BaseTransport) -> httpx.Response:
+        response = transport.handle_request(request)
+        response.read()
+        return response
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        attack = self.attack
+        if attack is Attack.SPLIT_VIEW and self.fork is not None:
+            return self._forward(request, self.fork)
+        if attack is Attack.ROLLBACK and path in self._recorded_bodies:
+            old = self.recorded[path]
+            return httpx.Response(
+                old.status_code, headers=old.headers, content=self._recorded_bodies[path]
+            )
+        if attack is Attack.WRONG_LABEL and path.startswith("/api/crypto/bundles/"):
+            asked = path.rsplit("/", 1)[1]
+            other = request.url.copy_with(path="/api/crypto/bundles/" + self._victim_of(asked))
+            response = self._forward(httpx.Request("GET", other), self.honest)
+            if response.status_code == 200:
+                body = response.json()
+                body["user_id"] = asked
+                return _json_response(response, body)
+            return response
+        response = self._forward(request, self.honest)
+        if path not in self._recorded_bodies and response.status_code == 200:
+            self.recorded[path] = response
+            self._recorded_bodies[path] = response.content
+        if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
+            return response
+        if attack is Attack.FORGE_KEY and path.startswith("/api/crypto/bundles/"):
+            body = response.json()
+            proof = decode_lookup_proof(base64.b64decode(body["proof"]))
+            forged = encode_lookup_proof(replace(proof, value=self.forged_key))
+            body["proof"] = base64.b64encode(forged).decode()
+            body["key"] = base64.b64encode(self.forged_key).decode()
+            return _json_response(response, body)
+        if attack is Attack.BAD_SIGNATURE:
+            body = response.json()
+            if isinstance(body, dict) and isinstance(body.get("checkpoint"), str):
+                body["checkpoint"] = _corrupt_signature(body["checkpoint"])
+                return _json_response(response, body)
+        return response
+
+    #: For WRONG_LABEL: whose bundle to serve instead (set by the caller).
+    substitute: str = ""
+
+    def _victim_of(self, asked: str) -> str:
+        return self.substitute or asked
+
+
+def _corrupt_signature(note: str) -> str:
+    """Flip one bit in the first signature's Ed25519 bytes (keeping the base64 valid)."""
+    text, _, sigs = note.rpartition("\n\n")
+    lines = sigs.split("\n")
+    prefix, _, b64 = lines[0].rpartition(" ")
+    raw = bytearray(base64.b64decode(b64))
+    raw[10] ^= 0x01
+    lines[0] = f"{prefix} {base64.b64encode(bytes(raw)).decode()}"
+    return text + "\n\n" + "\n".join(lines)

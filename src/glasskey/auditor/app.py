@@ -1,0 +1,199 @@
+"""The Plexi HTTP API over :class:`glasskey.auditor.service.Auditor` (FastAPI/Starlette).
+
+Why bodies are parsed by hand instead of with pydantic models: the wire contract is Plexi's
+(exact field names, u64 numbers that must never pass through floats, plexi's error wording),
+and FastAPI's automatic 422 responses would not match it. Every bad input becomes a 4xx with a
+JSON body ``{"error": code, "message": text}``; a client that asks for ``text/plain`` gets the
+bare message, which is the form Cloudflare documents (``Namespace is disabled and read-only.``).
+Nothing reaches the client as a 500 with internals; unexpected errors are logged, not echoed.
+
+Writes are authenticated by an admin bearer token (compared in constant time) or by a TLS
+client certificate (identified by the SHA-256 of its SubjectPublicKeyInfo), see
+:mod:`glasskey.auditor.tls`. Reads are public and CORS-open (plexi-core also runs in browsers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from glasskey.auditor.service import (
+    Auditor,
+    AuditorError,
+    Identity,
+    Unauthorized,
+)
+from glasskey.auditor.tls import client_cert_spki_sha256
+from glasskey.core.errors import GlasskeyError, MalformedError
+from glasskey.core.plexi.messages import dumps, loads
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """``admin_token``: bearer token with operator rights (None disables token auth).
+    ``operator_certs``: SPKI SHA-256 hex of client certificates with operator rights."""
+
+    admin_token: str | None = None
+    operator_certs: frozenset[str] = field(default_factory=frozenset)
+
+    def identify(self, request: Request) -> Identity | None:
+        header = request.headers.get("authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token or self.admin_token is None:
+                raise Unauthorized("invalid credentials")
+            # Hash both sides first: compare_digest is constant time only for equal lengths.
+            given = hashlib.sha256(token.strip().encode()).digest()
+            expected = hashlib.sha256(self.admin_token.encode()).digest()
+            if not hmac.compare_digest(given, expected):
+                raise Unauthorized("invalid credentials")
+            return Identity(operator=True)
+        spki = client_cert_spki_sha256(request.scope)
+        if spki is not None:
+            return Identity(operator=spki in self.operator_certs, cert_spki_sha256=spki)
+        return None
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(dumps(obj), status_code=status, media_type="application/json", headers=_CORS)
+
+
+def _error(request: Request, status: int, code: str, message: str) -> Response:
+    accept = request.headers.get("accept", "")
+    if "text/plain" in accept and "json" not in accept:
+        return PlainTextResponse(message, status_code=status, headers=_CORS)
+    return _json({"error": code, "message": message}, status)
+
+
+async def _body(request: Request) -> Any:
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY_BYTES:
+            raise MalformedError(f"request body exceeds {MAX_BODY_BYTES} bytes")
+    return loads(bytes(data))
+
+
+def _epoch_param(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 20 or int(text) >= 2**64:
+        raise MalformedError("invalid parameter `epoch`")
+    return int(text)
+
+
+def create_app(
+    auditor: Auditor,
+    auth: AuthConfig,
+    *,
+    background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """Build the ASGI app. ``background`` is an async context (e.g. the verification
+    worker) entered for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if background is None:
+            yield
+            return
+        async with background():
+            yield
+
+    app = FastAPI(
+        title="glasskey auditor (Plexi-compatible)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.auditor = auditor
+
+    @app.exception_handler(AuditorError)
+    async def _auditor_error(request: Request, exc: AuditorError) -> Response:
+        return _error(request, exc.status, exc.code, str(exc))
+
+    @app.exception_handler(GlasskeyError)
+    async def _glasskey_error(request: Request, exc: GlasskeyError) -> Response:
+        return _error(request, 400, exc.code, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error(request, exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "internal", "internal error")
+
+    @app.get("/info")
+    async def info() -> Response:
+        return _json((await run_in_threadpool(auditor.info)).to_json_dict())
+
+    @app.get("/namespaces")
+    async def list_namespaces() -> Response:
+        items = await run_in_threadpool(auditor.list_namespaces)
+        return _json({"namespaces": [i.to_json_dict() for i in items]})
+
+    @app.post("/namespaces")
+    async def create_namespace(request: Request) -> Response:
+        identity = auth.identify(request)
+        body = await _body(request)
+        created = await run_in_threadpool(auditor.create_namespace, body, identity)
+        return _json(created.to_json_dict())
+
+    @app.get("/namespaces/{name}")
+    async def get_namespace(name: str) -> Response:
+        return _json((await run_in_threadpool(auditor.get_namespace, name)).to_json_dict())
+
+    @app.patch("/namespaces/{name}")
+    async def patch_namespace(name: str, request: Request) -> Response:
+        identity = auth.identify(request)
+        body = await _body(request)
+        updated = await run_in_threadpool(auditor.disable_namespace, name, body, identity)
+        return _json(updated.to_json_dict())
+
+    @app.post("/namespaces/{name}/audits")
+    async def publish(name: str, request: Request) -> Response:
+        identity = auth.identify(request)
+        body = await _body(request)
+        response = await run_in_threadpool(auditor.publish, name, body, identity)
+        return _json(response.to_json_dict())
+
+    @app.get("/namespaces/{name}/audits/{epoch}")
+    async def get_audit(name: str, epoch: str) -> Response:
+        if epoch == "latest":
+            response = await run_in_threadpool(auditor.latest_audit, name)
+        else:
+            response = await run_in_threadpool(auditor.get_audit, name, _epoch_param(epoch))
+        return _json(response.to_json_dict())
+
+    @app.get("/namespaces/{name}/last-verified-epoch")
+    async def last_verified(name: str) -> Response:
+        return _json((await run_in_threadpool(auditor.last_verified, name)).to_json_dict())
+
+    @app.get("/namespaces/{name}/evidence")
+    async def evidence(name: str) -> Response:
+        items = await run_in_threadpool(auditor.evidence, name)
+        return _json({"evidence": [e.to_json_dict() for e in items]})
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return _json({"status": "ok"})
+
+    return app
+
+
+__all__ = ["AuthConfig", "create_app"]

@@ -1,0 +1,488 @@
+"""Auditor persistence: one small protocol, SQLite (stdlib ``sqlite3``) and PostgreSQL
+(psycopg 3) behind it.
+
+Why transactions with a namespace lock rather than "check then insert": the publication
+rules (strictly consecutive epochs, unique digests, no republish) are about *sequences*, so
+two publishers racing for one epoch must be serialised, not merely caught by a unique index.
+SQLite takes the database write lock up front (``BEGIN IMMEDIATE``); PostgreSQL locks the
+namespace row (``SELECT ... FOR UPDATE``). The unique indexes stay as a second line.
+
+Why a bias on epochs: epochs are u64 but both databases have signed 64-bit integers. Storing
+``epoch - 2**63`` keeps the order and the full range.
+
+Signatures are durable before they are returned (SQLite ``synchronous=FULL``): an auditor
+that forgot a signature after a crash could be made to sign a second digest for the epoch.
+The private key is never stored; only public keys and their ``not_before``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from glasskey.core.errors import UsageError
+from glasskey.core.plexi import (
+    KeyInfo,
+    LastVerifiedEpoch,
+    NamespaceInfo,
+    NamespaceStatus,
+    SignatureResponse,
+)
+
+_BIAS = 2**63
+
+
+def _enc(epoch: int | None) -> int | None:
+    return None if epoch is None else epoch - _BIAS
+
+
+def _dec(value: int | None) -> int | None:
+    return None if value is None else int(value) + _BIAS
+
+
+class Conflict(UsageError):
+    """A uniqueness rule was hit at the storage layer (namespace name, epoch, digest)."""
+
+    code = "conflict"
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceRow:
+    name: str
+    ciphersuite: int
+    status: NamespaceStatus
+    log_directory: str | None = None
+    root: str | None = None
+    public: bool = True
+    owners: tuple[str, ...] = ()
+    created_ms: int = 0
+    last_epoch: int | None = None
+    last_verified: LastVerifiedEpoch | None = None
+
+    def info(self, verification_error: dict[str, Any] | None = None) -> NamespaceInfo:
+        return NamespaceInfo(
+            name=self.name,
+            ciphersuite=self.ciphersuite,
+            status=self.status,
+            log_directory=self.log_directory,
+            root=self.root,
+            last_verified_epoch=None if self.last_verified is None else self.last_verified.epoch,
+            verification_error=verification_error,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EpochRecord:
+    namespace: str
+    epoch: int
+    digest: bytes
+    timestamp: int
+    ciphersuite: int
+    signature: bytes
+    key_id: int
+    serialized_message: bytes
+
+    def response(self) -> SignatureResponse:
+        return SignatureResponse(
+            ciphersuite=self.ciphersuite,
+            namespace=self.namespace,
+            timestamp=self.timestamp,
+            epoch=self.epoch,
+            digest=self.digest,
+            signature=self.signature,
+            key_id=self.key_id,
+            serialized_message=self.serialized_message,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why the worker stopped: which epoch, which blob, what was wrong (never a 404)."""
+
+    namespace: str
+    epoch: int
+    blob_name: str
+    kind: str  # "invalid_proof" | "malformed" | "equivocation"
+    reason: str
+    blob_sha256: str | None
+    detected_ms: int
+    id: int | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "blob": self.blob_name,
+            "kind": self.kind,
+            "reason": self.reason,
+            "blob_sha256": self.blob_sha256,
+            "detected_at": self.detected_ms,
+        }
+
+
+# -- protocol --------------------------------------------------------------------------------
+
+
+class AuditorTxn(Protocol):
+    def get_namespace(self, name: str, *, for_update: bool = False) -> NamespaceRow | None: ...
+    def list_namespaces(self) -> list[NamespaceRow]: ...
+    def insert_namespace(self, row: NamespaceRow) -> None: ...
+    def update_namespace(self, row: NamespaceRow) -> None: ...
+    def get_epoch(self, namespace: str, epoch: int) -> EpochRecord | None: ...
+    def epoch_of_digest(self, namespace: str, digest: bytes) -> int | None: ...
+    def insert_epoch(self, record: EpochRecord) -> None: ...
+    def add_evidence(self, evidence: Evidence) -> None: ...
+    def list_evidence(self, namespace: str) -> list[Evidence]: ...
+    def list_keys(self) -> list[KeyInfo]: ...
+    def add_key(self, key: KeyInfo, added_ms: int) -> None: ...
+
+
+class AuditorStore(Protocol):
+    def read(self) -> AbstractContextManager[AuditorTxn]: ...
+    def write(self) -> AbstractContextManager[AuditorTxn]: ...  # serialised writers
+    def close(self) -> None: ...
+
+
+# -- shared SQL ------------------------------------------------------------------------------
+
+_NS_COLUMNS = (
+    "name, ciphersuite, status, log_directory, root, public, owners, created_ms, last_epoch, "
+    "lve_epoch, lve_job_id, lve_start_hash, lve_end_hash, lve_timestamp"
+)
+_EPOCH_COLUMNS = (
+    "namespace, epoch, digest, timestamp, ciphersuite, signature, key_id, serialized_message"
+)
+
+
+def _schema(blob: str, serial: str) -> list[str]:
+    return [
+        f"""CREATE TABLE IF NOT EXISTS auditor_namespaces (
+            name TEXT PRIMARY KEY, ciphersuite BIGINT NOT NULL, status TEXT NOT NULL,
+            log_directory TEXT, root TEXT, public BOOLEAN NOT NULL, owners TEXT NOT NULL,
+            created_ms BIGINT NOT NULL, last_epoch BIGINT, lve_epoch BIGINT, lve_job_id TEXT,
+            lve_start_hash {blob}, lve_end_hash {blob}, lve_timestamp BIGINT)""",
+        f"""CREATE TABLE IF NOT EXISTS auditor_epochs (
+            namespace TEXT NOT NULL, epoch BIGINT NOT NULL, digest {blob} NOT NULL,
+            timestamp BIGINT NOT NULL, ciphersuite BIGINT NOT NULL, signature {blob} NOT NULL,
+            key_id INTEGER NOT NULL, serialized_message {blob} NOT NULL,
+            PRIMARY KEY (namespace, epoch), UNIQUE (namespace, digest))""",
+        f"""CREATE TABLE IF NOT EXISTS auditor_keys (
+            public_key {blob} PRIMARY KEY, not_before BIGINT NOT NULL, added_ms BIGINT NOT NULL)""",
+        f"""CREATE TABLE IF NOT EXISTS auditor_evidence (
+            id {serial} PRIMARY KEY, namespace TEXT NOT NULL, epoch BIGINT NOT NULL,
+            blob_name TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+            blob_sha256 TEXT, detected_ms BIGINT NOT NULL)""",
+    ]
+
+
+class _SqlTxn:
+    """The queries, written once with ``?`` placeholders; PostgreSQL swaps them for ``%s``."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self._cur = cursor
+        self._pg = postgres
+        self._integrity: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+        if postgres:
+            import psycopg
+
+            self._integrity = (psycopg.errors.IntegrityError,)
+
+    def _q(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        if self._pg:
+            sql = sql.replace("?", "%s")
+        self._cur.execute(sql, params)
+        return self._cur
+
+    @staticmethod
+    def _ns(row: Any) -> NamespaceRow:
+        lve = None
+        if row[9] is not None:
+            lve = LastVerifiedEpoch(
+                row[10], _dec(row[9]) or 0, bytes(row[11]), bytes(row[12]), int(row[13])
+            )
+        return NamespaceRow(
+            name=row[0],
+            ciphersuite=int(row[1]),
+            status=NamespaceStatus(row[2]),
+            log_directory=row[3],
+            root=row[4],
+            public=bool(row[5]),
+            owners=tuple(json.loads(row[6])),
+            created_ms=int(row[7]),
+            last_epoch=_dec(row[8]),
+            last_verified=lve,
+        )
+
+    @staticmethod
+    def _ns_params(row: NamespaceRow) -> tuple[Any, ...]:
+        lve = row.last_verified
+        return (
+            row.name,
+            row.ciphersuite,
+            row.status.value,
+            row.log_directory,
+            row.root,
+            row.public,
+            json.dumps(list(row.owners)),
+            row.created_ms,
+            _enc(row.last_epoch),
+            None if lve is None else _enc(lve.epoch),
+            None if lve is None else lve.job_id,
+            None if lve is None else lve.start_hash,
+            None if lve is None else lve.end_hash,
+            None if lve is None else lve.timestamp,
+        )
+
+    def get_namespace(self, name: str, *, for_update: bool = False) -> NamespaceRow | None:
+        lock = " FOR UPDATE" if for_update and self._pg else ""
+        row = self._q(
+            f"SELECT {_NS_COLUMNS} FROM auditor_namespaces WHERE name = ?{lock}", (name,)
+        ).fetchone()
+        return None if row is None else self._ns(row)
+
+    def list_namespaces(self) -> list[NamespaceRow]:
+        rows = self._q(f"SELECT {_NS_COLUMNS} FROM auditor_namespaces ORDER BY name").fetchall()
+        return [self._ns(r) for r in rows]
+
+    def insert_namespace(self, row: NamespaceRow) -> None:
+        try:
+            self._q(
+                f"INSERT INTO auditor_namespaces ({_NS_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self._ns_params(row),
+            )
+        except self._integrity:
+            raise Conflict(f"namespace {row.name} already exists") from None
+
+    def update_namespace(self, row: NamespaceRow) -> None:
+        params = self._ns_params(row)
+        self._q(
+            "UPDATE auditor_namespaces SET ciphersuite = ?, status = ?, log_directory = ?, "
+            "root = ?, public = ?, owners = ?, created_ms = ?, last_epoch = ?, lve_epoch = ?, "
+            "lve_job_id = ?, lve_start_hash = ?, lve_end_hash = ?, lve_timestamp = ? "
+            "WHERE name = ?",
+            (*params[1:], params[0]),
+        )
+
+    @staticmethod
+    def _epoch(row: Any) -> EpochRecord:
+        return EpochRecord(
+            namespace=row[0],
+            epoch=_dec(row[1]) or 0,
+            digest=bytes(row[2]),
+            timestamp=int(row[3]),
+            ciphersuite=int(row[4]),
+            signature=bytes(row[5]),
+            key_id=int(row[6]),
+            serialized_message=bytes(row[7]),
+        )
+
+    def get_epoch(self, namespace: str, epoch: int) -> EpochRecord | None:
+        row = self._q(
+            f"SELECT {_EPOCH_COLUMNS} FROM auditor_epochs WHERE namespace = ? AND epoch = ?",
+            (namespace, _enc(epoch)),
+        ).fetchone()
+        return None if row is None else self._epoch(row)
+
+    def epoch_of_digest(self, namespace: str, digest: bytes) -> int | None:
+        row = self._q(
+            "SELECT epoch FROM auditor_epochs WHERE namespace = ? AND digest = ?",
+            (namespace, digest),
+        ).fetchone()
+        return None if row is None else _dec(row[0])
+
+    def insert_epoch(self, record: EpochRecord) -> None:
+        try:
+            self._q(
+                f"INSERT INTO auditor_epochs ({_EPOCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.namespace,
+                    _enc(record.epoch),
+                    record.digest,
+                    record.timestamp,
+                    record.ciphersuite,
+                    record.signature,
+                    record.key_id,
+                    record.serialized_message,
+                ),
+            )
+        except self._integrity:
+            raise Conflict(f"epoch {record.epoch} or its digest is already published") from None
+
+    def add_evidence(self, evidence: Evidence) -> None:
+        self._q(
+            "INSERT INTO auditor_evidence (namespace, epoch, blob_name, kind, reason, "
+            "blob_sha256, detected_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                evidence.namespace,
+                _enc(evidence.epoch),
+                evidence.blob_name,
+                evidence.kind,
+                evidence.reason,
+                evidence.blob_sha256,
+                evidence.detected_ms,
+            ),
+        )
+
+    def list_evidence(self, namespace: str) -> list[Evidence]:
+        rows = self._q(
+            "SELECT namespace, epoch, blob_name, kind, reason, blob_sha256, detected_ms, id "
+            "FROM auditor_evidence WHERE namespace = ? ORDER BY id",
+            (namespace,),
+        ).fetchall()
+        return [
+            Evidence(r[0], _dec(r[1]) or 0, r[2], r[3], r[4], r[5], int(r[6]), int(r[7]))
+            for r in rows
+        ]
+
+    def list_keys(self) -> list[KeyInfo]:
+        rows = self._q(
+            "SELECT public_key, not_before FROM auditor_keys ORDER BY not_before, added_ms"
+        ).fetchall()
+        return [KeyInfo(bytes(r[0]), int(r[1])) for r in rows]
+
+    def add_key(self, key: KeyInfo, added_ms: int) -> None:
+        exists = self._q(
+            "SELECT 1 FROM auditor_keys WHERE public_key = ?", (key.public_key,)
+        ).fetchone()
+        if exists is None:
+            self._q(
+                "INSERT INTO auditor_keys (public_key, not_before, added_ms) VALUES (?, ?, ?)",
+                (key.public_key, key.not_before, added_ms),
+            )
+
+
+# -- SQLite ----------------------------------------------------------------------------------
+
+
+class SqliteAuditorStore:
+    """Auditor state in one SQLite file; one connection per thread, WAL, durable commits."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._txn("BEGIN IMMEDIATE") as txn:
+            for statement in _schema("BLOB", "INTEGER"):
+                txn._q(statement)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _txn(self, begin: str) -> Iterator[_SqlTxn]:
+        conn = self._connection()
+        conn.execute(begin)
+        try:
+            yield _SqlTxn(conn.cursor(), postgres=False)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def read(self) -> AbstractContextManager[AuditorTxn]:
+        return self._txn("BEGIN")
+
+    def write(self) -> AbstractContextManager[AuditorTxn]:
+        return self._txn("BEGIN IMMEDIATE")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+_PG_SCHEMA_LOCK = 0x61756469746F72  # "auditor"
+
+
+class PostgresAuditorStore:
+    """Auditor state in PostgreSQL; one connection per thread; rows locked per namespace."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.url = url
+        self._psycopg = psycopg
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        with self._txn() as txn:
+            txn._q("SELECT pg_advisory_xact_lock(?)", (_PG_SCHEMA_LOCK,))
+            for statement in _schema("BYTEA", "BIGSERIAL"):
+                txn._q(statement)
+
+    def _connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self._psycopg.connect(self.url, autocommit=True)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _txn(self) -> Iterator[_SqlTxn]:
+        conn = self._connection()
+        with conn.transaction(), conn.cursor() as cur:
+            yield _SqlTxn(cur, postgres=True)
+
+    def read(self) -> AbstractContextManager[AuditorTxn]:
+        return self._txn()
+
+    def write(self) -> AbstractContextManager[AuditorTxn]:
+        return self._txn()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def open_auditor_store(url: str) -> SqliteAuditorStore | PostgresAuditorStore:
+    """``sqlite:///PATH`` (default) or ``postgresql://...``."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        if not path:
+            raise UsageError("sqlite URL needs a path: sqlite:///PATH")
+        return SqliteAuditorStore(path)
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresAuditorStore(url)
+    raise UsageError(
+        f"unsupported database URL {url.split(':', 1)[0]!r}: use sqlite:///PATH or postgresql://..."
+    )
+
+
+__all__ = [
+    "AuditorStore",
+    "AuditorTxn",
+    "Conflict",
+    "EpochRecord",
+    "Evidence",
+    "NamespaceRow",
+    "PostgresAuditorStore",
+    "SqliteAuditorStore",
+    "open_auditor_store",
+]

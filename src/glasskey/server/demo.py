@@ -34,13 +34,18 @@ def free_port() -> int:
 
 
 def start_server(
-    folder: Path, port: int, *, epoch_interval: float = 0.3, extra: list[str] | None = None
+    folder: Path,
+    port: int,
+    *,
+    epoch_interval: float = 0.3,
+    db: str | None = None,
+    extra: list[str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Run ``glasskey serve`` in ``folder`` (its own dev keys and SQLite file)."""
+    """Run ``glasskey serve`` in ``folder`` (its own dev keys; SQLite there unless ``db``)."""
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable, "-c", _PY_MAIN, "serve", "--port", str(port),
-        "--db", str(folder / "glasskey.db"), "--epoch-interval", str(epoch_interval),
+        "--db", db or str(folder / "glasskey.db"), "--epoch-interval", str(epoch_interval),
         "--open-registration", "--rate-limit", "0", "--log-level", "warning",
         *(extra or []),
     ]  # fmt: skip

@@ -95,9 +95,13 @@ class DirectoryService:
 
     def close(self) -> None:
         self.ready = False
-        self.publisher.stop(self.settings.shutdown_timeout)
+        finished = self.publisher.stop(self.settings.shutdown_timeout)
         self.directory.close()
         self.db.close()
+        log.info(
+            "glasskey stopped: %s",
+            "publisher finished cleanly" if finished else "epoch in progress abandoned",
+        )
 
     # -- publishing -----------------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ def _register() -> None:
     from glasskey.cli import service
 
     service.register(app)
+    from glasskey.cli import keys
+
+    keys.register(app)
     from glasskey.cli import audit
 
     audit.register(app)

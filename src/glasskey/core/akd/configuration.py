@@ -22,6 +22,7 @@ EXAMPLE_DOMAIN_LABEL: Final = b"ExampleLabel"
 CONFIGURATION_NAMES: Final = ("whatsapp_v1", "experimental")
 
 _BE64 = struct.Struct(">Q")
+_blake3 = blake3.blake3
 
 
 def i2osp(data: bytes) -> bytes:
@@ -79,9 +80,7 @@ class Configuration:
 
     def hash(self, data: bytes) -> bytes:
         """``H(x)``: BLAKE3, with the domain label prepended for Experimental."""
-        if self._prefix:
-            return blake3.blake3(self._prefix + data).digest()
-        return blake3.blake3(data).digest()
+        return _blake3(self._prefix + data).digest()
 
     # -- node labels and interior hashing ---------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_left
+from itertools import pairwise
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -113,8 +114,8 @@ class AkdTree:
     def _label_value(self, key: bytes | None) -> bytes:
         if key is None:
             return self.config.empty_label_value
-        value, length = key_label(key)
-        return self.config.label_value(_BE32.pack(length) + value.to_bytes(32, "big"))
+        # to_bytes(label) = BE32(length) || 32-byte value, straight from the storage key.
+        return self.config.label_value(b"\x00\x00" + key.ljust(34, b"\x00"))
 
     # -- insertion ----------------------------------------------------------------------------
 
@@ -123,10 +124,13 @@ class AkdTree:
     ) -> tuple[bytes, int]:
         """Insert new leaves ``(label, raw value)`` at ``epoch``; write every changed node.
 
-        Returns (the new root hash, the number of nodes created).
+        Returns (the new root hash, the number of nodes created). Groups of new leaves are
+        index ranges into one sorted list, so the walk never copies the batch.
         """
         leaves = sorted(leaves)
-        for (a, _), (b, _) in zip(leaves, leaves[1:], strict=False):
+        labels = [label for label, _ in leaves]
+        raws = [raw for _, raw in leaves]
+        for a, b in pairwise(labels):
             if a == b:
                 raise StoreCorrupted("two new leaves share one label (VRF collision?)")
         nodes: dict[bytes, _Node] = {}
@@ -137,17 +141,18 @@ class AkdTree:
         root.dirty = True
         nodes[ROOT_KEY] = root
         created = 0
-        frontier: list[tuple[_Node, list[tuple[int, bytes]]]] = [(root, leaves)]
+        frontier: list[tuple[_Node, int, int]] = [(root, 0, len(labels))]
         while frontier:
-            wanted: list[tuple[_Node, int, list[tuple[int, bytes]]]] = []
-            for node, group in frontier:
-                split = bisect_left(group, (node.label | (1 << (BITS - 1 - node.length)),))
-                for side, part in ((0, group[:split]), (1, group[split:])):
-                    if part:
-                        wanted.append((node, side, part))
+            wanted: list[tuple[_Node, int, int, int]] = []
+            for node, lo, hi in frontier:
+                split = bisect_left(labels, node.label | (1 << (BITS - 1 - node.length)), lo, hi)
+                if split > lo:
+                    wanted.append((node, 0, lo, split))
+                if hi > split:
+                    wanted.append((node, 1, split, hi))
             missing = [
                 key
-                for node, side, _ in wanted
+                for node, side, _, _ in wanted
                 if (key := node.child_key(side)) is not None and key not in nodes
             ]
             if missing:
@@ -156,58 +161,66 @@ class AkdTree:
             frontier = []
             work = wanted
             while work:
-                node, side, part = work.pop()
+                node, side, lo, hi = work.pop()
                 key = node.child_key(side)
                 if key is None:
-                    subtree_key, count = self._build(nodes, part, epoch)
+                    subtree_key, count = self._build(nodes, labels, raws, lo, hi, epoch)
                     created += count
                     node.set_child(side, subtree_key)
                     continue
                 child = nodes.get(key)
                 if child is None:
                     raise StoreCorrupted(f"tree node {key.hex()} is referenced but missing")
-                first, last = part[0][0], part[-1][0]
-                group_len = BITS if len(part) == 1 else _common_bits(first, last, BITS)
+                first = labels[lo]
+                group_len = BITS if hi - lo == 1 else _common_bits(first, labels[hi - 1], BITS)
                 depth = _common_bits(child.label, first, min(child.length, group_len))
                 if depth == child.length:
-                    if child.length == BITS:
+                    if depth == BITS:
                         raise StoreCorrupted("a new leaf label already exists in the tree")
                     child.dirty = True
-                    frontier.append((child, part))
+                    frontier.append((child, lo, hi))
                     continue
                 # Push the existing child down under a new interior node at ``depth``.
                 label = _prefix(child.label, depth)
                 interior = _Node(
-                    NodeRecord(node_key(label, depth), b"", epoch, epoch), label, depth
+                    NodeRecord(node_key(label, depth), b"", epoch, child.record.min_epoch),
+                    label,
+                    depth,
+                    True,
                 )
-                interior.dirty = True
                 interior.set_child(_bit(child.label, depth), key)
-                interior.record.min_epoch = child.record.min_epoch
                 nodes[interior.record.key] = interior
                 created += 1
                 node.set_child(side, interior.record.key)
-                split = bisect_left(part, (label | (1 << (BITS - 1 - depth)),))
-                for sub_side, sub_part in ((0, part[:split]), (1, part[split:])):
-                    if sub_part:
-                        work.append((interior, sub_side, sub_part))
+                split = bisect_left(labels, label | (1 << (BITS - 1 - depth)), lo, hi)
+                if split > lo:
+                    work.append((interior, 0, lo, split))
+                if hi > split:
+                    work.append((interior, 1, split, hi))
         root_hash = self._rehash(nodes, epoch)
         txn.put_nodes(n.record for n in nodes.values() if n.dirty)
         return root_hash, created
 
     def _build(
-        self, nodes: dict[bytes, _Node], leaves: list[tuple[int, bytes]], epoch: int
+        self,
+        nodes: dict[bytes, _Node],
+        labels: list[int],
+        raws: list[bytes],
+        lo: int,
+        hi: int,
+        epoch: int,
     ) -> tuple[bytes, int]:
-        """Create the subtree of brand-new sorted ``leaves``; returns (its root key, count)."""
-        if len(leaves) == 1:
-            label, raw = leaves[0]
-            leaf = _Node(NodeRecord(node_key(label, BITS), raw, epoch, epoch), label, BITS, True)
-            nodes[leaf.record.key] = leaf
-            return leaf.record.key, 1
-        depth = _common_bits(leaves[0][0], leaves[-1][0], BITS)
-        label = _prefix(leaves[0][0], depth)
-        split = bisect_left(leaves, (label | (1 << (BITS - 1 - depth)),))
-        left_key, left_count = self._build(nodes, leaves[:split], epoch)
-        right_key, right_count = self._build(nodes, leaves[split:], epoch)
+        """Create the subtree of brand-new sorted leaves ``lo..hi``; (its root key, count)."""
+        if hi - lo == 1:
+            label = labels[lo]
+            record = NodeRecord(node_key(label, BITS), raws[lo], epoch, epoch)
+            nodes[record.key] = _Node(record, label, BITS, True)
+            return record.key, 1
+        depth = _common_bits(labels[lo], labels[hi - 1], BITS)
+        label = _prefix(labels[lo], depth)
+        split = bisect_left(labels, label | (1 << (BITS - 1 - depth)), lo, hi)
+        left_key, left_count = self._build(nodes, labels, raws, lo, split, epoch)
+        right_key, right_count = self._build(nodes, labels, raws, split, hi, epoch)
         record = NodeRecord(node_key(label, depth), b"", epoch, epoch, left_key, None, right_key)
         nodes[record.key] = _Node(record, label, depth, True)
         return record.key, left_count + right_count + 1
@@ -215,38 +228,41 @@ class AkdTree:
     def _rehash(self, nodes: dict[bytes, _Node], epoch: int) -> bytes:
         """Recompute every dirty node bottom-up; returns the new epoch root hash."""
         config = self.config
-        dirty = sorted((n for n in nodes.values() if n.dirty), key=lambda n: -n.length)
+        parent_hash = config.parent_hash
+        label_value = self._label_value
+        leaf_hash = config.leaf_hash
+        empty_hash = config.empty_node_hash
+        dirty = [n for n in nodes.values() if n.dirty and n.length < BITS]
+        dirty.sort(key=lambda n: -n.length)
+
+        def contribution(record: NodeRecord) -> bytes:
+            if len(record.key) == 34 and record.key[:2] == b"\x01\x00":
+                return leaf_hash(record.value, record.last_epoch)
+            return record.value
+
         for node in dirty:
             record = node.record
-            if node.length == BITS:
-                continue
-            values: list[bytes] = []
-            min_epoch = record.min_epoch if record.min_epoch else epoch
-            for side in (0, 1):
-                key = node.child_key(side)
-                if key is None:
-                    values.append(config.empty_node_hash)
-                    continue
-                child = nodes.get(key)
-                if child is not None:
-                    contribution = self.contribution(child.record)
-                    min_epoch = min(min_epoch, child.record.min_epoch)
-                else:
-                    stored = record.left_hash if side == 0 else record.right_hash
-                    if stored is None:
-                        raise StoreCorrupted(f"tree node {record.key.hex()} lacks a child hash")
-                    contribution = stored
-                if side == 0:
-                    record.left_hash = contribution
-                else:
-                    record.right_hash = contribution
-                values.append(contribution)
-            record.value = config.parent_hash(
-                values[0],
-                self._label_value(record.left_key),
-                values[1],
-                self._label_value(record.right_key),
-            )
+            min_epoch = record.min_epoch or epoch
+            left_key, right_key = record.left_key, record.right_key
+            if left_key is None:
+                left = empty_hash
+            elif (child := nodes.get(left_key)) is not None:
+                left = record.left_hash = contribution(child.record)
+                min_epoch = min(min_epoch, child.record.min_epoch)
+            elif record.left_hash is not None:
+                left = record.left_hash
+            else:
+                raise StoreCorrupted(f"tree node {record.key.hex()} lacks a child hash")
+            if right_key is None:
+                right = empty_hash
+            elif (child := nodes.get(right_key)) is not None:
+                right = record.right_hash = contribution(child.record)
+                min_epoch = min(min_epoch, child.record.min_epoch)
+            elif record.right_hash is not None:
+                right = record.right_hash
+            else:
+                raise StoreCorrupted(f"tree node {record.key.hex()} lacks a child hash")
+            record.value = parent_hash(left, label_value(left_key), right, label_value(right_key))
             record.last_epoch = epoch
             record.min_epoch = min_epoch
         return config.root_hash_from_value(nodes[ROOT_KEY].record.value)

@@ -1,0 +1,165 @@
+"""Build Cloudflare's published ``plexi`` CLI and run glasskey's auditor for it to audit.
+
+* ``build()`` runs ``cargo install --locked plexi --version 0.1.2`` into
+  ``$GLASSKEY_INTEROP_CACHE/plexi`` (target dir ``.../plexi-target``), outside the repository.
+  plexi's build script needs ``protoc``; when none is installed a two-line wrapper around
+  ``grpc_tools.protoc`` (already a dev dependency) is written into the cache.
+* ``Servers`` starts, on loopback, a glasskey auditor (uvicorn in a thread, SQLite in a temp
+  folder) and a static HTTP server for the audit blobs (plexi fetches
+  ``{log_directory}/{epoch}/{prev}/{cur}``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+PLEXI_VERSION = "0.1.2"
+CACHE_DIR = Path(
+    os.environ.get("GLASSKEY_INTEROP_CACHE") or Path.home() / ".cache" / "glasskey-interop"
+)
+ROOT = CACHE_DIR / "plexi"
+TARGET_DIR = CACHE_DIR / "plexi-target"
+BINARY = ROOT / "bin" / "plexi"
+
+
+class CargoMissing(RuntimeError):
+    pass
+
+
+class BuildFailed(RuntimeError):
+    pass
+
+
+def find_cargo() -> str | None:
+    found = shutil.which("cargo")
+    if found:
+        return found
+    home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo") / "bin" / "cargo"
+    return str(home) if home.exists() else None
+
+
+def _protoc() -> str:
+    found = os.environ.get("PROTOC") or shutil.which("protoc")
+    if found:
+        return found
+    wrapper = CACHE_DIR / "bin" / "protoc"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m grpc_tools.protoc "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def build() -> Path:
+    """The plexi binary, built once per cache (a file lock serialises parallel sessions)."""
+    if BINARY.exists() and _version_ok():
+        return BINARY
+    cargo = find_cargo()
+    if cargo is None:
+        raise CargoMissing("cargo is not installed")
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / "plexi-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if BINARY.exists() and _version_ok():
+            return BINARY
+        env = {**os.environ, "CARGO_TARGET_DIR": str(TARGET_DIR), "PROTOC": _protoc()}
+        start = time.monotonic()
+        done = subprocess.run(
+            [
+                cargo,
+                "install",
+                "--locked",
+                "plexi",
+                "--version",
+                PLEXI_VERSION,
+                "--root",
+                str(ROOT),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0 or not BINARY.exists():
+            raise BuildFailed(done.stderr[-4000:])
+        print(f"plexi {PLEXI_VERSION} built in {time.monotonic() - start:.0f}s", file=sys.stderr)
+    return BINARY
+
+
+def _version_ok() -> bool:
+    try:
+        out = subprocess.run([str(BINARY), "--version"], capture_output=True, text=True)
+    except OSError:
+        return False
+    return out.stdout.strip() == f"plexi {PLEXI_VERSION}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def blob_server(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` over HTTP on loopback; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
+def auditor_server(app: object) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread on a free loopback port."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("auditor did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1", **env},
+    )
+
+
+def glasskey(*args: str) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "glasskey.cli", *args])

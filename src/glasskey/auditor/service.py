@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from glasskey.auditor.keys import Ed25519Signer
 from glasskey.auditor.store import (
     AuditorStore,
     AuditorTxn,
@@ -43,6 +42,7 @@ from glasskey.core.plexi import (
     validate_namespace_name,
 )
 from glasskey.core.plexi.messages import read_hex, read_uint
+from glasskey.core.signing import Signer
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class Keyring:
     ``not_before`` set later.
     """
 
-    def __init__(self, signers: Sequence[Ed25519Signer], not_before: int | None = None) -> None:
+    def __init__(self, signers: Sequence[Signer], not_before: int | None = None) -> None:
         if not signers:
             raise UsageError("the auditor needs at least one signing key")
         self._signers = {s.public_key: s for s in signers}
@@ -138,7 +138,7 @@ class Keyring:
     def keys(self) -> list[KeyInfo]:
         return list(self._keys)
 
-    def signer_at(self, timestamp: int) -> tuple[Ed25519Signer, KeyInfo]:
+    def signer_at(self, timestamp: int) -> tuple[Signer, KeyInfo]:
         try:
             index = select_signing_key(self._loaded, timestamp)
         except GlasskeyError:

@@ -115,12 +115,21 @@ _KEY_RE = re.compile(r"<Key>([^<]*)</Key>")
 class HttpSource:
     """Blobs under an HTTP(S) base URL (S3/CloudFront as WhatsApp publishes them)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.base = base_url.rstrip("/")
+        # No total deadline: a 300 MB proof on a slow link must not time out (spec 4.1);
+        # ``timeout`` bounds each read, so a stalled transfer still fails.
         self.client = httpx.Client(
             headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(timeout, connect=30.0),
             follow_redirects=True,
+            transport=transport,
         )
 
     def fetch(self, name: str) -> bytes:

@@ -218,6 +218,8 @@ def ls(
                     _die(EXIT_ERROR, f"namespace {namespace} does not exist", as_json)
             else:
                 items = client.namespaces()
+    except typer.Exit:
+        raise
     except GlasskeyError as exc:
         _die(EXIT_ERROR, str(exc), as_json)
     except Exception as exc:  # network errors (httpx): one line, no traceback
@@ -272,6 +274,8 @@ def show(
                 result = checker.check(chosen, verify=not no_verify)
             finally:
                 checker.close()
+    except typer.Exit:
+        raise
     except GlasskeyError as exc:
         _die(EXIT_ERROR, str(exc), as_json)
     except Exception as exc:  # network errors (httpx) and the like: one line, no traceback
@@ -330,6 +334,8 @@ def verify_range(
                     previous = response if not is_failed(sig) else None
                     progress.advance(task)
             checker.close()
+    except typer.Exit:
+        raise
     except GlasskeyError as exc:
         _die(EXIT_ERROR, str(exc), as_json)
     except Exception as exc:

@@ -1,6 +1,6 @@
 """Directory engine benchmark: prints a table (a benchmark, not a timed test).
 
-    .venv/bin/python bench/directory.py [--sizes 100000 1000000] [--backends memory sqlite postgresql]
+    .venv/bin/python bench/directory.py [--sizes N ...] [--backends memory sqlite postgresql]
 
 Each (backend, size) scenario runs in its own process so peak RSS is that scenario's own.
 The base directory of N labels is bulk-loaded with *synthetic* leaf labels (SHA-256 instead
@@ -28,15 +28,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from glasskey.core.akd import wire  # noqa: E402
-from glasskey.core.akd.audit import verify_single_append_only  # noqa: E402
-from glasskey.core.akd.configuration import get_configuration  # noqa: E402
-from glasskey.core.akd.types import HistoryParams  # noqa: E402
-from glasskey.core.ecvrf import VrfSecretKey  # noqa: E402
-from glasskey.directory import Directory  # noqa: E402
-from glasskey.directory.akd import labels as label_module  # noqa: E402
-from glasskey.storage import open_store  # noqa: E402
-from tests.vectors import AKD_TEST_VRF_SEED  # noqa: E402
+from glasskey.core.akd import wire
+from glasskey.core.akd.audit import verify_single_append_only
+from glasskey.core.akd.configuration import get_configuration
+from glasskey.core.akd.types import HistoryParams
+from glasskey.core.ecvrf import VrfSecretKey
+from glasskey.directory import Directory
+from glasskey.directory.akd import labels as label_module
+from glasskey.storage import open_store
+from tests.vectors import AKD_TEST_VRF_SEED
 
 CONFIG = get_configuration("whatsapp_v1")
 

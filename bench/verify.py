@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from glasskey.core.akd import wire  # noqa: E402
-from glasskey.core.akd.configuration import get_configuration  # noqa: E402
-from glasskey.core.akd.types import HistoryParams  # noqa: E402
-from glasskey.core.akd.verify import key_history_verify, lookup_verify  # noqa: E402
-from glasskey.core.ecvrf import VrfPublicKey, VrfSecretKey  # noqa: E402
-from tests.vectors import AKD_TEST_VRF_SEED, akd_vector  # noqa: E402
+from glasskey.core.akd import wire
+from glasskey.core.akd.configuration import get_configuration
+from glasskey.core.akd.types import HistoryParams
+from glasskey.core.akd.verify import key_history_verify, lookup_verify
+from glasskey.core.ecvrf import VrfPublicKey, VrfSecretKey
+from tests.vectors import AKD_TEST_VRF_SEED, akd_vector
 
 GOALS = {"lookup verify (whatsapp_v1)": 1.5, "VRF verify": 0.6}
 
@@ -37,29 +37,32 @@ def measure(fn: Callable[[], object], min_time: float = 0.5) -> tuple[float, flo
     return statistics.median(samples), samples[int(len(samples) * 0.99) - 1], len(samples)
 
 
+def _akd_rows(name: str) -> list[tuple[str, float, float, int]]:
+    v = akd_vector(name)
+    config = get_configuration(name)
+    key = VrfPublicKey(v.vrf_public_key)
+    lookup = wire.decode_lookup_proof(v.lookup_proof)
+    complete = wire.decode_history_proof(v.history_complete)
+    recent = wire.decode_history_proof(v.history_most_recent_1)
+    root, epoch, label = v.epoch_hash, v.epoch, v.label
+    return [
+        (f"lookup verify ({name})",
+         *measure(lambda: lookup_verify(config, key, root, epoch, label, lookup))),
+        (f"lookup decode+verify, bytes ({name})",
+         *measure(lambda: lookup_verify(config, v.vrf_public_key, root, epoch, label,
+                                        v.lookup_proof))),
+        (f"history verify Complete, 3 versions ({name})",
+         *measure(lambda: key_history_verify(config, key, root, epoch, label, complete))),
+        (f"history verify MostRecent(1) ({name})",
+         *measure(lambda: key_history_verify(config, key, root, epoch, label, recent,
+                                             HistoryParams.most_recent_n(1)))),
+    ]  # fmt: skip
+
+
 def main() -> None:
     rows: list[tuple[str, float, float, int]] = []
     for name in ("whatsapp_v1", "experimental"):
-        v = akd_vector(name)
-        config = get_configuration(name)
-        key = VrfPublicKey(v.vrf_public_key)
-        lookup = wire.decode_lookup_proof(v.lookup_proof)
-        complete = wire.decode_history_proof(v.history_complete)
-        recent = wire.decode_history_proof(v.history_most_recent_1)
-        rows.append((f"lookup verify ({name})", *measure(
-            lambda: lookup_verify(config, key, v.epoch_hash, v.epoch, v.label, lookup)
-        )))  # fmt: skip
-        rows.append((f"lookup decode+verify, bytes ({name})", *measure(
-            lambda: lookup_verify(config, v.vrf_public_key, v.epoch_hash, v.epoch, v.label,
-                                  v.lookup_proof)
-        )))  # fmt: skip
-        rows.append((f"history verify Complete, 3 versions ({name})", *measure(
-            lambda: key_history_verify(config, key, v.epoch_hash, v.epoch, v.label, complete)
-        )))  # fmt: skip
-        rows.append((f"history verify MostRecent(1) ({name})", *measure(
-            lambda: key_history_verify(config, key, v.epoch_hash, v.epoch, v.label, recent,
-                                       HistoryParams.most_recent_n(1))
-        )))  # fmt: skip
+        rows.extend(_akd_rows(name))
     secret = VrfSecretKey(AKD_TEST_VRF_SEED)
     alpha = bytes(32)
     proof = secret.prove(alpha)

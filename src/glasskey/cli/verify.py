@@ -7,10 +7,11 @@ not, exit 2 for usage or I/O errors. No traceback on any input.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import string
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -32,7 +33,7 @@ app = typer.Typer(
 )
 
 
-class ConfigName(str, Enum):
+class ConfigName(StrEnum):
     whatsapp_v1 = "whatsapp_v1"
     experimental = "experimental"
 
@@ -90,10 +91,8 @@ def _describe(result: VerifyResult) -> dict[str, Any]:
         "version": result.version,
         "value_hex": result.value.hex(),
     }
-    try:
+    with contextlib.suppress(UnicodeDecodeError):
         out["value"] = result.value.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
     return out
 
 

@@ -196,7 +196,7 @@ class PostgresStore:
                 if version <= found:
                     continue
                 for statement in statements:
-                    conn.execute(statement.format(**POSTGRES_TYPES))  # type: ignore[arg-type]
+                    conn.execute(statement.format(**POSTGRES_TYPES))
                 conn.execute(
                     "INSERT INTO glasskey_schema VALUES (%s, %s, %s)",
                     (version, description, time.time()),

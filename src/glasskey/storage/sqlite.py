@@ -8,12 +8,14 @@ connections must not be shared across threads).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from glasskey.directory.errors import StoreCorrupted
 from glasskey.storage.base import NodeRecord, PendingRecord, ValueState
@@ -28,7 +30,7 @@ class _SqliteTransaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def _in(self, sql: str, items: list[bytes]) -> Iterator[tuple[object, ...]]:
+    def _in(self, sql: str, items: list[bytes]) -> Iterator[tuple[Any, ...]]:
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -46,7 +48,7 @@ class _SqliteTransaction:
 
     def get_nodes(self, keys: Collection[bytes]) -> dict[bytes, NodeRecord]:
         sql = f"SELECT {_NODE_COLUMNS} FROM akd_nodes WHERE key IN ({{marks}})"
-        return {row[0]: NodeRecord(*row) for row in self._in(sql, list(keys))}  # type: ignore[arg-type]
+        return {row[0]: NodeRecord(*row) for row in self._in(sql, list(keys))}
 
     def latest_states(self, labels: Collection[bytes]) -> dict[bytes, ValueState]:
         sql = (
@@ -55,7 +57,7 @@ class _SqliteTransaction:
         )
         found: dict[bytes, ValueState] = {}
         for row in self._in(sql, list(labels)):
-            found[row[0]] = ValueState(*row)  # type: ignore[arg-type]
+            found[row[0]] = ValueState(*row)
         return found
 
     def label_states(self, label: bytes) -> list[ValueState]:
@@ -232,10 +234,8 @@ class SqliteStore:
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     conn.close()
-                except sqlite3.Error:
-                    pass
             self._all.clear()
         self._local = threading.local()
         self._shared = None

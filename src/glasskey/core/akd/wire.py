@@ -117,9 +117,8 @@ def _nonmembership_from_pb(m: Any, what: str) -> NonMembershipProof:
     _require(m, "longest_prefix", what)
     _require(m, "longest_prefix_membership_proof", what)
     if len(m.longest_prefix_children) != 2:
-        raise MalformedError(
-            f"{what}: expected exactly 2 longest-prefix children, got {len(m.longest_prefix_children)}"
-        )
+        count = len(m.longest_prefix_children)
+        raise MalformedError(f"{what}: expected exactly 2 longest-prefix children, got {count}")
     left, right = (
         _element_from_pb(c, f"{what}.longest_prefix_children") for c in m.longest_prefix_children
     )

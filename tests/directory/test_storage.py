@@ -10,7 +10,7 @@ from glasskey.core.akd.types import HistoryParams, VerifyResult
 from glasskey.core.akd.verify import key_history_verify, lookup_verify
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.errors import VerificationError
-from glasskey.directory import Directory
+from glasskey.directory import Directory, LabelNotFound
 from glasskey.storage import open_store
 from tests.vectors import AKD_TEST_VRF_SEED, akd_vector, vector_schedule
 
@@ -96,3 +96,49 @@ def test_unsupported_url_is_a_usage_error() -> None:
         open_store("mysql://x")
     with pytest.raises(UsageError, match="needs a path"):
         open_store("sqlite:///")
+
+
+def test_read_only_replica_follows_the_primary(tmp_path: object) -> None:
+    from glasskey.directory import ReadOnly, ReadOnlyDirectory
+
+    url = f"sqlite:///{tmp_path}/replica.db"
+    primary = open_directory(url)
+    replica = ReadOnlyDirectory(open_store(url), CONFIG, VrfSecretKey(AKD_TEST_VRF_SEED))
+    try:
+        primary.publish([(b"alice", b"k1")])
+        assert replica.get_epoch_hash() == primary.get_epoch_hash()
+        primary.publish([(b"alice", b"k2")])
+        epoch_hash = replica.wait_for_epoch(2, timeout=5)
+        proof, served = replica.lookup(b"alice")
+        assert served == epoch_hash == primary.get_epoch_hash()
+        assert lookup_verify(
+            CONFIG, replica.vrf_public_key, served.root_hash, 2, b"alice", proof
+        ) == VerifyResult(2, 2, b"k2")
+        with pytest.raises(ReadOnly):
+            replica.publish([(b"bob", b"b")])
+        with pytest.raises(ReadOnly):
+            replica.enqueue(b"bob", b"b")
+        assert primary.get_epoch_hash().epoch == 2
+    finally:
+        replica.close()
+        primary.close()
+
+
+def test_publishing_on_a_corrupted_store_fails_without_state_change(store_url: str) -> None:
+    from glasskey.directory import StoreCorrupted
+    from glasskey.directory.akd.tree import ROOT_KEY
+
+    with open_directory(store_url) as d:
+        for i in range(3):
+            d.publish([(f"user{j}".encode(), f"v{i}".encode()) for j in range(6)])
+        before = d.get_epoch_hash()
+        with d.store.write() as txn:
+            root = txn.get_nodes([ROOT_KEY])[ROOT_KEY]
+            root.left_key = b"\x00\x07\x7e"  # children that do not exist
+            root.right_key = b"\x00\x07\xfe"
+            txn.put_nodes([root])
+        with pytest.raises(StoreCorrupted, match="referenced but missing"):
+            d.publish([(b"\x00fresh", b"v")])
+        assert d.get_epoch_hash() == before
+        with pytest.raises(LabelNotFound):
+            d.lookup(b"\x00fresh")

@@ -1,12 +1,13 @@
 """The AKD directory engine: batched epochs, lookup/history/audit proofs, audit blobs."""
 
 from glasskey.directory.blobs import BlobStore, FolderBlobStore, MemoryBlobStore
-from glasskey.directory.directory import Directory, Limits, PendingUpdate
+from glasskey.directory.directory import Directory, Limits, PendingUpdate, ReadOnlyDirectory
 from glasskey.directory.errors import (
     DirectoryError,
     InvalidEpoch,
     InvalidUpdate,
     LabelNotFound,
+    ReadOnly,
     StoreCorrupted,
 )
 
@@ -21,5 +22,7 @@ __all__ = [
     "Limits",
     "MemoryBlobStore",
     "PendingUpdate",
+    "ReadOnly",
+    "ReadOnlyDirectory",
     "StoreCorrupted",
 ]

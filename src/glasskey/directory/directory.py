@@ -15,9 +15,10 @@ commit, and regenerated on start-up if a crash lost them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NoReturn
 
 from glasskey.core.akd.audit import format_audit_blob_name
 from glasskey.core.akd.configuration import Configuration, get_configuration
@@ -37,7 +38,7 @@ from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.directory.akd.labels import LabelComputer
 from glasskey.directory.akd.tree import AkdTree
 from glasskey.directory.blobs import BlobStore
-from glasskey.directory.errors import InvalidEpoch, InvalidUpdate, LabelNotFound
+from glasskey.directory.errors import InvalidEpoch, InvalidUpdate, LabelNotFound, ReadOnly
 from glasskey.storage.base import Store, StoreTransaction, ValueState
 
 log = logging.getLogger(__name__)
@@ -443,3 +444,35 @@ class Directory:
     def stats(self) -> dict[str, int]:
         with self.store.read() as txn:
             return txn.stats()
+
+
+class ReadOnlyDirectory(Directory):
+    """A directory view for read replicas: serves proofs, never writes.
+
+    Every read starts from the store's latest committed epoch, so a replica follows the
+    publisher with no cache to invalidate; ``wait_for_epoch`` lets a caller block until a
+    given epoch is visible (e.g. to answer read-your-writes requests).
+    """
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise ReadOnly("this directory is a read-only replica view; publish on the primary")
+
+    publish = _refuse  # type: ignore[assignment]
+    enqueue = _refuse  # type: ignore[assignment]
+    publish_pending = _refuse  # type: ignore[assignment]
+
+    def repair_audit_blobs(self) -> int:
+        return 0
+
+    def wait_for_epoch(self, epoch: int, timeout: float = 30.0, interval: float = 0.2) -> EpochHash:
+        """Block until ``epoch`` is published (returns it) or raise ``InvalidEpoch``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.get_epoch_hash()
+            if current.epoch >= epoch:
+                return current
+            if time.monotonic() >= deadline:
+                raise InvalidEpoch(
+                    f"epoch {epoch} not visible after {timeout}s (at {current.epoch})"
+                )
+            time.sleep(interval)

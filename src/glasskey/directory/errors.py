@@ -29,3 +29,9 @@ class StoreCorrupted(DirectoryError):
     """The stored tree is inconsistent; publishing stops rather than building on it."""
 
     code = "store_corrupted"
+
+
+class ReadOnly(DirectoryError):
+    """A write was attempted on a read-only replica view."""
+
+    code = "read_only"

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_left
-from itertools import pairwise
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final
 
 from glasskey.core.akd.configuration import Configuration

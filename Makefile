@@ -33,6 +33,12 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/directory.py --sizes 100000
+
+# Real third-party peers built from crates.io (cargo; build caches live outside the repo).
+interop: $(STAMP)
+	bash interop/akd/run.sh
+	bash interop/plexi/run.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -5,9 +5,9 @@ PG_PORT="${GLASSKEY_PG_PORT:-54329}"
 PG_DIR="${GLASSKEY_PG_DIR:-/tmp/glasskey-ci-pg}"
 
 pg_bin() {
-    local dir
-    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-    [ -n "$dir" ] && echo "$dir"
+    # Never fails (this file is sourced under `set -euo pipefail`): prints the newest
+    # PostgreSQL bin folder, or nothing.
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true
 }
 
 if [ -z "$(pg_bin)" ]; then
@@ -20,8 +20,8 @@ PG_BIN="$(pg_bin)"
 if [ -n "$PG_BIN" ]; then
     if ! "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -q 2>/dev/null; then
         rm -rf "$PG_DIR" && mkdir -p "$PG_DIR" && chown postgres:postgres "$PG_DIR"
-        su postgres -c "$PG_BIN/initdb -D $PG_DIR/data -A trust -U postgres" >/dev/null
-        su postgres -c "$PG_BIN/pg_ctl -D $PG_DIR/data -o '-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off' -l $PG_DIR/log -w start" >/dev/null
+        su postgres -c "$PG_BIN/initdb -D $PG_DIR/data -A trust -U postgres" >/dev/null || true
+        su postgres -c "$PG_BIN/pg_ctl -D $PG_DIR/data -o '-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off' -l $PG_DIR/log -w start" >/dev/null || true
     fi
     if "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" -q; then
         su postgres -c "$PG_BIN/psql -h 127.0.0.1 -p $PG_PORT -U postgres -tAc \"SELECT 1 FROM pg_database WHERE datname='glasskey_test'\"" | grep -q 1 \

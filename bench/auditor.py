@@ -55,14 +55,16 @@ def bench_service(n: int) -> float:
 
 
 def bench_http(n: int, concurrency: int) -> float:
+    import socket
+
     import uvicorn
 
-    from interop.plexi.harness import free_port
-
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
     with tempfile.TemporaryDirectory() as tmp:
         auditor = _auditor(Path(tmp))
         app = create_app(auditor, AuthConfig(admin_token=TOKEN))
-        port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         )

@@ -754,3 +754,12 @@ def test_torsion_anywhere_fast_equals_reference(
     assert public_verdict(pk, proof, alpha) == verdict
     if key_torsion == 1:
         assert verdict == sk.evaluate(alpha)[1]  # the honest output despite torsion in Gamma
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.binary(min_size=32, max_size=32), alpha=st.binary(max_size=64))
+def test_output_equals_the_beta_of_evaluate(seed: bytes, alpha: bytes) -> None:
+    """The proof-less fast path used for publishing gives exactly the proven output."""
+    key = ecvrf.VrfSecretKey(seed)
+    proof, beta = key.evaluate(alpha)
+    assert key.output(alpha) == beta == ecvrf.verify(key.public_key, proof, alpha)

@@ -27,7 +27,7 @@ def _init_worker(seed: bytes) -> None:
 
 def _outputs(alphas: list[bytes]) -> list[bytes]:
     assert _worker_key is not None
-    return [_worker_key.evaluate(alpha)[1][:32] for alpha in alphas]
+    return [_worker_key.output(alpha)[:32] for alpha in alphas]
 
 
 class LabelComputer:
@@ -40,7 +40,7 @@ class LabelComputer:
 
     def labels(self, alphas: list[bytes]) -> list[bytes]:
         if self._workers <= 1 or len(alphas) < POOL_THRESHOLD:
-            return [self._key.evaluate(alpha)[1][:32] for alpha in alphas]
+            return [self._key.output(alpha)[:32] for alpha in alphas]
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self._workers,

@@ -35,26 +35,27 @@ _BE32 = struct.Struct(">I")
 _BE64 = struct.Struct(">Q")
 
 
-def _common_prefix_bits(a: int, b: int, limit: int) -> int:
-    return min(_BITS - (a ^ b).bit_length(), limit)
-
-
 def _label_bytes(value: int, length: int) -> bytes:
     return _BE32.pack(length) + value.to_bytes(32, "big")
 
 
-def _sorted_antichain(elements: Iterable[tuple[int, int, bytes]]) -> list[tuple[int, int, bytes]]:
-    """Sort (label_int, length, contribution) and refuse anything akd would silently drop."""
+# An element of a rebuild: (label as int, bit length, contribution, label value).
+_Element = tuple[int, int, bytes, bytes]
+
+
+def _sorted_antichain(elements: list[_Element]) -> list[_Element]:
+    """Sort the elements and refuse anything akd would silently drop (module docstring)."""
     items = sorted(elements, key=lambda e: (e[0], e[1]))
-    for value, length, _ in items:
+    for value, length, _, _ in items:
         if length == 0:
             raise AppendOnlyProofError("audit proof contains an element with a zero-length label")
         if value & ((1 << (_BITS - length)) - 1):
             raise AppendOnlyProofError(
                 "audit proof contains a non-canonical label (bits set beyond its length)"
             )
-    for (a, a_len, _), (b, b_len, _) in pairwise(items):
-        if a_len <= b_len and _common_prefix_bits(a, b, a_len) == a_len:
+    for (a, a_len, _, _), (b, b_len, _, _) in pairwise(items):
+        # Sorted canonical labels: a is a prefix of b iff they agree on a's first a_len bits.
+        if a_len <= b_len and _BITS - (a ^ b).bit_length() >= a_len:
             kind = "duplicate labels" if (a, a_len) == (b, b_len) else "a label that is a prefix"
             raise AppendOnlyProofError(
                 f"audit proof contains {kind} of another ({_label_bytes(b, b_len)[4:].hex()}/"
@@ -63,48 +64,50 @@ def _sorted_antichain(elements: Iterable[tuple[int, int, bytes]]) -> list[tuple[
     return items
 
 
-def root_hash_of(config: Configuration, elements: Sequence[tuple[int, int, bytes]]) -> bytes:
+def root_hash_of(config: Configuration, elements: Sequence[_Element]) -> bytes:
     """Root hash of the trie whose leaves are ``elements`` taken as pseudo-leaves.
 
-    ``elements`` are ``(label_int, length, contribution)``; they must be a sorted antichain
-    (see ``_sorted_antichain``). Interior nodes get the longest common prefix of their
-    leaves as label, exactly like akd's canonical trie.
+    ``elements`` must be a sorted antichain of canonical labels (``_sorted_antichain``).
+    Interior nodes get the longest common prefix of their leaves as label, exactly like
+    akd's canonical trie. For such a set the first differing bit of two neighbouring
+    subtrees' labels is always below both lengths, which keeps the fold branch-free.
     """
     if not elements:
         return config.root_hash_from_value(config.empty_root_value)
     label_value = config.label_value
     parent_hash = config.parent_hash
-    # Stack of finished subtrees: [label_int, length, value, label_value].
-    stack: list[tuple[int, int, bytes, bytes]] = []
+    pack = _BE32.pack
+    stack: list[_Element] = []
 
-    def merge(
-        left: tuple[int, int, bytes, bytes], right: tuple[int, int, bytes, bytes]
-    ) -> tuple[int, int, bytes, bytes]:
-        depth = _common_prefix_bits(left[0], right[0], min(left[1], right[1]))
+    def merge(left: _Element, right: _Element, depth: int) -> _Element:
         prefix = left[0] & ~((1 << (_BITS - depth)) - 1) if depth else 0
-        value = parent_hash(left[2], left[3], right[2], right[3])
-        return (prefix, depth, value, label_value(_label_bytes(prefix, depth)))
+        return (
+            prefix,
+            depth,
+            parent_hash(left[2], left[3], right[2], right[3]),
+            label_value(pack(depth) + prefix.to_bytes(32, "big")),
+        )
 
-    previous: int | None = None
-    previous_len = 0
-    for value_int, length, contribution in elements:
-        node = (value_int, length, contribution, label_value(_label_bytes(value_int, length)))
-        if previous is not None:
-            split = _common_prefix_bits(previous, value_int, min(previous_len, length))
+    previous = -1
+    for element in elements:
+        value = element[0]
+        if stack:
+            split = _BITS - (previous ^ value).bit_length()
             top = stack.pop()
             while stack:
                 below = stack[-1]
-                join = _common_prefix_bits(below[0], top[0], min(below[1], top[1]))
+                join = _BITS - (below[0] ^ top[0]).bit_length()
                 if join <= split:
                     break
                 stack.pop()
-                top = merge(below, top)
+                top = merge(below, top, join)
             stack.append(top)
-        stack.append(node)
-        previous, previous_len = value_int, length
+        stack.append(element)
+        previous = value
     while len(stack) > 1:
         top = stack.pop()
-        stack[-1] = merge(stack[-1], top)
+        below = stack[-1]
+        stack[-1] = merge(below, top, _BITS - (below[0] ^ top[0]).bit_length())
     only = stack[0]
     if only[1] == 0:
         root_value = only[2]
@@ -115,8 +118,17 @@ def root_hash_of(config: Configuration, elements: Sequence[tuple[int, int, bytes
     return config.root_hash_from_value(root_value)
 
 
-def _as_tuples(elements: Iterable[AzksElement]) -> list[tuple[int, int, bytes]]:
-    return [(e.label.as_int(), e.label.length, e.value) for e in elements]
+def _elements(
+    config: Configuration, elements: Iterable[AzksElement], epoch_bytes: bytes | None
+) -> list[_Element]:
+    """Rebuild elements; with ``epoch_bytes`` the values are raw leaves to hash with it."""
+    label_value, hash_ = config.label_value, config.hash
+    out = []
+    for e in elements:
+        label_bytes = e.label.to_bytes()
+        contribution = e.value if epoch_bytes is None else hash_(e.value + epoch_bytes)
+        out.append((e.label.as_int(), e.label.length, contribution, label_value(label_bytes)))
+    return out
 
 
 def verify_single_append_only(
@@ -135,14 +147,10 @@ def verify_single_append_only(
         raise MalformedError(f"end epoch {end_epoch} is out of range")
     if isinstance(proof, bytes | bytearray | memoryview):
         proof = decode_single_append_only_proof(bytes(proof))
-    unchanged = _as_tuples(proof.unchanged_nodes)
-    epoch_bytes = _BE64.pack(end_epoch)
-    hash_ = config.hash
-    inserted = [
-        (e.label.as_int(), e.label.length, hash_(e.value + epoch_bytes)) for e in proof.inserted
-    ]
+    unchanged = _elements(config, proof.unchanged_nodes, None)
+    inserted = _elements(config, proof.inserted, _BE64.pack(end_epoch))
     end_set = _sorted_antichain(unchanged + inserted)
-    inserted_keys = {(v, n) for v, n, _ in inserted}
+    inserted_keys = {(e[0], e[1]) for e in inserted}
     start_set = [e for e in end_set if (e[0], e[1]) not in inserted_keys]
     computed = root_hash_of(config, start_set)
     if computed != start_hash:

@@ -15,6 +15,7 @@ every test here skips with the reason, a failing build fails them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,7 +78,11 @@ def random_run(
 ) -> GeneratedRun:
     config, domain_label = request.param
     seed = h.interop_seed()
-    schedule = h.random_schedule(seed)
+    schedule = h.random_schedule(
+        seed,
+        epochs=int(os.environ.get("GLASSKEY_INTEROP_EPOCHS", "10")),
+        labels=int(os.environ.get("GLASSKEY_INTEROP_LABELS", "8")),
+    )
     out = tmp_path_factory.mktemp(f"random-{config}-{domain_label}-{seed}")
     gen = akd.generate(
         config,
@@ -199,7 +204,13 @@ class GlasskeyCliVerifier(Verifier):
             f"glasskey verify exited {r.returncode} (usage/internal error): {r.stderr}"
         )
         if r.returncode == 0:
-            return Outcome(True, h.gk_cli_results(r) if client else None)
+            if not client:
+                return Outcome(True)
+            results = h.gk_cli_results(r)
+            assert results is not None, (
+                f"unexpected `glasskey verify --json` output (see gk_cli_results): {r.stdout}"
+            )
+            return Outcome(True, results)
         return Outcome(False, message=r.stderr.strip())
 
     def lookup(
@@ -386,6 +397,23 @@ def audit_cases(run: GeneratedRun) -> list[Case]:
     return cases
 
 
+def for_verifier(verifier: Verifier, cases: list[Case]) -> list[Case]:
+    """The CLI costs a Python process per proof: give it every lookup, Complete and
+    MostRecent(1) histories, at most 4 audit blobs and every range; in-process verifiers get
+    everything."""
+    if not isinstance(verifier, GlasskeyCliVerifier):
+        return cases
+    blobs = [c for c in cases if c.what == "blob"]
+    keep = {id(c) for c in blobs[:: max(1, len(blobs) // 3)][:3] + blobs[-1:]}
+    return [
+        c
+        for c in cases
+        if c.what in ("lookup", "audit")
+        or (c.what == "history" and c.params in ("complete", 1))
+        or id(c) in keep
+    ]
+
+
 def check(verifier: Verifier, run: GeneratedRun, case: Case) -> Outcome:
     if case.what == "lookup":
         return verifier.lookup(run, case.epoch, case.label, case.proof, **case.kw)
@@ -403,6 +431,7 @@ def check_all(verifier: Verifier, run: GeneratedRun, cases: list[Case]) -> list[
 
 
 def assert_all_verify(verifier: Verifier, run: GeneratedRun, cases: list[Case]) -> None:
+    cases = for_verifier(verifier, cases)
     assert cases
     failures = []
     for case, outcome in zip(cases, check_all(verifier, run, cases), strict=True):
@@ -676,7 +705,13 @@ def test_glasskey_rejects_tampering(
 
 
 @pytest.mark.parametrize(
-    ("kind", "file_kind", "message"), SWEEPS, ids=[s[1] or s[0] for s in SWEEPS]
+    ("kind", "file_kind", "message"),
+    [
+        pytest.param(
+            *s, id=s[1] or s[0], marks=[pytest.mark.slow] if s[1] == "history_complete" else []
+        )
+        for s in SWEEPS
+    ],
 )
 def test_glasskey_agrees_with_akd_on_every_bit_flip(
     vector_run: GeneratedRun,
@@ -718,6 +753,46 @@ def test_glasskey_agrees_with_akd_on_every_bit_flip(
     kinds = [(i, m, h.classify_variant(original, message, i, m)) for i, m in missing]
     unexplained = [k for k in kinds if k[2] not in GLASSKEY_STRICTER]
     assert not unexplained, f"akd accepts but glasskey rejects: {unexplained}"
+
+
+def test_glasskey_history_params_matrix_agrees_with_akd(
+    random_run: GeneratedRun, akd_verifier: Verifier
+) -> None:
+    """A history proof made with one HistoryParams, verified with another (Complete,
+    MostRecent(1..4)): glasskey's verdict equals akd's for every label and pair."""
+    pytest.importorskip("glasskey.core.akd.verify")
+    core = GlasskeyCoreVerifier()
+    gen = random_run.gen
+    latest = gen.latest_epoch
+    verify_params: list[str | int] = ["complete", 1, 2, 3, 4]
+    cases = [
+        (label, made, used)
+        for label in gen.labels
+        for made in HISTORY_PARAMS
+        for used in verify_params
+    ]
+
+    def path(label: bytes, made: str | int) -> Path:
+        kind = "history_complete" if made == "complete" else f"history_most_recent_{made}"
+        return gen.proof_path(label, kind)
+
+    with ThreadPoolExecutor(8) as pool:
+        akd_ok = list(
+            pool.map(
+                lambda c: akd_verifier.history(random_run, latest, c[0], path(c[0], c[1]), c[2]).ok,
+                cases,
+            )
+        )
+    disagreements = []
+    for (label, made, used), theirs in zip(cases, akd_ok, strict=True):
+        ours = core.history(random_run, latest, label, path(label, made), used)
+        if ours.ok != theirs:
+            disagreements.append(
+                f"{label!r} made {made} verified as {used}: akd {theirs}, glasskey {ours.ok} "
+                f"{ours.message}"
+            )
+    assert not disagreements, "\n".join(disagreements)
+    assert any(akd_ok) and not all(akd_ok)
 
 
 # == 3. akd verifies what glasskey generates ===============================================

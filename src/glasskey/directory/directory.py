@@ -457,9 +457,9 @@ class ReadOnlyDirectory(Directory):
     def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
         raise ReadOnly("this directory is a read-only replica view; publish on the primary")
 
-    publish = _refuse  # type: ignore[assignment]
-    enqueue = _refuse  # type: ignore[assignment]
-    publish_pending = _refuse  # type: ignore[assignment]
+    publish = _refuse
+    enqueue = _refuse
+    publish_pending = _refuse
 
     def repair_audit_blobs(self) -> int:
         return 0

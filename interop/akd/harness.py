@@ -194,7 +194,10 @@ class Akd:
         most_recent: Sequence[int] = (1,),
         every_epoch: bool = False,
         audit: bool = True,
+        tombstones: Sequence[tuple[bytes, int]] = (),
     ) -> Generated:
+        """Run ``akd-interop generate``; ``tombstones``: (label, epoch) pairs whose values akd's
+        storage replaces with the empty TOMBSTONE after the schedule (spec 6.4)."""
         out.mkdir(parents=True, exist_ok=True)
         schedule_file = out / "schedule.json"
         schedule_file.write_text(json.dumps(schedule_to_json(schedule)))
@@ -212,6 +215,8 @@ class Akd:
             args.append("--every-epoch")
         if not audit:
             args.append("--no-audit")
+        if tombstones:
+            args += ["--tombstone", ",".join(f"{lb.hex()}@{e}" for lb, e in tombstones)]
         self.check(*args)
         return Generated(out, json.loads((out / "manifest.json").read_text()))
 
@@ -265,11 +270,14 @@ class Akd:
         proof: Path,
         params: str | int,
         domain_label: str | None = None,
+        allow_missing: bool = False,
     ) -> Run:
         args = self._client(
             "verify-history", config, vrf_pk, root, epoch, label, proof, domain_label
         )
         args += ["--complete"] if params == "complete" else ["--most-recent", str(params)]
+        if allow_missing:
+            args.append("--allow-missing-values")
         return self.run(*args)
 
     def verify_audit(
@@ -499,6 +507,7 @@ def gk_cli_verify_client(
     proof: Path,
     params: str | int | None = None,
     domain_label: str | None = None,
+    allow_missing: bool = False,
 ) -> Run:
     """``glasskey verify lookup|history ... --json``; ``params`` "complete" or N for history."""
     args: list[str] = [
@@ -519,6 +528,8 @@ def gk_cli_verify_client(
     ]
     if kind == "history":
         args += ["--complete"] if params == "complete" else ["--most-recent", str(params)]
+    if allow_missing:
+        args.append("--allow-missing-values")
     return glasskey_cli(*args)
 
 
@@ -588,7 +599,9 @@ def gk_core_verify_history(
     proof: bytes,
     params: str | int,
     domain_label: str | None = None,
+    allow_missing: bool = False,
 ) -> list[tuple[int, int, bytes]]:
+    from glasskey.core.akd.types import HistoryVerification
     from glasskey.core.akd.verify import key_history_verify
 
     rs = key_history_verify(
@@ -599,6 +612,7 @@ def gk_core_verify_history(
         label,
         proof,
         _gk_history_params(params),
+        HistoryVerification.ALLOW_MISSING_VALUES if allow_missing else HistoryVerification.DEFAULT,
     )
     return [(r.epoch, r.version, r.value) for r in rs]
 

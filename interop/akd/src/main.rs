@@ -35,6 +35,7 @@ usage: akd-interop <command> [options]
 commands:
   generate          --config C [--domain-label T] --schedule FILE.json --out DIR
                     [--most-recent N[,N...]] [--every-epoch] [--no-audit]
+                    [--tombstone LABEL_HEX@EPOCH[,...]]
   vrf-public-key    print the HardCodedAkdVRF public key (hex)
   verify-lookup     --config C [--domain-label T] --vrf-pk HEX --root HEX --epoch N
                     (--label-hex HEX | --label TEXT) --proof FILE
@@ -340,6 +341,8 @@ struct GenOpts {
     audit: bool,
     config_name: String,
     domain_label: Option<String>,
+    /// (label, epoch): after the schedule, tombstone the label's values up to epoch.
+    tombstones: Vec<(Vec<u8>, u64)>,
 }
 
 /// Writes lookup and history proofs of every label in `labels` at the directory's current
@@ -403,6 +406,7 @@ async fn write_client_proofs<TC: Configuration>(
 async fn generate<TC: Configuration>(o: &GenOpts) -> Res<()> {
     let db = AsyncInMemoryDatabase::new();
     let storage = StorageManager::new_no_cache(db);
+    let storage_handle = storage.clone(); // shares the database, for tombstoning
     let akd = Directory::<TC, _, _>::new(storage, HardCodedAkdVRF {}, AzksParallelismConfig::default())
         .await
         .map_err(|e| akd_fail("Directory::new", e))?;
@@ -466,10 +470,18 @@ async fn generate<TC: Configuration>(o: &GenOpts) -> Res<()> {
     }
     let latest = (roots.len() - 1) as u64;
 
+    for (label, epoch) in &o.tombstones {
+        storage_handle
+            .tombstone_value_states(&AkdLabel(label.clone()), *epoch)
+            .await
+            .map_err(|e| akd_fail("tombstone_value_states", e))?;
+    }
+
     let files = write_client_proofs(&akd, &labels, &o.out, "", &o.most_recent, latest).await?;
 
     let mut blobs = Vec::new();
     let mut ranges = Vec::new();
+    let mut local_blobs = Vec::new();
     if o.audit {
         for end in 1..=latest {
             let p = akd
@@ -493,6 +505,17 @@ async fn generate<TC: Configuration>(o: &GenOpts) -> Res<()> {
                     .audit(start, latest)
                     .await
                     .map_err(|e| akd_fail("audit", e))?;
+                if start == 0 {
+                    // What akd's own local_auditing::generate_audit_blobs would publish.
+                    let hashes = roots.clone();
+                    let names = akd::local_auditing::generate_audit_blobs(hashes, p.clone())
+                        .map_err(|e| akd_fail("generate_audit_blobs", format!("{e:?}")))?;
+                    for (i, b) in names.iter().enumerate() {
+                        let file = format!("local_auditing/{}.bin", i + 1);
+                        write_file(&o.out.join(&file), &b.data)?;
+                        local_blobs.push(json!({"name": b.name.to_string(), "file": file}));
+                    }
+                }
                 let file = format!("audit_range_{start}_to_{latest}.bin");
                 write_file(&o.out.join(&file), &audit_bytes(&p))?;
                 ranges.push(json!({
@@ -523,6 +546,12 @@ async fn generate<TC: Configuration>(o: &GenOpts) -> Res<()> {
         "epochs": per_epoch,
         "audit_blobs": blobs,
         "audit_ranges": ranges,
+        "local_auditing_blobs": local_blobs,
+        "tombstones": o
+            .tombstones
+            .iter()
+            .map(|(l, e)| json!([hex::encode(l), e]))
+            .collect::<Vec<_>>(),
     });
     let text = serde_json::to_string_pretty(&manifest).expect("json");
     write_file(&o.out.join("manifest.json"), text.as_bytes())?;
@@ -728,7 +757,10 @@ async fn run(argv: Vec<String>) -> Res<Value> {
         "generate" => {
             let a = Args::parse(
                 rest,
-                &with(&["schedule", "out", "most-recent", "every-epoch", "no-audit"], &[COMMON]),
+                &with(
+                    &["schedule", "out", "most-recent", "every-epoch", "no-audit", "tombstone"],
+                    &[COMMON],
+                ),
             )?;
             let cfg = a.config()?;
             let most_recent = match a.opt("most-recent") {
@@ -739,7 +771,20 @@ async fn run(argv: Vec<String>) -> Res<Value> {
                     .collect::<Result<Vec<_>, _>>()
                     .or_else(|_| usage(format!("--most-recent: bad list {s:?}")))?,
             };
+            let mut tombstones = Vec::new();
+            if let Some(t) = a.opt("tombstone") {
+                for item in t.split(',') {
+                    let Some((l, e)) = item.split_once('@') else {
+                        return usage("--tombstone: LABEL_HEX@EPOCH[,LABEL_HEX@EPOCH...]");
+                    };
+                    let e = e
+                        .parse::<u64>()
+                        .or_else(|_| usage(format!("--tombstone: bad epoch {e:?}")))?;
+                    tombstones.push((parse_hex("tombstone", l)?, e));
+                }
+            }
             let o = GenOpts {
+                tombstones,
                 schedule: read_schedule(Path::new(a.req("schedule")?))?,
                 out: PathBuf::from(a.req("out")?),
                 most_recent,

@@ -47,9 +47,9 @@ class _PostgresTransaction:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
 
-    def _rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    def _rows(self, sql: str, params: Any = None, binary: bool = False) -> list[tuple[Any, ...]]:
         with self._conn.cursor() as cur:
-            cur.execute(sql, params)
+            cur.execute(sql, params, binary=binary)
             return cur.fetchall()
 
     def latest_epoch(self) -> int:
@@ -64,7 +64,9 @@ class _PostgresTransaction:
         if not keys:
             return {}
         rows = self._rows(
-            f"SELECT {_NODE_COLUMNS} FROM akd_nodes WHERE key = ANY(%s)", (list(keys),)
+            f"SELECT {_NODE_COLUMNS} FROM akd_nodes WHERE key = ANY(%b)",
+            (list(keys),),
+            binary=True,  # %b + binary: bytea[] without text escaping of every key
         )
         return {bytes(row[0]): _node(row) for row in rows}
 
@@ -73,8 +75,9 @@ class _PostgresTransaction:
             return {}
         rows = self._rows(
             f"SELECT DISTINCT ON (label) {_STATE_COLUMNS} FROM akd_value_states "
-            "WHERE label = ANY(%s) ORDER BY label, version DESC",
+            "WHERE label = ANY(%b) ORDER BY label, version DESC",
             (list(labels),),
+            binary=True,
         )
         return {bytes(row[0]): _state(row) for row in rows}
 

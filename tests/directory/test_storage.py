@@ -142,3 +142,14 @@ def test_publishing_on_a_corrupted_store_fails_without_state_change(store_url: s
         assert d.get_epoch_hash() == before
         with pytest.raises(LabelNotFound):
             d.lookup(b"\x00fresh")
+
+
+def test_update_ids_are_never_reused_after_the_queue_drains(store_url: str) -> None:
+    """Receipts are polled by id: a drained entry's id must not be handed out again."""
+    with open_directory(store_url) as d:
+        first = d.enqueue(b"alice", b"k1")
+        d.publish_pending()
+        second = d.enqueue(b"bob", b"b1")
+        assert second != first
+        assert d.update_status(first) == ("published", 1)
+        assert d.update_status(second) == ("pending", None)

@@ -198,11 +198,11 @@ class _Core:
         proven = {r.version for r in history.versions}
         for version in seen_before:
             if version not in proven:
-                err = RollbackDetected(
+                missing = RollbackDetected(
                     f"version {version} of {user_id!r}, verified earlier, is missing from the "
                     "complete history"
                 )
-                alerts.append(Alert.from_error(err, user_id, version))
+                alerts.append(Alert.from_error(missing, user_id, version))
         return MonitorReport(user_id, history, tuple(alerts))
 
     def upload(

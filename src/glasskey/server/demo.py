@@ -95,8 +95,8 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
         with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
             tokens = {u: alice_phone.register(u) for u in ("alice", "bob")}
             _say("register", "alice and bob registered (bearer tokens stored hashed)")
-            for user, key in (("alice", b"alice-key-1"), ("bob", b"bob-key-1")):
-                receipt = alice_phone.upload(user, key, tokens[user], wait=10)
+            for user, new_key in (("alice", b"alice-key-1"), ("bob", b"bob-key-1")):
+                receipt = alice_phone.upload(user, new_key, tokens[user], wait=10)
                 _say("upload", f"{user}: update {receipt.update_id} {receipt.status} "
                      f"in epoch {receipt.epoch}")  # fmt: skip
             receipt = alice_phone.upload("alice", b"alice-key-2", tokens["alice"], wait=10)

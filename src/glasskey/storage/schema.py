@@ -39,7 +39,7 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
                 published_at DOUBLE PRECISION NOT NULL
             )""",
             """CREATE TABLE pending_updates (
-                id {serial} PRIMARY KEY,
+                id {serial_pk},
                 label {blob} NOT NULL,
                 value {blob} NOT NULL,
                 accepted_at DOUBLE PRECISION NOT NULL
@@ -57,12 +57,14 @@ LATEST_VERSION: Final = MIGRATIONS[-1][0]
 SQLITE_TYPES: Final = {
     "blob": "BLOB",
     "bigint": "INTEGER",
-    "serial": "INTEGER",
+    # AUTOINCREMENT: never reuse the id of a drained (deleted) queue entry — update ids are
+    # receipts that clients poll, so a reused id would report someone else's update.
+    "serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT",
     "without_rowid": " WITHOUT ROWID",
 }
 POSTGRES_TYPES: Final = {
     "blob": "BYTEA",
     "bigint": "BIGINT",
-    "serial": "BIGSERIAL",
+    "serial_pk": "BIGSERIAL PRIMARY KEY",
     "without_rowid": "",
 }

@@ -65,6 +65,11 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
     headers = {}
     if "{update_id}" in case.path or case.method == "POST":
         headers["Authorization"] = f"Bearer {_state['token']}"
+    if isinstance(case.query, dict) and "wait" in case.query:
+        # ``wait`` blocks up to 60 s for a publisher this harness does not run; a short wait
+        # exercises the same code path without the client's read timeout firing.
+        wait = case.query["wait"]
+        case.query["wait"] = min(wait, 0.2) if isinstance(wait, int | float) else wait
     response = case.call(headers=headers)
     assert response.status_code < 500, response.text
     content_type = response.headers.get("content-type") or ""

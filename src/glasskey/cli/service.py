@@ -64,7 +64,14 @@ def _run_client(as_json: bool, action: Any) -> Any:
         _fail(EXIT_USAGE, str(exc), as_json)
 
 
-def _client(server: str, state: str | None, max_age: float | None, trust: dict[str, Any]) -> Any:
+def _client(
+    server: str,
+    state: str | None,
+    max_age: float | None,
+    trust: dict[str, Any],
+    auditor_keys: list[str] | None = None,
+    require_auditor: bool = False,
+) -> Any:
     from glasskey.client import GlasskeyClient, Trust
 
     pinned = None
@@ -78,7 +85,12 @@ def _client(server: str, state: str | None, max_age: float | None, trust: dict[s
             raise UsageError("--vrf-key must be hex") from None
         pinned = Trust(origin, str(trust["log_key"]), vrf, str(trust["config"]))
     return GlasskeyClient(
-        server, state=state or _default_state(), trust=pinned, max_age=max_age or None
+        server,
+        state=state or _default_state(),
+        trust=pinned,
+        max_age=max_age or None,
+        auditor_keys=auditor_keys or (),
+        require_auditor=require_auditor,
     )
 
 
@@ -94,6 +106,14 @@ LogKeyOpt = Annotated[
 ]
 VrfKeyOpt = Annotated[str | None, typer.Option("--vrf-key", help="Pin the VRF public key (hex).")]
 ConfigOpt = Annotated[str, typer.Option("--config", help="AKD configuration when pinning.")]
+AuditorKeyOpt = Annotated[
+    list[str] | None,
+    typer.Option("--auditor-key", help="Pin an auditor's Ed25519 public key (hex); repeatable."),
+]
+RequireAuditorOpt = Annotated[
+    bool,
+    typer.Option("--require-auditor", help="Refuse epochs without an auditor countersignature."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -129,11 +149,31 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(help="Server processes sharing the database.")] = 1,
         log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
         json_logs: Annotated[bool, typer.Option(help="JSON-lines logs.")] = True,
+        auditor_url: Annotated[
+            str | None,
+            typer.Option(help="Plexi-compatible auditor to countersign every epoch."),
+        ] = None,
+        auditor_namespace: Annotated[
+            str | None, typer.Option(help="Auditor namespace of this log (default: --origin).")
+        ] = None,
+        auditor_retry_max: Annotated[
+            float, typer.Option(help="Longest back-off between countersign retries (s).")
+        ] = 60.0,
     ) -> None:
-        """Run the key-transparency server (embedded SQLite by default, no setup)."""
+        """Run the key-transparency server (embedded SQLite by default, no setup).
+
+        With --auditor-url, every epoch is sent to the auditor (token from
+        $GLASSKEY_AUDITOR_TOKEN) and its verified countersignature is served with proofs.
+        """
         import uvicorn
 
-        from glasskey.server.asgi import ADMIN_TOKEN_ENV, SETTINGS_ENV, build_app, settings_to_env
+        from glasskey.server.asgi import (
+            ADMIN_TOKEN_ENV,
+            AUDITOR_TOKEN_ENV,
+            SETTINGS_ENV,
+            build_app,
+            settings_to_env,
+        )
         from glasskey.server.logs import configure_logging
         from glasskey.server.settings import ServerSettings
 
@@ -148,6 +188,10 @@ def register(app: typer.Typer) -> None:
                 rate_limit=rate_limit,
                 open_registration=open_registration,
                 admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
+                auditor_url=auditor_url,
+                auditor_namespace=auditor_namespace,
+                auditor_token=os.environ.get(AUDITOR_TOKEN_ENV) or None,
+                auditor_retry_max=auditor_retry_max,
             )
             if workers > 1:
                 os.environ[SETTINGS_ENV] = settings_to_env(
@@ -175,13 +219,15 @@ def register(app: typer.Typer) -> None:
         log_key: LogKeyOpt = None,
         vrf_key: VrfKeyOpt = None,
         config: ConfigOpt = "whatsapp_v1",
+        auditor_key: AuditorKeyOpt = None,
+        require_auditor: RequireAuditorOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
         """Fetch LABEL's key and print it only if every proof verifies."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
-            with _client(server, state, max_age, trust) as client:
+            with _client(server, state, max_age, trust, auditor_key, require_auditor) as client:
                 return client.lookup(label)
 
         key = _run_client(as_json, action)
@@ -193,7 +239,16 @@ def register(app: typer.Typer) -> None:
             "published_epoch": key.published_epoch,
             "epoch": key.epoch,
             "root_hash": key.root_hash.hex(),
+            "auditor": None,
         }
+        signature = key.auditor_signature
+        if signature is not None:
+            out["auditor"] = {
+                "namespace": signature.namespace,
+                "epoch": signature.epoch,
+                "timestamp": signature.timestamp,
+                "key_id": signature.key_id,
+            }
         if as_json:
             print(json.dumps(out))
         else:
@@ -202,6 +257,9 @@ def register(app: typer.Typer) -> None:
                 f"{key.published_epoch}), checked at epoch {key.epoch}\n"
                 f"key (base64): {out['key']}"
             )
+            if signature is not None:
+                print(f"countersigned by the pinned auditor ({signature.namespace}, ms "
+                      f"{signature.timestamp})")  # fmt: skip
 
     @app.command()
     def history(

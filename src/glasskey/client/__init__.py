@@ -6,6 +6,8 @@
 
 from glasskey.client.alerts import (
     Alert,
+    AuditorSignatureInvalid,
+    AuditorSignatureMissing,
     ForkDetected,
     KeyChanged,
     RollbackDetected,
@@ -29,6 +31,8 @@ from glasskey.client.verify import VerifiedHistory, VerifiedKey
 __all__ = [
     "Alert",
     "AsyncGlasskeyClient",
+    "AuditorSignatureInvalid",
+    "AuditorSignatureMissing",
     "ClientState",
     "ForkDetected",
     "GlasskeyClient",

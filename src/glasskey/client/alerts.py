@@ -12,6 +12,9 @@ catches all of them), and each maps to one thing the server did wrong:
 ``RollbackDetected``        an older log than one already seen (rollback / replayed head)
 ``StaleHead``               the newest signed head is older than the configured maximum age
 ``UnexpectedKeyVersion``    owner monitoring: a version of your label you did not make
+``AuditorSignatureInvalid`` the auditor countersignature served with a proof does not verify
+                            under the pinned auditor key(s), or covers another epoch/root
+``AuditorSignatureMissing`` ``require_auditor``: the served epoch has no countersignature
 ``KeyChanged``              contact monitoring: a version you saw earlier now has another value
 ==========================  =================================================================
 """
@@ -60,6 +63,18 @@ class TrustMismatch(SignatureError):
     code = "trust_mismatch"
 
 
+class AuditorSignatureInvalid(SignatureError):
+    """The auditor signature served with a proof is forged, altered or for something else."""
+
+    code = "auditor_signature_invalid"
+
+
+class AuditorSignatureMissing(SignatureError):
+    """The client requires an auditor countersignature and the served epoch has none."""
+
+    code = "auditor_signature_missing"
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """A monitoring finding (monitor calls report all of them rather than stop at the first)."""
@@ -77,6 +92,8 @@ class Alert:
 
 __all__ = [
     "Alert",
+    "AuditorSignatureInvalid",
+    "AuditorSignatureMissing",
     "ConsistencyError",
     "ForkDetected",
     "HistoryProofError",

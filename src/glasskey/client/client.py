@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,12 @@ from glasskey.client.state import ClientState, Trust
 from glasskey.client.verify import (
     VerifiedHistory,
     VerifiedKey,
+    verify_auditor_signature,
     verify_bundle,
     verify_history,
 )
 from glasskey.core.akd.types import HistoryParams
-from glasskey.core.errors import GlasskeyError, MalformedError, VerificationError
+from glasskey.core.errors import GlasskeyError, MalformedError, UsageError, VerificationError
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -86,6 +87,21 @@ class MonitorReport:
         return not self.alerts
 
 
+def _auditor_keys(keys: Iterable[bytes | str]) -> tuple[bytes, ...]:
+    """Pinned auditor verifying keys: 32-byte Ed25519 public keys, raw or hex."""
+    out = []
+    for key in keys:
+        if isinstance(key, str):
+            try:
+                key = bytes.fromhex(key)
+            except ValueError:
+                raise UsageError("an auditor key must be 64 hex characters") from None
+        if not isinstance(key, bytes) or len(key) != 32:
+            raise UsageError("an auditor key is a 32-byte Ed25519 public key")
+        out.append(key)
+    return tuple(out)
+
+
 # A request the core wants made: (method, path, params, json body, token).
 _Request = tuple[str, str, dict[str, Any], dict[str, Any] | None, str | None]
 
@@ -99,11 +115,19 @@ class _Core:
         state: ClientState,
         trust: Trust | None,
         max_age: float | None,
+        auditor_keys: Iterable[bytes | str] = (),
+        require_auditor: bool = False,
+        auditor_namespace: str | None = None,
     ) -> None:
         self.server = server.rstrip("/")
         self.state = state
         self.max_age = max_age
         self._configured_trust = trust
+        self.auditor_keys = _auditor_keys(auditor_keys)
+        if require_auditor and not self.auditor_keys:
+            raise UsageError("require_auditor needs at least one pinned auditor key")
+        self.require_auditor = require_auditor
+        self.auditor_namespace = auditor_namespace
 
     def trust(self) -> Generator[_Request, Any, Trust]:
         stored = self.state.trust(self.server)
@@ -146,6 +170,11 @@ class _Core:
         params = {"known_size": previous.size} if previous else {}
         body = yield ("GET", f"/api/crypto/bundles/{user_id}", params, None, None)
         key = verify_bundle(trust, user_id, body, previous, max_age=self.max_age)
+        countersignature = verify_auditor_signature(
+            body, key.epoch, key.root_hash, self.auditor_keys,
+            namespace=self.auditor_namespace, require=self.require_auditor,
+        )  # fmt: skip
+        key = replace(key, auditor_signature=countersignature)
         observed = self.state.observations(trust.origin, user_id)
         if observed and key.version < observed[-1][0]:
             raise RollbackDetected(
@@ -167,6 +196,10 @@ class _Core:
             query["most_recent"] = params.most_recent
         body = yield ("GET", f"/api/crypto/history/{user_id}", query, None, None)
         history = verify_history(trust, user_id, body, previous, params, max_age=self.max_age)
+        verify_auditor_signature(
+            body, history.epoch, history.root_hash, self.auditor_keys,
+            namespace=self.auditor_namespace, require=self.require_auditor,
+        )  # fmt: skip
         for result in history.versions:
             self._check_observed(
                 trust, user_id, result.version, hashlib.sha256(result.value).digest()
@@ -256,6 +289,13 @@ class GlasskeyClient:
     ``state``: path of the SQLite state file (default: in memory — fine for one-off checks,
     but rollback/fork detection across runs needs a file). ``max_age``: refuse checkpoints
     older than this many seconds (None: no staleness check).
+
+    ``auditor_keys``: pinned Ed25519 keys (raw or hex) of the third-party auditor; every
+    countersignature a response carries must then verify under one of them and cover the
+    served epoch and root (else ``AuditorSignatureInvalid``). ``require_auditor``: also refuse
+    responses whose epoch is not countersigned (``AuditorSignatureMissing``); the auditor signs
+    shortly after each epoch, so expect brief refusals right after a publication.
+    ``auditor_namespace``: also require the signature to be for this namespace.
     """
 
     def __init__(
@@ -267,9 +307,14 @@ class GlasskeyClient:
         max_age: float | None = 3600.0,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        auditor_keys: Iterable[bytes | str] = (),
+        require_auditor: bool = False,
+        auditor_namespace: str | None = None,
     ) -> None:
         self.state = state if isinstance(state, ClientState) else ClientState(state)
-        self._core = _Core(server, self.state, trust, max_age)
+        self._core = _Core(
+            server, self.state, trust, max_age, auditor_keys, require_auditor, auditor_namespace
+        )
         self._http = httpx.Client(base_url=self._core.server, timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -339,9 +384,14 @@ class AsyncGlasskeyClient:
         max_age: float | None = 3600.0,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        auditor_keys: Iterable[bytes | str] = (),
+        require_auditor: bool = False,
+        auditor_namespace: str | None = None,
     ) -> None:
         self.state = state if isinstance(state, ClientState) else ClientState(state)
-        self._core = _Core(server, self.state, trust, max_age)
+        self._core = _Core(
+            server, self.state, trust, max_age, auditor_keys, require_auditor, auditor_namespace
+        )
         self._http = httpx.AsyncClient(
             base_url=self._core.server, timeout=timeout, transport=transport
         )

@@ -10,7 +10,9 @@ used happens here, in this order:
 3. the checkpoint extends the last one this client verified (RFC 6962 consistency), is not
    older (rollback) and not a different tree of the same size (fork);
 4. the checkpoint is fresh enough (its signed timestamp is within ``max_age``);
-5. the AKD proof verifies against the epoch root hash, for *this* label (VRF).
+5. the AKD proof verifies against the epoch root hash, for *this* label (VRF);
+6. when auditor keys are pinned: the auditor countersignature served with the proof signs
+   exactly this epoch and root (``verify_auditor_signature``).
 
 Only then is anything returned; every failure is a typed ``VerificationError``.
 """
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from glasskey.client.alerts import (
+    AuditorSignatureInvalid,
+    AuditorSignatureMissing,
     ForkDetected,
     RollbackDetected,
     StaleHead,
@@ -42,8 +46,11 @@ from glasskey.core.errors import (
     InclusionError,
     LookupProofError,
     MalformedError,
+    SignatureError,
     VrfError,
 )
+from glasskey.core.plexi import SignatureResponse, verify_ed25519
+from glasskey.core.plexi.signing import signed_bytes
 from glasskey.log.rfc6962 import verify_consistency, verify_inclusion
 
 
@@ -67,6 +74,8 @@ class VerifiedKey:
     epoch: int
     root_hash: bytes
     head: Head
+    #: The auditor countersignature of ``epoch``, verified under a pinned key (else None).
+    auditor_signature: SignatureResponse | None = None
 
     @property
     def key_sha256(self) -> bytes:
@@ -258,3 +267,60 @@ def verify_history(
         ):
             raise HistoryProofError("the versions listed differ from the proof's")
     return VerifiedHistory(user_id, tuple(results), state.epoch, state.root_hash, state.head)
+
+
+def verify_auditor_signature(
+    body: Mapping[str, Any],
+    epoch: int,
+    root_hash: bytes,
+    auditor_keys: tuple[bytes, ...],
+    *,
+    namespace: str | None = None,
+    require: bool = False,
+) -> SignatureResponse | None:
+    """Check the ``auditor_signature`` served with a verified proof of ``(epoch, root_hash)``.
+
+    Why only against pinned keys: a key taken from the log (or from an auditor the log
+    chose) proves nothing. Without pinned keys the signature is ignored (None). With them, a
+    signature present must be a well-formed Plexi SignatureResponse for exactly this epoch and
+    root (and ``namespace`` when given) that verifies under one of ``auditor_keys``, else
+    ``AuditorSignatureInvalid``; ``require`` makes a missing one ``AuditorSignatureMissing``.
+    """
+    raw = body.get("auditor_signature") if isinstance(body, Mapping) else None
+    if raw is None:
+        if require:
+            raise AuditorSignatureMissing(
+                f"epoch {epoch} carries no auditor countersignature, and one is required"
+            )
+        return None
+    if not auditor_keys:
+        return None
+    try:
+        response = SignatureResponse.from_json_obj(raw)
+    except MalformedError as exc:
+        raise AuditorSignatureInvalid(f"the auditor signature is malformed: {exc}") from None
+    if response.epoch != epoch or response.digest != root_hash:
+        raise AuditorSignatureInvalid(
+            f"the auditor signature covers epoch {response.epoch} digest "
+            f"{response.digest.hex()[:16]}…, not the served epoch {epoch} root "
+            f"{root_hash.hex()[:16]}…"
+        )
+    if namespace is not None and response.namespace != namespace:
+        raise AuditorSignatureInvalid(
+            f"the auditor signature is for namespace {response.namespace!r}, not {namespace!r}"
+        )
+    try:
+        message = signed_bytes(response.statement)
+    except (MalformedError, SignatureError) as exc:
+        raise AuditorSignatureInvalid(f"the auditor signature is unusable: {exc}") from None
+    if response.serialized_message is not None and response.serialized_message != message:
+        raise AuditorSignatureInvalid("serialized_message does not match the signed fields")
+    for key in auditor_keys:
+        try:
+            verify_ed25519(key, message, response.signature)
+        except SignatureError:
+            continue
+        return response
+    raise AuditorSignatureInvalid(
+        f"the auditor signature of epoch {epoch} does not verify under the pinned auditor key(s)"
+    )

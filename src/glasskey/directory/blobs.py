@@ -65,6 +65,13 @@ class FolderBlobStore:
     def epochs(self) -> set[int]:
         return {int(name.split("/", 1)[0]) for name in self.list()}
 
+    def size(self, name: str) -> int:
+        """Bytes of one blob without reading it (S3-style listings report sizes)."""
+        try:
+            return self._path(name).stat().st_size
+        except OSError:
+            return 0
+
 
 class MemoryBlobStore:
     """Blob store in a dict, for tests."""
@@ -86,3 +93,6 @@ class MemoryBlobStore:
 
     def epochs(self) -> set[int]:
         return {int(name.split("/", 1)[0]) for name in self.blobs}
+
+    def size(self, name: str) -> int:
+        return len(self.blobs.get(name, b""))

@@ -15,11 +15,14 @@ Conventions every route follows:
 
 import base64
 import binascii
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -62,6 +65,20 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class AuditorSignature(BaseModel):
+    """A Plexi SignatureResponse (auditor-compat.md 2.3): the auditor's countersignature."""
+
+    version: int
+    ciphersuite: int
+    namespace: str
+    timestamp: int = Field(description="Signing time, ms since the epoch.")
+    epoch: int
+    digest: str = Field(description="The epoch's root hash (hex).")
+    signature: str = Field(description="Ed25519 signature (hex).")
+    key_id: int | None = Field(None, description="Last byte of the signing key.")
+    serialized_message: str | None = Field(None, description="The exact signed bytes (hex).")
+
+
 class SignedState(BaseModel):
     """The signed root-log state a proof is valid in."""
 
@@ -78,7 +95,9 @@ class SignedState(BaseModel):
     log_consistency: list[str] | None = Field(
         None, description="RFC 6962 consistency proof from known_size to tree_size."
     )
-    auditor_signature: str | None = Field(None, description="Latest auditor signature, if any.")
+    auditor_signature: AuditorSignature | None = Field(
+        None, description="The auditor's countersignature of exactly this epoch, if stored."
+    )
 
 
 class BundleResponse(SignedState):
@@ -133,7 +152,9 @@ class AuditLogEntry(BaseModel):
 class AuditLogResponse(BaseModel):
     entries: list[AuditLogEntry]
     checkpoint: str | None
-    auditor_signature: str | None = None
+    auditor_signature: AuditorSignature | None = Field(
+        None, description="The newest stored auditor countersignature."
+    )
 
 
 class AuditProofResponse(BaseModel):
@@ -145,6 +166,23 @@ class AuditProofResponse(BaseModel):
 
 class BlobListResponse(BaseModel):
     blobs: list[str]
+
+
+class AuditorKey(BaseModel):
+    public_key: str = Field(description="Ed25519 public key (hex).")
+    not_before: int = Field(description="Valid for signatures made at this ms time or later.")
+    key_id: int
+
+
+class AuditorResponse(BaseModel):
+    """Who countersigns this log; clients should pin ``keys`` out of band, not trust these."""
+
+    configured: bool
+    url: str | None = None
+    namespace: str | None = None
+    keys: list[AuditorKey] = Field(default_factory=list)
+    latest: AuditorSignature | None = None
+    status: dict[str, Any] | None = None
 
 
 class KeysResponse(BaseModel):
@@ -188,6 +226,9 @@ class Health(BaseModel):
     epoch: int | None = None
     publisher: bool | None = None
     queue_depth: int | None = None
+    auditor: dict[str, Any] | None = Field(
+        None, description="Countersigning progress (lag, failures, last error) when configured."
+    )
 
 
 _ERROR_STATUS: list[tuple[type[GlasskeyError], int]] = [
@@ -228,6 +269,77 @@ def _unb64(text: str, what: str) -> bytes:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise UsageError(f"{what} is not valid base64") from None
+
+
+def _public_url(url: str) -> str:
+    """``url`` without any user:password part (never echo credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _encode_continuation(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii")
+
+
+def _decode_continuation(token: str) -> str:
+    try:
+        raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+        return raw.decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise UsageError("continuation-token is not one this server issued") from None
+
+
+def list_objects_v2(
+    names: list[str],
+    prefix: str,
+    after: str | None,
+    start_after: str | None,
+    continuation_token: str | None,
+    max_keys: int,
+    *,
+    sizes: Callable[[str], int] | None = None,
+    bucket: str = "glasskey-audit",
+) -> bytes:
+    """An S3 ListObjectsV2 ``ListBucketResult`` for ``names`` (keys in S3's byte order).
+
+    ``after``: list keys strictly greater than this (``start-after`` or the decoded
+    continuation token); ``IsTruncated`` and ``NextContinuationToken`` page through the rest.
+    """
+    selected = sorted((n for n in names if n.startswith(prefix)), key=lambda n: n.encode("utf-8"))
+    if after is not None:
+        floor = after.encode("utf-8")
+        selected = [n for n in selected if n.encode("utf-8") > floor]
+    page, rest = selected[:max_keys], selected[max_keys:]
+    truncated = bool(rest) and bool(page)
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+        f"<Name>{xml_escape(bucket)}</Name>",
+        f"<Prefix>{xml_escape(prefix)}</Prefix>",
+    ]
+    if start_after is not None:
+        parts.append(f"<StartAfter>{xml_escape(start_after)}</StartAfter>")
+    if continuation_token is not None:
+        parts.append(f"<ContinuationToken>{xml_escape(continuation_token)}</ContinuationToken>")
+    parts += [
+        f"<KeyCount>{len(page)}</KeyCount>",
+        f"<MaxKeys>{max_keys}</MaxKeys>",
+        f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>",
+    ]
+    if truncated:
+        token = _encode_continuation(page[-1])
+        parts.append(f"<NextContinuationToken>{token}</NextContinuationToken>")
+    for name in page:
+        size = f"<Size>{sizes(name)}</Size>" if sizes is not None else ""
+        parts.append(
+            f"<Contents><Key>{xml_escape(name)}</Key>{size}"
+            "<StorageClass>STANDARD</StorageClass></Contents>"
+        )
+    parts.append("</ListBucketResult>")
+    return "".join(parts).encode("utf-8")
 
 
 def _wants_protobuf(request: Request) -> bool:
@@ -334,7 +446,7 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             ),
             "consistency_from": None,
             "log_consistency": None,
-            "auditor_signature": None,
+            "auditor_signature": service.auditor_signature(epoch) if epoch >= 1 else None,
         }
         if known_size is not None:
             if known_size > record.size:
@@ -362,6 +474,10 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         }
         if state["log_consistency"] is not None:
             headers["X-Glasskey-Log-Consistency"] = ",".join(state["log_consistency"])
+        if state["auditor_signature"] is not None:
+            headers["X-Glasskey-Auditor-Signature"] = _b64(
+                json.dumps(state["auditor_signature"], separators=(",", ":")).encode("utf-8")
+            )
         return Response(body, media_type=PROTOBUF, headers=headers)
 
     def bundle(user_id: str, known_size: int | None) -> tuple[dict[str, Any], bytes]:
@@ -634,7 +750,7 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
                 for e, r, t in rootlog.recent(limit)
             ],
             "checkpoint": record.note if record else None,
-            "auditor_signature": None,
+            "auditor_signature": latest_auditor_signature(),
         }
 
     @app.get(
@@ -662,11 +778,56 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             "proof": _b64(encoded),
         }
 
-    @app.get("/api/transparency/blobs", response_model=BlobListResponse, tags=["transparency"])
-    def list_blobs() -> Any:
-        """Names of the AKD audit blobs (``{epoch}/{previous_root}/{root}``)."""
+    def latest_auditor_signature() -> dict[str, Any] | None:
+        signer = service.countersigner
+        if signer is None:
+            return None
+        latest = service.signatures.latest(signer.namespace)
+        return None if latest is None else latest.to_json_dict()
+
+    @app.get(
+        "/api/transparency/blobs",
+        response_model=BlobListResponse,
+        tags=["transparency"],
+        responses={200: {"content": {"application/xml": {}}}},
+    )
+    def list_blobs(
+        list_type: Annotated[
+            int | None,
+            Query(alias="list-type", ge=2, le=2, description="2: S3 ListObjectsV2 XML listing."),
+        ] = None,
+        prefix: Annotated[str, Query(max_length=200)] = "",
+        start_after: Annotated[str | None, Query(alias="start-after", max_length=200)] = None,
+        continuation_token: Annotated[
+            str | None, Query(alias="continuation-token", max_length=300)
+        ] = None,
+        max_keys: Annotated[int, Query(alias="max-keys", ge=0, le=1000)] = 1000,
+    ) -> Any:
+        """Names of the AKD audit blobs (``{epoch}/{previous_root}/{root}``).
+
+        With ``list-type=2`` the answer is an S3 ListObjectsV2 XML document instead, which is
+        what auditors that read WhatsApp's S3/CloudFront proof buckets (glasskey's worker,
+        akd's auditor) expect: so this URL can be a namespace's ``log_directory``.
+        """
         store = service.directory.blob_store
-        return {"blobs": store.list() if store is not None else []}
+        names = store.list() if store is not None else []
+        if list_type is None:
+            return {"blobs": names}
+        after = start_after
+        if continuation_token is not None:
+            after = _decode_continuation(continuation_token)
+        return Response(
+            list_objects_v2(names, prefix, after, start_after, continuation_token, max_keys,
+                            sizes=_blob_size),
+            media_type="application/xml",
+        )  # fmt: skip
+
+    def _blob_size(name: str) -> int:
+        store = service.directory.blob_store
+        size = getattr(store, "size", None)
+        if callable(size):
+            return int(size(name))
+        return len(store.get(name)) if store is not None else 0
 
     @app.get(
         "/api/transparency/blobs/{name:path}",
@@ -684,6 +845,29 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         except MalformedError as exc:
             raise LabelNotFound(str(exc)) from None
         return Response(data, media_type="application/octet-stream")
+
+    @app.get("/api/transparency/auditor", response_model=AuditorResponse, tags=["transparency"])
+    def get_auditor() -> Any:
+        """The auditor that countersigns this log: URL, namespace, its keys, newest signature.
+
+        The keys are the ones the last stored signature verified under. They are for display
+        and debugging: a client must pin the auditor's key from the auditor (or its app),
+        never take it from the log it is meant to check.
+        """
+        signer = service.countersigner
+        if signer is None:
+            return {"configured": False}
+        return {
+            "configured": True,
+            "url": _public_url(service.settings.auditor_url or ""),
+            "namespace": signer.namespace,
+            "keys": [
+                {"public_key": k.public_key.hex(), "not_before": k.not_before, "key_id": k.key_id}
+                for k in signer.known_keys
+            ],
+            "latest": latest_auditor_signature(),
+            "status": signer.status().to_json_dict(),
+        }
 
     @app.get("/api/transparency/keys", response_model=KeysResponse, tags=["transparency"])
     def get_keys() -> Any:
@@ -718,11 +902,14 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             return _error(503, "unavailable", "database unavailable")
         if record is None:
             return _error(503, "unavailable", "no signed checkpoint yet")
+        signer = service.countersigner
         return {
             "status": "ready",
             "epoch": record.size,
             "publisher": service.publisher.is_leader,
             "queue_depth": depth,
+            # Informational: a down auditor never makes the log unready (it keeps publishing).
+            "auditor": signer.status().to_json_dict() if signer is not None else None,
         }
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])

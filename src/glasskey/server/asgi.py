@@ -20,11 +20,13 @@ from glasskey.server.settings import ServerSettings
 
 SETTINGS_ENV = "GLASSKEY_SERVE_SETTINGS"
 ADMIN_TOKEN_ENV = "GLASSKEY_ADMIN_TOKEN"
+AUDITOR_TOKEN_ENV = "GLASSKEY_AUDITOR_TOKEN"
 
 
 def settings_to_env(settings: ServerSettings, key_files: dict[str, str | None]) -> str:
     data = asdict(settings)
     data.pop("admin_token", None)
+    data.pop("auditor_token", None)  # secrets stay in their own variables
     data["domain_label"] = settings.domain_label.decode() if settings.domain_label else None
     data["_key_files"] = key_files
     return json.dumps(data)
@@ -59,4 +61,5 @@ def app_from_env() -> FastAPI:
     if values.get("domain_label"):
         values["domain_label"] = values["domain_label"].encode()
     values["admin_token"] = os.environ.get(ADMIN_TOKEN_ENV) or None
+    values["auditor_token"] = os.environ.get(AUDITOR_TOKEN_ENV) or None
     return build_app(ServerSettings(**values), key_files.get("signing"), key_files.get("vrf"))

@@ -1,4 +1,4 @@
-"""The service layer's own tables (root log, signed checkpoints, bearer tokens).
+"""The service layer's own tables (root log, checkpoints, tokens, auditor signatures).
 
 Why a separate module instead of the directory's ``Store``: the directory owns the AKD state
 and its schema; the service keeps a few small tables next to it in the *same* database (so an
@@ -45,6 +45,15 @@ _TABLES = [
         user_id TEXT NOT NULL,
         value_sha256 {blob} NOT NULL,
         accepted_at DOUBLE PRECISION NOT NULL
+    )""",
+    # Verified auditor countersignatures (SignatureResponse JSON), see ``countersign.py``.
+    """CREATE TABLE IF NOT EXISTS glasskey_auditor_signatures (
+        namespace TEXT NOT NULL,
+        epoch {bigint} NOT NULL,
+        digest {blob} NOT NULL,
+        response TEXT NOT NULL,
+        stored_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (namespace, epoch)
     )""",
 ]
 

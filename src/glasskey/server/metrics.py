@@ -56,6 +56,8 @@ class Metrics:
         self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
         self.request_seconds: dict[str, _Histogram] = {}
         self.rate_limited = 0
+        self.auditor_signatures = 0
+        self.auditor_failures = 0
         #: Gauges read at scrape time (queue depth, current epoch, is-publisher).
         self.gauges: dict[str, tuple[str, Callable[[], float]]] = {}
 
@@ -97,6 +99,12 @@ class Metrics:
                     self.publish_failures)  # fmt: skip
             counter("glasskey_rate_limited_total", "Requests refused by the rate limiter.",
                     self.rate_limited)  # fmt: skip
+            counter("glasskey_auditor_signatures_total",
+                    "Auditor countersignatures verified and stored.",
+                    self.auditor_signatures)  # fmt: skip
+            counter("glasskey_auditor_failures_total",
+                    "Countersign attempts that failed (auditor down, refused, bad signature).",
+                    self.auditor_failures)  # fmt: skip
             out.append("# HELP glasskey_publish_seconds Time to publish one epoch.")
             out.append("# TYPE glasskey_publish_seconds histogram")
             out.extend(self.publish_seconds.render("glasskey_publish_seconds"))

@@ -18,6 +18,7 @@ from glasskey.core.akd.types import EpochHash, HistoryParams, HistoryProof, Look
 from glasskey.core.errors import GlasskeyError
 from glasskey.directory import Directory, FolderBlobStore, LabelNotFound, MemoryBlobStore
 from glasskey.server.auth import Authenticator, PermissionDenied, TokenAuthenticator
+from glasskey.server.countersign import AuditorApi, Countersigner, SignatureStore
 from glasskey.server.db import ServiceDB, is_postgres, sqlite_path_of
 from glasskey.server.metrics import Metrics
 from glasskey.server.publisher import (
@@ -56,6 +57,7 @@ class DirectoryService:
         rootlog: RootLog,
         authenticator: Authenticator,
         elector: Elector,
+        auditor: AuditorApi | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
@@ -75,6 +77,37 @@ class DirectoryService:
                 lambda: 1.0 if self.publisher.is_leader else 0.0)  # fmt: skip
         m.gauge("glasskey_checkpoint_age_seconds", "Age of the newest signed checkpoint.",
                 self._checkpoint_age)  # fmt: skip
+        self.signatures = SignatureStore(db)
+        self.countersigner: Countersigner | None = None
+        if auditor is not None:
+            self.countersigner = Countersigner(
+                auditor, settings.resolved_auditor_namespace(), rootlog, self.signatures,
+                is_leader=lambda: self.publisher.is_leader,
+                retry_base=settings.auditor_retry_base, retry_max=settings.auditor_retry_max,
+                on_signed=lambda: m.inc("auditor_signatures"),
+                on_failure=lambda: m.inc("auditor_failures"),
+            )  # fmt: skip
+            signer = self.countersigner
+            m.gauge("glasskey_auditor_countersigned_epoch",
+                    "Newest epoch with a stored, verified auditor signature (0: none).",
+                    lambda: float(signer.status().countersigned_epoch or 0))  # fmt: skip
+            m.gauge("glasskey_auditor_lag_epochs",
+                    "Published epochs the auditor has not countersigned yet.",
+                    lambda: float(signer.status().lag))  # fmt: skip
+            m.gauge("glasskey_auditor_consecutive_failures",
+                    "Countersign attempts that failed since the last success.",
+                    lambda: float(signer.failures))  # fmt: skip
+
+    def auditor_signature(self, epoch: int) -> dict[str, Any] | None:
+        """The stored auditor signature of exactly ``epoch`` as SignatureResponse JSON, or None.
+
+        Only the served epoch's own signature is attached to a proof: a client can check it
+        against the epoch and root it just verified, with no further proof.
+        """
+        if self.countersigner is None:
+            return None
+        response = self.signatures.get(self.countersigner.namespace, epoch)
+        return None if response is None else response.to_json_dict()
 
     def _checkpoint_age(self) -> float:
         record = self.rootlog.latest_checkpoint()
@@ -92,10 +125,14 @@ class DirectoryService:
         self.ready = True
         if self.settings.run_publisher:
             self.publisher.start()
+            if self.countersigner is not None:
+                self.countersigner.start()
 
     def close(self) -> None:
         self.ready = False
         finished = self.publisher.stop(self.settings.shutdown_timeout)
+        if self.countersigner is not None:
+            self.countersigner.stop()
         self.directory.close()
         self.db.close()
         log.info(
@@ -135,7 +172,9 @@ class DirectoryService:
                 or time.time() - latest.signed_at >= self.settings.checkpoint_refresh
             ):
                 self.rootlog.sign_checkpoint()
-            return published
+        if self.countersigner is not None and (published is not None or appended):
+            self.countersigner.wake()  # never waits for the auditor
+        return published
 
     def refresh_from_db(self) -> None:
         self.rootlog.refresh()
@@ -219,11 +258,13 @@ def create_service(
     signer: Any,
     vrf_key: Any,
     authenticator: Authenticator | None = None,
+    auditor: AuditorApi | None = None,
 ) -> DirectoryService:
     """Open the directory and the service tables named by ``settings`` (creating them).
 
     ``signer`` signs checkpoints (a ``glasskey.core.signing.Signer``); ``vrf_key`` is the
-    directory's VRF secret key. Neither is stored or logged.
+    directory's VRF secret key. Neither is stored or logged. ``auditor`` overrides the
+    ``AuditorClient`` built from ``settings.auditor_url`` (tests pass an in-process one).
     """
     config = get_configuration(settings.configuration, settings.domain_label)
     if settings.db_url == "memory://":
@@ -236,4 +277,10 @@ def create_service(
     db = ServiceDB(service_db_url)
     rootlog = RootLog(db, signer, settings.origin)
     auth = authenticator or TokenAuthenticator(db, settings.admin_token)
-    return DirectoryService(settings, directory, db, rootlog, auth, _elector_for(settings.db_url))
+    if auditor is None and settings.auditor_url:
+        from glasskey.auditor.client import AuditorClient
+
+        auditor = AuditorClient(settings.auditor_url, settings.auditor_token, timeout=30.0)
+    return DirectoryService(
+        settings, directory, db, rootlog, auth, _elector_for(settings.db_url), auditor
+    )

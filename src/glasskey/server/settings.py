@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,25 @@ class ServerSettings:
     #: Start the background publisher (False: tests drive ``publish_once`` themselves).
     run_publisher: bool = True
     shutdown_timeout: float = 30.0
+    #: Plexi-compatible auditor that countersigns every epoch (None: no auditor).
+    auditor_url: str | None = None
+    #: The auditor namespace of this log (default: the root-log ``origin``).
+    auditor_namespace: str | None = None
+    #: Bearer token for the auditor's write API ($GLASSKEY_AUDITOR_TOKEN; never logged).
+    auditor_token: str | None = field(default=None, repr=False)
+    #: Back-off between failed countersign attempts: doubles from ``base`` up to ``max`` s.
+    auditor_retry_base: float = 1.0
+    auditor_retry_max: float = 60.0
+
+    def resolved_auditor_namespace(self) -> str:
+        """The configured namespace, else the origin made a valid Plexi name.
+
+        Plexi namespace names appear unescaped in URL paths, so only ``[A-Za-z0-9._-]`` is
+        allowed: ``glasskey.local/log`` becomes ``glasskey.local-log``.
+        """
+        if self.auditor_namespace:
+            return self.auditor_namespace
+        return re.sub(r"[^A-Za-z0-9._-]", "-", self.origin)[:255] or "glasskey"
 
     def resolved_blob_dir(self) -> str:
         if self.blob_dir:

@@ -226,6 +226,12 @@ def test_already_signed_epoch_is_recovered_not_duplicated(loop: Loop) -> None:
     signed = direct.publish(NAMESPACE, 1, root1)
     assert _countersigner(loop).run_once() == 0  # nothing new: latest() already covers 1
     assert loop.service.signatures.get(NAMESPACE, 1) == signed
+    # Same while running: epoch 2 signed behind our back → "already published" → fetched.
+    loop.upload("alice", b"k2")
+    signed2 = direct.publish(NAMESPACE, 2, loop.service.rootlog.epoch_root(2))
+    assert _countersigner(loop).run_once() == 1
+    assert loop.service.signatures.get(NAMESPACE, 2) == signed2
+    assert _countersigner(loop).failures == 0
 
 
 def test_fork_at_the_auditor_is_reported_and_nothing_stored(loop: Loop) -> None:

@@ -102,6 +102,16 @@ def verify_nonmembership(
         raise NonMembershipProofError(
             f"non-membership proof: label {proof.label} is one of the longest prefix's children"
         )
+    # Beyond akd 0.12 (spec 9.2 checks only the other direction): the absent label must not
+    # lie *under* either child, or an ancestor of a present leaf could "prove" its absence —
+    # e.g. hide an existing stale marker and pass off a superseded key as current. An
+    # honest proof shows the deepest prefix node, whose children never prefix the label.
+    for child in (left, right):
+        if child.label.length > 0 and child.label.is_prefix_of(proof.label):
+            raise NonMembershipProofError(
+                f"non-membership proof: child {child.label} is a prefix of {proof.label}; "
+                "the proof does not show the deepest prefix node"
+            )
     if not proof.longest_prefix.is_prefix_of(proof.label):
         raise NonMembershipProofError(
             f"non-membership proof: {proof.longest_prefix} is not a prefix of {proof.label}"

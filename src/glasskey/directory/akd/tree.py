@@ -38,6 +38,12 @@ _BE16 = struct.Struct(">H")
 _BE32 = struct.Struct(">I")
 _BE64 = struct.Struct(">Q")
 ROOT_KEY: Final = b"\x00\x00"
+#: Prefix lengths read up front for a proof (see ``AkdTree.proofs``).
+SHALLOW_BITS: Final = 48
+
+
+class _DeeperPath(Exception):
+    """A proof path continues below ``SHALLOW_BITS``: read the remaining prefixes."""
 
 
 def node_key(label: int, length: int) -> bytes:
@@ -282,7 +288,7 @@ class AkdTree:
         return AzksElement(key_node_label(key), contribution)
 
     def _walk(
-        self, path: dict[bytes, NodeRecord], target: int
+        self, path: dict[bytes, NodeRecord], target: int, complete: bool = True
     ) -> tuple[NodeRecord, MembershipProof]:
         """akd's ``get_lcp_node_label_with_membership_proof`` over pre-read path rows (11.4)."""
         current = path.get(ROOT_KEY)
@@ -300,6 +306,8 @@ class AkdTree:
                 break  # the child is not on the target's path: current is the longest prefix
             child = path.get(child_key)
             if child is None:
+                if SHALLOW_BITS < child_length < BITS and not complete:
+                    raise _DeeperPath  # not read yet: the caller reads every prefix and retries
                 raise StoreCorrupted(f"tree node {child_key.hex()} is referenced but missing")
             other_key, other_hash = (
                 (current.left_key, current.left_hash)
@@ -319,21 +327,42 @@ class AkdTree:
         return current, MembershipProof(label, self.contribution(current), tuple(siblings))
 
     @staticmethod
-    def _prefix_keys(target: int) -> list[bytes]:
-        return [node_key(_prefix(target, n), n) for n in range(BITS + 1)]
+    def _prefix_keys(target: int, lengths: Iterable[int]) -> list[bytes]:
+        return [node_key(_prefix(target, n), n) for n in lengths]
 
     def proofs(
         self, txn: StoreTransaction, members: list[bytes], non_members: list[bytes]
     ) -> tuple[list[MembershipProof], list[NonMembershipProof]]:
         """Membership proofs for ``members`` and non-membership proofs for ``non_members``
-        (32-byte leaf labels), all from a single read of every prefix of every target."""
+        (32-byte leaf labels), from one read of the targets' prefixes.
+
+        Interior nodes of a trie over random (VRF) labels sit at depth ~2·log2(n) at most, so
+        the first read asks only for prefixes up to ``SHALLOW_BITS`` bits plus the leaves — a
+        fifth of all 257 prefixes. Only if a path goes deeper (a long shared prefix, rare and
+        not exploitable without the VRF key) is a second read made for the remaining ones.
+        """
         targets = [int.from_bytes(t, "big") for t in (*members, *non_members)]
-        keys = {k for t in targets for k in self._prefix_keys(t)}
-        path = txn.get_nodes(keys)
-        membership = [self._walk(path, t)[1] for t in targets[: len(members)]]
+        shallow = [*range(SHALLOW_BITS + 1), BITS]
+        path = txn.get_nodes({k for t in targets for k in self._prefix_keys(t, shallow)})
+        try:
+            return self._proofs_from(path, targets, len(members), non_members, complete=False)
+        except _DeeperPath:
+            deep = range(SHALLOW_BITS + 1, BITS)
+            path.update(txn.get_nodes({k for t in targets for k in self._prefix_keys(t, deep)}))
+            return self._proofs_from(path, targets, len(members), non_members, complete=True)
+
+    def _proofs_from(
+        self,
+        path: dict[bytes, NodeRecord],
+        targets: list[int],
+        member_count: int,
+        non_members: list[bytes],
+        complete: bool,
+    ) -> tuple[list[MembershipProof], list[NonMembershipProof]]:
+        membership = [self._walk(path, t, complete)[1] for t in targets[:member_count]]
         absent: list[NonMembershipProof] = []
-        for raw, target in zip(non_members, targets[len(members) :], strict=True):
-            record, proof = self._walk(path, target)
+        for raw, target in zip(non_members, targets[member_count:], strict=True):
+            record, proof = self._walk(path, target, complete)
             children = (
                 self._element(record.left_key, record.left_hash),
                 self._element(record.right_key, record.right_hash),

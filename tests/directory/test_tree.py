@@ -1,0 +1,45 @@
+"""The prefix tree directly: proofs for paths deeper than the first read (SHALLOW_BITS)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from glasskey.core.akd.configuration import get_configuration
+from glasskey.core.akd.verify import verify_membership, verify_nonmembership
+from glasskey.core.errors import VerificationError
+from glasskey.directory.akd.tree import SHALLOW_BITS, AkdTree
+from glasskey.storage.memory import MemoryStore
+
+
+@pytest.mark.parametrize("name", ["whatsapp_v1", "experimental"])
+def test_deep_shared_prefixes_still_prove(name: str) -> None:
+    config = get_configuration(name)
+    tree = AkdTree(config)
+    store = MemoryStore()
+    rng = random.Random(7)
+    base = rng.getrandbits(256)
+    # Leaves that share 60 and 200 leading bits (far below SHALLOW_BITS), plus random ones.
+    deep = [base, base ^ (1 << (255 - 60)), base ^ (1 << (255 - 200)), base ^ 1]
+    leaves = [
+        (label, rng.randbytes(32)) for label in deep + [rng.getrandbits(256) for _ in range(50)]
+    ]
+    with store.write() as txn:
+        root, _ = tree.insert(txn, leaves, 1)
+    with store.read() as txn:
+        members = [label.to_bytes(32, "big") for label, _ in leaves]
+        absent = [(base ^ (1 << (255 - 120))).to_bytes(32, "big"), (base ^ 2).to_bytes(32, "big")]
+        membership, non_membership = tree.proofs(txn, members, absent)
+    assert max(len(p.sibling_proofs) for p in membership) > SHALLOW_BITS // 8
+    for proof in membership:
+        verify_membership(config, root, proof)
+    for proof in non_membership:
+        verify_nonmembership(config, root, proof)
+    assert any(p.longest_prefix.length > SHALLOW_BITS for p in non_membership)
+    with pytest.raises(VerificationError):
+        verify_nonmembership(config, root, non_membership[0].__class__(
+            membership[0].label, non_membership[0].longest_prefix,
+            non_membership[0].longest_prefix_children,
+            non_membership[0].longest_prefix_membership_proof,
+        ))  # fmt: skip

@@ -153,3 +153,16 @@ def test_update_ids_are_never_reused_after_the_queue_drains(store_url: str) -> N
         assert second != first
         assert d.update_status(first) == ("published", 1)
         assert d.update_status(second) == ("pending", None)
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path: object) -> None:
+    import sqlite3
+
+    from glasskey.directory import StoreCorrupted
+
+    path = f"{tmp_path}/future.db"
+    open_store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO glasskey_schema VALUES (99, 'from the future', 0)")
+    with pytest.raises(StoreCorrupted, match="schema version 99 is newer than this glasskey"):
+        open_store(f"sqlite:///{path}")

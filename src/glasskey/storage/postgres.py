@@ -17,9 +17,8 @@ from typing import Any, Final
 
 import psycopg
 
-from glasskey.directory.errors import StoreCorrupted
 from glasskey.storage.base import NodeRecord, PendingRecord, ValueState
-from glasskey.storage.schema import LATEST_VERSION, MIGRATIONS, POSTGRES_TYPES
+from glasskey.storage.schema import POSTGRES_TYPES, apply_migrations
 
 #: Advisory lock id for "I am the publisher" (ASCII 'glasskey' as a signed 64-bit integer).
 PUBLISH_LOCK_ID: Final = int.from_bytes(b"glasskey", "big", signed=True)
@@ -184,26 +183,7 @@ class PostgresStore:
         conn = self._connection()
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK_ID,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS glasskey_schema "
-                "(version INTEGER PRIMARY KEY, description TEXT, applied_at DOUBLE PRECISION)"
-            )
-            row = conn.execute("SELECT MAX(version) FROM glasskey_schema").fetchone()
-            found = int(row[0]) if row and row[0] is not None else 0
-            if found > LATEST_VERSION:
-                raise StoreCorrupted(
-                    f"database schema version {found} is newer than this glasskey "
-                    f"({LATEST_VERSION}); upgrade glasskey"
-                )
-            for version, description, statements in MIGRATIONS:
-                if version <= found:
-                    continue
-                for statement in statements:
-                    conn.execute(statement.format(**POSTGRES_TYPES))
-                conn.execute(
-                    "INSERT INTO glasskey_schema VALUES (%s, %s, %s)",
-                    (version, description, time.time()),
-                )
+            found = apply_migrations(conn, POSTGRES_TYPES, "%s")
         return found
 
     @contextmanager

@@ -8,7 +8,10 @@ previous version intact.
 
 from __future__ import annotations
 
-from typing import Final
+import time
+from typing import Any, Final
+
+from glasskey.directory.errors import StoreCorrupted
 
 MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
     (
@@ -68,3 +71,31 @@ POSTGRES_TYPES: Final = {
     "serial_pk": "BIGSERIAL PRIMARY KEY",
     "without_rowid": "",
 }
+
+
+def apply_migrations(conn: Any, types: dict[str, str], placeholder: str) -> int:
+    """Run the pending migrations on ``conn`` inside the caller's transaction.
+
+    ``conn`` is a sqlite3 or psycopg connection (both offer ``execute(sql, params)`` returning
+    a cursor with ``fetchone``); ``placeholder`` is ``?`` or ``%s``. Returns the version the
+    database had before. A database newer than this code is refused, never downgraded.
+    """
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS glasskey_schema "
+        "(version INTEGER PRIMARY KEY, description TEXT, applied_at DOUBLE PRECISION)"
+    )
+    row = conn.execute("SELECT MAX(version) FROM glasskey_schema").fetchone()
+    found = int(row[0]) if row and row[0] is not None else 0
+    if found > LATEST_VERSION:
+        raise StoreCorrupted(
+            f"database schema version {found} is newer than this glasskey "
+            f"({LATEST_VERSION}); upgrade glasskey"
+        )
+    insert = f"INSERT INTO glasskey_schema VALUES ({placeholder}, {placeholder}, {placeholder})"
+    for version, description, statements in MIGRATIONS:
+        if version <= found:
+            continue
+        for statement in statements:
+            conn.execute(statement.format(**types))
+        conn.execute(insert, (version, description, time.time()))
+    return found

@@ -17,9 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from glasskey.directory.errors import StoreCorrupted
 from glasskey.storage.base import NodeRecord, PendingRecord, ValueState
-from glasskey.storage.schema import LATEST_VERSION, MIGRATIONS, SQLITE_TYPES
+from glasskey.storage.schema import SQLITE_TYPES, apply_migrations
 
 _CHUNK = 30_000
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
@@ -179,26 +178,7 @@ class SqliteStore:
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS glasskey_schema "
-                    "(version INTEGER PRIMARY KEY, description TEXT, applied_at REAL)"
-                )
-                row = conn.execute("SELECT MAX(version) FROM glasskey_schema").fetchone()
-                found = int(row[0]) if row and row[0] is not None else 0
-                if found > LATEST_VERSION:
-                    raise StoreCorrupted(
-                        f"database schema version {found} is newer than this glasskey "
-                        f"({LATEST_VERSION}); upgrade glasskey"
-                    )
-                for version, description, statements in MIGRATIONS:
-                    if version <= found:
-                        continue
-                    for statement in statements:
-                        conn.execute(statement.format(**SQLITE_TYPES))
-                    conn.execute(
-                        "INSERT INTO glasskey_schema VALUES (?, ?, ?)",
-                        (version, description, time.time()),
-                    )
+                found = apply_migrations(conn, SQLITE_TYPES, "?")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

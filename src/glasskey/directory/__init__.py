@@ -1,7 +1,7 @@
 """The AKD directory engine: batched epochs, lookup/history/audit proofs, audit blobs."""
 
 from glasskey.directory.blobs import BlobStore, FolderBlobStore, MemoryBlobStore
-from glasskey.directory.directory import Directory, Limits, PendingUpdate, ReadOnlyDirectory
+from glasskey.directory.directory import Directory, Limits, ReadOnlyDirectory
 from glasskey.directory.errors import (
     DirectoryError,
     InvalidEpoch,
@@ -21,7 +21,6 @@ __all__ = [
     "LabelNotFound",
     "Limits",
     "MemoryBlobStore",
-    "PendingUpdate",
     "ReadOnly",
     "ReadOnlyDirectory",
     "StoreCorrupted",

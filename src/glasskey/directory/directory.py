@@ -55,13 +55,6 @@ class Limits:
     max_batch: int = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class PendingUpdate:
-    update_id: int
-    label: bytes
-    value: bytes
-
-
 class Directory:
     """An AKD directory over a ``Store``; thread-safe for readers, one publisher at a time."""
 

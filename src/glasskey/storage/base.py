@@ -10,7 +10,7 @@ proof generation stay at O(tree depth) and O(1) round trips respectively.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -84,9 +84,3 @@ class Store(Protocol):
     def read(self) -> AbstractContextManager[StoreTransaction]: ...
     def write(self, publisher: bool = True) -> AbstractContextManager[StoreTransaction]: ...
     def close(self) -> None: ...
-
-
-def chunked(items: list[bytes] | list[int], size: int) -> Iterator[list[bytes] | list[int]]:
-    """Split a parameter list so no single statement exceeds the backend's variable limit."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -58,6 +58,11 @@ def key_label(key: bytes) -> tuple[int, int]:
     return int.from_bytes(body + b"\x00" * (32 - len(body)), "big"), length
 
 
+def is_leaf_key(key: bytes) -> bool:
+    """A leaf's key: length 256 (``BE16 = 01 00``) followed by all 32 label bytes."""
+    return len(key) == 34 and key[:2] == b"\x01\x00"
+
+
 def key_node_label(key: bytes) -> NodeLabel:
     value, length = key_label(key)
     return NodeLabel.from_int(value, length)
@@ -113,7 +118,7 @@ class AkdTree:
 
     def contribution(self, record: NodeRecord) -> bytes:
         """What a parent hashes for this node: leaves mix in their insertion epoch."""
-        if len(record.key) == 34 and record.key[:2] == b"\x01\x00":  # length 256: a leaf
+        if is_leaf_key(record.key):
             return self.config.leaf_hash(record.value, record.last_epoch)
         return record.value
 
@@ -236,15 +241,10 @@ class AkdTree:
         config = self.config
         parent_hash = config.parent_hash
         label_value = self._label_value
-        leaf_hash = config.leaf_hash
+        contribution = self.contribution
         empty_hash = config.empty_node_hash
         dirty = [n for n in nodes.values() if n.dirty and n.length < BITS]
         dirty.sort(key=lambda n: -n.length)
-
-        def contribution(record: NodeRecord) -> bytes:
-            if len(record.key) == 34 and record.key[:2] == b"\x01\x00":
-                return leaf_hash(record.value, record.last_epoch)
-            return record.value
 
         for node in dirty:
             record = node.record
@@ -370,13 +370,6 @@ class AkdTree:
             absent.append(NonMembershipProof(NodeLabel.leaf(raw), proof.label, children, proof))
         return membership, absent
 
-    def membership_proof(self, txn: StoreTransaction, target: bytes) -> MembershipProof:
-        """Membership proof of the leaf ``target`` (or of its deepest prefix if absent)."""
-        return self.proofs(txn, [target], [])[0][0]
-
-    def non_membership_proof(self, txn: StoreTransaction, target: bytes) -> NonMembershipProof:
-        return self.proofs(txn, [], [target])[1][0]
-
     def append_only_proof(self, txn: StoreTransaction, start: int, end: int) -> AppendOnlyProof:
         """One single proof per epoch in ``start..end`` computed on the latest tree (11.7)."""
         return AppendOnlyProof(
@@ -403,14 +396,9 @@ class AkdTree:
                     unchanged.append(AzksElement(key_node_label(key), self.contribution(child)))
                 elif child.min_epoch > start + 1:
                     continue
-                elif len(key) == 34 and key[:2] == b"\x01\x00":
+                elif is_leaf_key(key):
                     inserted.append(AzksElement(key_node_label(key), child.value))
                 else:
                     next_level.append(child)
             level = next_level
         return SingleAppendOnlyProof(tuple(inserted), tuple(unchanged))
-
-
-def leaves_of(items: Iterable[tuple[bytes, bytes]]) -> list[tuple[int, bytes]]:
-    """Convert (32-byte label, raw value) pairs to the integer form ``insert`` takes."""
-    return [(int.from_bytes(label, "big"), raw) for label, raw in items]

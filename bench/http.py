@@ -86,7 +86,7 @@ def user_id(i: int) -> str:
 
 def prepared_directory(labels: int) -> Path:
     """The cached folder holding ``glasskey.db``, its audit blobs and the VRF seed."""
-    folder = CACHE / f"{CONFIG_NAME}-{labels}"
+    folder = CACHE / f"{CONFIG_NAME}-{labels}-v2"  # v2: schema 2, VRF proofs stored
     if (folder / "complete").exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
@@ -111,6 +111,9 @@ def prepared_directory(labels: int) -> Path:
             ]
             epoch = directory.publish(batch)
             print(f"  epoch {epoch.epoch}: {start + len(batch)} labels", flush=True)
+        # What the server's publisher does between epochs: store the lookups' VRF proofs.
+        while directory.fill_vrf_proofs(BATCH):
+            pass
     finally:
         directory.close()
     (folder / "complete").write_text(f"{time.perf_counter() - started:.1f}s\n")

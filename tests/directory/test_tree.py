@@ -5,11 +5,21 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from glasskey.core.akd.configuration import get_configuration
+from glasskey.core.akd.node_label import NodeLabel
 from glasskey.core.akd.verify import verify_membership, verify_nonmembership
 from glasskey.core.errors import VerificationError
-from glasskey.directory.akd.tree import SHALLOW_BITS, AkdTree
+from glasskey.directory.akd.tree import (
+    SHALLOW_BITS,
+    AkdTree,
+    key_label,
+    key_node_label,
+    node_key,
+    prefix_key,
+)
 from glasskey.storage.memory import MemoryStore
 
 
@@ -43,3 +53,14 @@ def test_deep_shared_prefixes_still_prove(name: str) -> None:
             non_membership[0].longest_prefix_children,
             non_membership[0].longest_prefix_membership_proof,
         ))  # fmt: skip
+
+
+@given(st.binary(min_size=32, max_size=32), st.integers(min_value=0, max_value=256))
+def test_prefix_key_from_bytes_matches_the_integer_form(label: bytes, length: int) -> None:
+    """The byte-slicing shortcuts the proof walk uses agree with the reference definitions."""
+    value = int.from_bytes(label, "big")
+    prefix = value & ~((1 << (256 - length)) - 1) if length else 0
+    key = node_key(prefix, length)
+    assert prefix_key(label, length) == key
+    assert key_label(key) == (prefix, length)
+    assert key_node_label(key) == NodeLabel.from_int(prefix, length)

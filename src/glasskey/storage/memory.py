@@ -6,6 +6,7 @@ the in-memory backend keeps the same all-or-nothing epoch semantics as the SQL b
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ class _MemoryTransaction:
         self._writable = writable
         self._nodes: dict[bytes, NodeRecord] = {}
         self._states: list[ValueState] = []
+        self._proofs: dict[tuple[bytes, int], tuple[bytes, bytes]] = {}
         self._epochs: dict[int, bytes] = {}
         self._enqueued: list[PendingRecord] = []
         self._published: dict[int, int] = {}
@@ -56,7 +58,33 @@ class _MemoryTransaction:
     def label_states(self, label: bytes) -> list[ValueState]:
         states = list(self._store.states.get(label, []))
         states.extend(s for s in self._states if s.label == label)
+        if self._proofs:
+            states = [self._with_proofs(s) for s in states]
         return sorted(states, key=lambda s: s.version)
+
+    def _with_proofs(self, state: ValueState) -> ValueState:
+        proofs = self._proofs.get((state.label, state.version))
+        if proofs is None or state.existence_vrf is not None:
+            return state
+        return dataclasses.replace(state, existence_vrf=proofs[0], freshness_vrf=proofs[1])
+
+    def states_at(self, keys: Collection[tuple[bytes, int]]) -> dict[tuple[bytes, int], ValueState]:
+        found: dict[tuple[bytes, int], ValueState] = {}
+        for label, version in keys:
+            for state in self.label_states(label):
+                if state.version == version:
+                    found[(label, version)] = state
+        return found
+
+    def unproven_states(self, limit: int) -> list[tuple[bytes, int]]:
+        out: list[tuple[bytes, int]] = []
+        for label in sorted(self._store.states):
+            for state in self.label_states(label):
+                if state.existence_vrf is None:
+                    out.append((label, state.version))
+                    if len(out) >= limit:
+                        return out
+        return out
 
     def pending(self, limit: int) -> list[PendingRecord]:
         published = self._published
@@ -92,6 +120,11 @@ class _MemoryTransaction:
         self._check_writable()
         self._states.extend(states)
 
+    def put_vrf_proofs(self, proofs: Iterable[tuple[bytes, int, bytes, bytes]]) -> None:
+        self._check_writable()
+        for label, version, existence, freshness in proofs:
+            self._proofs[(label, version)] = (existence, freshness)
+
     def add_epoch(self, epoch: int, root_hash: bytes) -> None:
         self._check_writable()
         self._epochs[epoch] = root_hash
@@ -113,6 +146,11 @@ class _MemoryTransaction:
         store.nodes.update(self._nodes)
         for state in self._states:
             store.states.setdefault(state.label, []).append(state)
+        for label, version in self._proofs:
+            versions = store.states.get(label, [])
+            for i, state in enumerate(versions):
+                if state.version == version:
+                    versions[i] = self._with_proofs(state)
         store.epochs.update(self._epochs)
         for record in self._enqueued:
             store.pending[record.update_id] = record

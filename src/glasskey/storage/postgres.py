@@ -24,7 +24,7 @@ from glasskey.storage.schema import POSTGRES_TYPES, apply_migrations
 PUBLISH_LOCK_ID: Final = int.from_bytes(b"glasskey", "big", signed=True)
 _MIGRATE_LOCK_ID: Final = PUBLISH_LOCK_ID ^ 1
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
-_STATE_COLUMNS = "label, version, epoch, value, node_label"
+_STATE_COLUMNS = "label, version, epoch, value, node_label, existence_vrf, freshness_vrf"
 
 
 def _b(value: Any) -> bytes | None:
@@ -39,7 +39,10 @@ def _node(row: tuple[Any, ...]) -> NodeRecord:
 
 
 def _state(row: tuple[Any, ...]) -> ValueState:
-    return ValueState(bytes(row[0]), int(row[1]), int(row[2]), bytes(row[3]), bytes(row[4]))
+    return ValueState(
+        bytes(row[0]), int(row[1]), int(row[2]), bytes(row[3]), bytes(row[4]),
+        _b(row[5]), _b(row[6]),
+    )  # fmt: skip
 
 
 class _PostgresTransaction:
@@ -87,6 +90,26 @@ class _PostgresTransaction:
         )
         return [_state(row) for row in rows]
 
+    def states_at(self, keys: Collection[tuple[bytes, int]]) -> dict[tuple[bytes, int], ValueState]:
+        if not keys:
+            return {}
+        labels, versions = zip(*keys, strict=True)
+        rows = self._rows(
+            f"SELECT {_STATE_COLUMNS} FROM akd_value_states WHERE (label, version) IN "
+            "(SELECT * FROM unnest(%b::bytea[], %b::bigint[]))",
+            (list(labels), list(versions)),
+            binary=True,
+        )
+        return {(s.label, s.version): s for s in map(_state, rows)}
+
+    def unproven_states(self, limit: int) -> list[tuple[bytes, int]]:
+        rows = self._rows(
+            "SELECT label, version FROM akd_value_states WHERE existence_vrf IS NULL "
+            "ORDER BY label, version LIMIT %s",
+            (limit,),
+        )
+        return [(bytes(label), int(version)) for label, version in rows]
+
     def pending(self, limit: int) -> list[PendingRecord]:
         rows = self._rows(
             "SELECT id, label, value FROM pending_updates ORDER BY id LIMIT %s", (limit,)
@@ -129,13 +152,31 @@ class _PostgresTransaction:
             )
 
     def put_states(self, states: Iterable[ValueState]) -> None:
-        rows = [(s.label, s.version, s.epoch, s.value, s.node_label) for s in states]
+        rows = [
+            (s.label, s.version, s.epoch, s.value, s.node_label, s.existence_vrf, s.freshness_vrf)
+            for s in states
+        ]
         if rows:
             with self._conn.cursor() as cur:
                 cur.executemany(
-                    f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) VALUES (%s,%s,%s,%s,%s)",
+                    f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) "
+                    "VALUES (%s,%s,%s,%s,%s,%s,%s)",
                     rows,
                 )
+
+    def put_vrf_proofs(self, proofs: Iterable[tuple[bytes, int, bytes, bytes]]) -> None:
+        rows = list(proofs)
+        if not rows:
+            return
+        labels, versions, existence, freshness = (list(c) for c in zip(*rows, strict=True))
+        with self._conn.cursor() as cur:
+            cur.execute(
+                "UPDATE akd_value_states AS s SET existence_vrf = p.e, freshness_vrf = p.f "
+                "FROM unnest(%b::bytea[], %b::bigint[], %b::bytea[], %b::bytea[]) "
+                "AS p(l, v, e, f) WHERE s.label = p.l AND s.version = p.v",
+                (labels, versions, existence, freshness),
+                binary=True,
+            )
 
     def add_epoch(self, epoch: int, root_hash: bytes) -> None:
         self._conn.execute(

@@ -53,6 +53,17 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "stored VRF proofs for lookups (filled after each epoch)",
+        [
+            "ALTER TABLE akd_value_states ADD COLUMN existence_vrf {blob}",
+            "ALTER TABLE akd_value_states ADD COLUMN freshness_vrf {blob}",
+            # Only the rows still waiting for their proofs: empty once the filler caught up.
+            "CREATE INDEX akd_value_states_unproven ON akd_value_states (label, version) "
+            "WHERE existence_vrf IS NULL",
+        ],
+    ),
 ]
 
 LATEST_VERSION: Final = MIGRATIONS[-1][0]

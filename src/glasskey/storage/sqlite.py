@@ -22,7 +22,7 @@ from glasskey.storage.schema import SQLITE_TYPES, apply_migrations
 
 _CHUNK = 30_000
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
-_STATE_COLUMNS = "label, version, epoch, value, node_label"
+_STATE_COLUMNS = "label, version, epoch, value, node_label, existence_vrf, freshness_vrf"
 
 
 class _SqliteTransaction:
@@ -66,6 +66,28 @@ class _SqliteTransaction:
         )
         return [ValueState(*row) for row in rows]
 
+    def states_at(self, keys: Collection[tuple[bytes, int]]) -> dict[tuple[bytes, int], ValueState]:
+        found: dict[tuple[bytes, int], ValueState] = {}
+        items = list(keys)
+        for start in range(0, len(items), _CHUNK // 2):
+            chunk = items[start : start + _CHUNK // 2]
+            rows = self._conn.execute(
+                f"SELECT {_STATE_COLUMNS} FROM akd_value_states WHERE (label, version) IN "
+                f"(VALUES {','.join(['(?,?)'] * len(chunk))})",
+                [x for key in chunk for x in key],
+            )
+            for row in rows:
+                found[(row[0], row[1])] = ValueState(*row)
+        return found
+
+    def unproven_states(self, limit: int) -> list[tuple[bytes, int]]:
+        rows = self._conn.execute(
+            "SELECT label, version FROM akd_value_states WHERE existence_vrf IS NULL "
+            "ORDER BY label, version LIMIT ?",
+            (limit,),
+        )
+        return [(bytes(label), int(version)) for label, version in rows]
+
     def pending(self, limit: int) -> list[PendingRecord]:
         rows = self._conn.execute(
             "SELECT id, label, value FROM pending_updates ORDER BY id LIMIT ?", (limit,)
@@ -108,9 +130,21 @@ class _SqliteTransaction:
 
     def put_states(self, states: Iterable[ValueState]) -> None:
         self._conn.executemany(
-            f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) VALUES (?,?,?,?,?)",
-            ((s.label, s.version, s.epoch, s.value, s.node_label) for s in states),
-        )
+            f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+            (
+                (s.label, s.version, s.epoch, s.value, s.node_label, s.existence_vrf,
+                 s.freshness_vrf)
+                for s in states
+            ),
+        )  # fmt: skip
+
+    def put_vrf_proofs(self, proofs: Iterable[tuple[bytes, int, bytes, bytes]]) -> None:
+        self._conn.executemany(
+            "UPDATE akd_value_states SET existence_vrf = ?, freshness_vrf = ? "
+            "WHERE label = ? AND version = ?",
+            ((existence, freshness, label, version)
+             for label, version, existence, freshness in proofs),
+        )  # fmt: skip
 
     def add_epoch(self, epoch: int, root_hash: bytes) -> None:
         self._conn.execute(
@@ -167,7 +201,10 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache
+        # Reads map the file instead of copying pages into each connection's own cache: every
+        # request thread then shares the OS page cache, warm from the first request on.
+        conn.execute("PRAGMA mmap_size=2147483648")
+        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache (writes, WAL pages)
         with self._all_lock:
             self._all.append(conn)
         return conn

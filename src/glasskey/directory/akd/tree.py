@@ -17,6 +17,7 @@ import struct
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
@@ -42,6 +43,10 @@ ROOT_KEY: Final = b"\x00\x00"
 SHALLOW_BITS: Final = 48
 
 
+_SHALLOW_LENGTHS: Final = (*range(SHALLOW_BITS + 1), BITS)
+_DIRECTIONS: Final = (Direction.LEFT, Direction.RIGHT)
+
+
 class _DeeperPath(Exception):
     """A proof path continues below ``SHALLOW_BITS``: read the remaining prefixes."""
 
@@ -63,9 +68,18 @@ def is_leaf_key(key: bytes) -> bool:
     return len(key) == 34 and key[:2] == b"\x01\x00"
 
 
+@lru_cache(maxsize=1 << 16)
 def key_node_label(key: bytes) -> NodeLabel:
-    value, length = key_label(key)
-    return NodeLabel.from_int(value, length)
+    """The ``NodeLabel`` of a stored key (cached: the upper levels recur in every proof)."""
+    return NodeLabel(key[2:].ljust(32, b"\x00"), _BE16.unpack_from(key)[0])
+
+
+def prefix_key(label: bytes, length: int) -> bytes:
+    """``node_key`` of the first ``length`` bits of the 32-byte ``label``, from its bytes."""
+    full, rem = length >> 3, length & 7
+    if rem:
+        return _BE16.pack(length) + label[:full] + bytes((label[full] & (0xFF00 >> rem) & 0xFF,))
+    return _BE16.pack(length) + label[:full]
 
 
 def _prefix(label: int, length: int) -> int:
@@ -288,21 +302,25 @@ class AkdTree:
         return AzksElement(key_node_label(key), contribution)
 
     def _walk(
-        self, path: dict[bytes, NodeRecord], target: int, complete: bool = True
+        self, path: dict[bytes, NodeRecord], target: bytes, complete: bool = True
     ) -> tuple[NodeRecord, MembershipProof]:
-        """akd's ``get_lcp_node_label_with_membership_proof`` over pre-read path rows (11.4)."""
+        """akd's ``get_lcp_node_label_with_membership_proof`` over pre-read path rows (11.4).
+
+        ``target`` is a 32-byte leaf label; a child is on its path exactly when the child's
+        key is the key of the target's prefix of the child's length.
+        """
         current = path.get(ROOT_KEY)
         if current is None:
             current = NodeRecord(ROOT_KEY, self.config.empty_root_value, 0, 0)
         length = 0
         siblings: list[SiblingProof] = []
         while length < BITS:
-            side = _bit(target, length)
+            side = (target[length >> 3] >> (7 - (length & 7))) & 1
             child_key = current.right_key if side else current.left_key
             if child_key is None:
                 break
-            child_value, child_length = key_label(child_key)
-            if _prefix(target, child_length) != child_value:
+            child_length = _BE16.unpack_from(child_key)[0]
+            if child_key != prefix_key(target, child_length):
                 break  # the child is not on the target's path: current is the longest prefix
             child = path.get(child_key)
             if child is None:
@@ -318,17 +336,17 @@ class AkdTree:
                 SiblingProof(
                     key_node_label(current.key),
                     (self._element(other_key, other_hash),),
-                    Direction(side),
+                    _DIRECTIONS[side],
                 )
             )
             current = child
-            length = _BE16.unpack_from(current.key)[0]
+            length = child_length
         label = key_node_label(current.key)
         return current, MembershipProof(label, self.contribution(current), tuple(siblings))
 
     @staticmethod
-    def _prefix_keys(target: int, lengths: Iterable[int]) -> list[bytes]:
-        return [node_key(_prefix(target, n), n) for n in lengths]
+    def _prefix_keys(target: bytes, lengths: Iterable[int]) -> list[bytes]:
+        return [prefix_key(target, n) for n in lengths]
 
     def proofs(
         self, txn: StoreTransaction, members: list[bytes], non_members: list[bytes]
@@ -341,28 +359,32 @@ class AkdTree:
         fifth of all 257 prefixes. Only if a path goes deeper (a long shared prefix, rare and
         not exploitable without the VRF key) is a second read made for the remaining ones.
         """
-        targets = [int.from_bytes(t, "big") for t in (*members, *non_members)]
-        shallow = [*range(SHALLOW_BITS + 1), BITS]
-        path = txn.get_nodes({k for t in targets for k in self._prefix_keys(t, shallow)})
+        targets = [bytes(t[:32]) for t in (*members, *non_members)]
+        unique = set(targets)
+        path = txn.get_nodes({k for t in unique for k in self._prefix_keys(t, _SHALLOW_LENGTHS)})
         try:
             return self._proofs_from(path, targets, len(members), non_members, complete=False)
         except _DeeperPath:
             deep = range(SHALLOW_BITS + 1, BITS)
-            path.update(txn.get_nodes({k for t in targets for k in self._prefix_keys(t, deep)}))
+            path.update(txn.get_nodes({k for t in unique for k in self._prefix_keys(t, deep)}))
             return self._proofs_from(path, targets, len(members), non_members, complete=True)
 
     def _proofs_from(
         self,
         path: dict[bytes, NodeRecord],
-        targets: list[int],
+        targets: list[bytes],
         member_count: int,
         non_members: list[bytes],
         complete: bool,
     ) -> tuple[list[MembershipProof], list[NonMembershipProof]]:
-        membership = [self._walk(path, t, complete)[1] for t in targets[:member_count]]
+        walked: dict[bytes, tuple[NodeRecord, MembershipProof]] = {}
+        for target in targets:  # a lookup's existence and marker leaf are often the same
+            if target not in walked:
+                walked[target] = self._walk(path, target, complete)
+        membership = [walked[t][1] for t in targets[:member_count]]
         absent: list[NonMembershipProof] = []
         for raw, target in zip(non_members, targets[member_count:], strict=True):
-            record, proof = self._walk(path, target, complete)
+            record, proof = walked[target]
             children = (
                 self._element(record.left_key, record.left_hash),
                 self._element(record.right_key, record.right_hash),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.verify import lookup_verify
@@ -264,3 +265,29 @@ def test_openapi_document_lists_the_api(harness: Harness) -> None:
         "/api/transparency/keys",
     ):
         assert path in paths
+
+
+def test_the_publisher_stores_lookup_vrf_proofs_between_epochs() -> None:
+    """What the publisher thread does after each epoch: fill in the stored VRF proofs, in
+    batches, stopping early when it has an epoch to publish; bundles are the same bytes."""
+    harnesses = make_harness(vrf_fill_batch=2)
+    harness = next(harnesses)
+    try:
+        _fill_proofs_in_batches(harness)
+    finally:
+        harnesses.close()
+
+
+def _fill_proofs_in_batches(harness: Harness) -> None:
+    service = harness.service
+    for user in ("alice", "bob", "carol"):
+        harness.upload(user, harness.register(user), f"{user}-key".encode())
+    harness.publish()
+    before = harness.http.get("/api/crypto/bundles/bob").json()
+    assert service.fill_vrf_proofs(time.monotonic() + 30, lambda: True) == 0  # interrupted
+    assert service.fill_vrf_proofs(time.monotonic() - 1, lambda: False) == 0  # out of time
+    assert service.fill_vrf_proofs(time.monotonic() + 30, lambda: False) == 3
+    with service.directory.store.read() as txn:
+        assert txn.unproven_states(10) == []
+    assert "glasskey_vrf_proofs_filled_total 3" in harness.http.get("/metrics").text
+    assert harness.http.get("/api/crypto/bundles/bob").json() == before

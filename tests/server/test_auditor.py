@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from glasskey.client import (
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.signing import Ed25519Signer
 from glasskey.server.app import create_app, list_objects_v2
+from glasskey.server.countersign import SignatureStore
 from glasskey.server.service import DirectoryService, create_service
 from glasskey.server.settings import ServerSettings
 from tests.server.conftest import ADMIN, VRF_SEED
@@ -446,3 +448,27 @@ def test_auditor_worker_reads_the_servers_listing_and_blobs(loop: Loop) -> None:
     assert progress[NAMESPACE].verified == 2  # epochs 2 and 3; epoch 1 is the root anchor
     lve = loop.auditor_http.get(f"/namespaces/{NAMESPACE}/last-verified-epoch").json()
     assert lve["epoch"] == 3
+
+
+def test_signature_store_caches_hits_and_rechecks_misses(
+    loop: Loop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every lookup attaches the epoch's signature, so it is read from memory; a miss (no
+    signature yet) is believed for MISS_TTL only, and a signature stored by another process
+    (another SignatureStore over the same database) shows up after that."""
+    loop.upload("alice", b"alice-key-1")
+    here = SignatureStore(loop.service.db)
+    elsewhere = SignatureStore(loop.service.db)
+    monkeypatch.setattr(SignatureStore, "MISS_TTL", 0.2)
+    assert here.get(NAMESPACE, 1) is None
+    assert _countersigner(loop).run_once() == 1
+    signature = loop.service.signatures.get(NAMESPACE, 1)
+    assert signature is not None
+    assert here.get(NAMESPACE, 1) is None  # the miss is still believed
+    time.sleep(0.25)
+    assert here.get(NAMESPACE, 1) == signature
+    loop.service.db.execute("DELETE FROM glasskey_auditor_signatures")
+    assert here.get(NAMESPACE, 1) == signature  # immutable once stored: served from memory
+    assert elsewhere.get(NAMESPACE, 1) is None
+    elsewhere.put(signature)  # our own put is visible at once, miss or not
+    assert elsewhere.get(NAMESPACE, 1) == signature

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from glasskey.core.akd.types import HistoryParams
+from glasskey.core.akd.types import HistoryParams, LookupProof
 from glasskey.core.akd.wire import (
     encode_append_only_proof,
     encode_history_proof,
@@ -508,6 +508,11 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
 
     def bundle(user_id: str, known_size: int | None) -> tuple[dict[str, Any], bytes]:
         proof, snapshot = service.lookup(label_of(user_id))
+        return bundle_of(user_id, proof, snapshot, known_size)
+
+    def bundle_of(
+        user_id: str, proof: LookupProof, snapshot: Snapshot, known_size: int | None
+    ) -> tuple[dict[str, Any], bytes]:
         encoded = encode_lookup_proof(proof)
         body = {
             "user_id": user_id,
@@ -632,13 +637,14 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         tags=["lookup"],
         responses=proto_doc,
     )
-    def get_bundle(
+    async def get_bundle(
         request: Request,
         user_id: Annotated[str, user_id_p()],
         known_size: Annotated[int | None, known_size_q()] = None,
     ) -> Any:
         """A user's current key with its AKD lookup proof and the signed checkpoint."""
-        body, encoded = bundle(user_id, known_size)
+        proof, snapshot = await service.lookup_async(label_of(user_id))
+        body, encoded = bundle_of(user_id, proof, snapshot, known_size)
         if _wants_protobuf(request):
             return proto_response(encoded, body)
         return body

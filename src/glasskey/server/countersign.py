@@ -87,8 +87,16 @@ class CountersignStatus:
 class SignatureStore:
     """``glasskey_auditor_signatures``: one verified SignatureResponse per (namespace, epoch)."""
 
+    #: How long "no signature yet" is believed before asking the database again.
+    MISS_TTL = 0.5
+    #: Signatures kept in memory (they never change once stored; every lookup attaches one).
+    CACHE_SIZE = 256
+
     def __init__(self, db: ServiceDB) -> None:
         self.db = db
+        self._lock = threading.Lock()
+        self._found: dict[tuple[str, int], SignatureResponse] = {}
+        self._missing: dict[tuple[str, int], float] = {}
 
     def put(self, response: SignatureResponse) -> None:
         with self.db.transaction():
@@ -99,13 +107,35 @@ class SignatureStore:
                 (response.namespace, response.epoch, response.digest, response.to_json(),
                  time.time()),
             )  # fmt: skip
+        with self._lock:
+            self._missing.pop((response.namespace, response.epoch), None)
 
     def get(self, namespace: str, epoch: int) -> SignatureResponse | None:
+        """The stored signature of ``epoch``; served from memory after the first read (a
+        stored signature is immutable), and a miss is re-checked after ``MISS_TTL``."""
+        key = (namespace, epoch)
+        now = time.monotonic()
+        with self._lock:
+            if key in self._found:
+                return self._found[key]
+            if now - self._missing.get(key, -self.MISS_TTL) < self.MISS_TTL:
+                return None
         rows = self.db.query(
             "SELECT response FROM glasskey_auditor_signatures WHERE namespace = ? AND epoch = ?",
             (namespace, epoch),
         )
-        return SignatureResponse.from_json_obj(loads(rows[0][0])) if rows else None
+        response = SignatureResponse.from_json_obj(loads(rows[0][0])) if rows else None
+        with self._lock:
+            if response is None:
+                if len(self._missing) >= self.CACHE_SIZE:
+                    self._missing.clear()
+                self._missing[key] = now
+            else:
+                if len(self._found) >= self.CACHE_SIZE:
+                    self._found.pop(min(self._found, key=lambda k: k[1]))
+                self._found[key] = response
+                self._missing.pop(key, None)
+        return response
 
     def latest_epoch(self, namespace: str) -> int | None:
         rows = self.db.query(

@@ -52,6 +52,7 @@ class Metrics:
         self.updates_published = 0
         self.updates_accepted = 0
         self.publish_failures = 0
+        self.vrf_proofs_filled = 0
         self.publish_seconds = _Histogram(PUBLISH_BUCKETS)
         self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
         self.request_seconds: dict[str, _Histogram] = {}
@@ -97,6 +98,9 @@ class Metrics:
                     self.updates_accepted)  # fmt: skip
             counter("glasskey_publish_failures_total", "Publish attempts that failed.",
                     self.publish_failures)  # fmt: skip
+            counter("glasskey_vrf_proofs_filled_total",
+                    "Published versions whose lookup VRF proofs were computed and stored.",
+                    self.vrf_proofs_filled)  # fmt: skip
             counter("glasskey_rate_limited_total", "Requests refused by the rate limiter.",
                     self.rate_limited)  # fmt: skip
             counter("glasskey_auditor_signatures_total",

@@ -147,6 +147,10 @@ class Publisher:
                 self.is_leader = self.elector.try_acquire()
                 if self.is_leader:
                     self.service.publish_once()
+                    # The rest of the tick stores the VRF proofs lookups will serve.
+                    self.service.fill_vrf_proofs(
+                        started + self.interval, lambda: self._wake.is_set() or self._stop.is_set()
+                    )
                 else:
                     self.service.refresh_from_db()
             except Exception:

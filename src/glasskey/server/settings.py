@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from glasskey.server.db import is_postgres
+
 DEFAULT_DB_FILE = "glasskey.db"
 DEFAULT_ORIGIN = "glasskey.local/log"
 
@@ -36,6 +38,9 @@ class ServerSettings:
     #: logs never look stale to clients (must be well below clients' maximum age).
     checkpoint_refresh: float = 60.0
     max_batch: int = 100_000
+    #: Versions per batch when storing lookup VRF proofs between epochs (two proofs each,
+    #: ~0.2 ms apiece over the VRF pool): small enough to keep publisher ticks on time.
+    vrf_fill_batch: int = 1_000
     #: Start the background publisher (False: tests drive ``publish_once`` themselves).
     run_publisher: bool = True
     shutdown_timeout: float = 30.0
@@ -48,6 +53,15 @@ class ServerSettings:
     #: Back-off between failed countersign attempts: doubles from ``base`` up to ``max`` s.
     auditor_retry_base: float = 1.0
     auditor_retry_max: float = 60.0
+
+    #: Threads for lookup reads from async endpoints; None: 0 (on the event loop) for SQLite
+    #: and memory, 4 for PostgreSQL (network round trips must not block the loop).
+    read_threads: int | None = None
+
+    def resolved_read_threads(self) -> int:
+        if self.read_threads is not None:
+            return max(0, self.read_threads)
+        return 4 if is_postgres(self.db_url) else 0
 
     def resolved_auditor_namespace(self) -> str:
         """The configured namespace, else the origin made a valid Plexi name.

@@ -234,3 +234,24 @@ def test_async_client(server: Harness) -> None:
             assert (await client.monitor("alice")).ok
 
     asyncio.run(main())
+
+
+def test_repeat_lookups_write_the_state_file_once(server: Harness, tmp_path: object) -> None:
+    """Lookups within one epoch verify the same checkpoint and (for a known contact) the
+    same observation: the state file is written once, not per lookup (each write is an
+    fsync on a phone's flash), and what is stored is still the verified head."""
+    _seed(server, {"alice": [b"a1"], "bob": [b"b1"]})
+    state = ClientState(f"{tmp_path}/state.db")
+    with _client(server, state=state) as client:
+        client.lookup("alice")
+        writes = state._conn.total_changes
+        for _ in range(3):
+            assert client.lookup("alice").key == b"a1"
+        assert state._conn.total_changes == writes
+        client.lookup("bob")  # a new contact: one observation row, same head
+        assert state._conn.total_changes == writes + 1
+        _seed(server, {"carol": [b"c1"]})
+        client.lookup("bob")  # a new epoch: the head row and a checkpoints_seen row
+        assert state._conn.total_changes == writes + 3
+    assert state.head("glasskey.local/log").size == 3  # type: ignore[union-attr]
+    assert [v for v, _, _ in state.observations("glasskey.local/log", "bob")] == [1]

@@ -90,6 +90,12 @@ def non_canonical_encodings() -> Iterator[tuple[bytes, bytes]]:
         yield enc(y, 1), enc(y, 0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_verification_memo() -> None:
+    """Tests that patch the arithmetic must see it run, not a result remembered earlier."""
+    ecvrf._verified_beta.cache_clear()
+
+
 @cache
 def akd_key() -> ecvrf.VrfSecretKey:
     return ecvrf.VrfSecretKey(AKD_TEST_VRF_SEED)
@@ -763,3 +769,28 @@ def test_output_equals_the_beta_of_evaluate(seed: bytes, alpha: bytes) -> None:
     key = ecvrf.VrfSecretKey(seed)
     proof, beta = key.evaluate(alpha)
     assert key.output(alpha) == beta == ecvrf.verify(key.public_key, proof, alpha)
+
+
+def test_successful_verifications_are_remembered_failures_are_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = ecvrf.VrfPublicKey(AKD_TEST_VRF_PUBLIC)
+    proof = akd_key().prove(ALPHA)
+    tampered = proof[:-1] + bytes([proof[-1] ^ 1])
+    calls: list[bytes] = []
+    real = ecvrf.VrfPublicKey._verify_uncached
+
+    def counted(self: ecvrf.VrfPublicKey, p: bytes, alpha: bytes) -> bytes:
+        calls.append(p)
+        return real(self, p, alpha)
+
+    monkeypatch.setattr(ecvrf.VrfPublicKey, "_verify_uncached", counted)
+    for _ in range(2):
+        with pytest.raises(VrfError):
+            key.verify(tampered, ALPHA)
+    beta = key.verify(proof, ALPHA)
+    assert ecvrf.VrfPublicKey(AKD_TEST_VRF_PUBLIC).verify(bytearray(proof), ALPHA) == beta
+    assert ecvrf.verify(AKD_TEST_VRF_PUBLIC, proof, ALPHA) == beta
+    assert calls == [tampered, tampered, proof]  # each failure re-checked; success once
+    with pytest.raises(VrfError):
+        key.verify(proof, ALPHA + b"x")  # same proof, other input: verified, and refused

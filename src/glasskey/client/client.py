@@ -102,6 +102,13 @@ def _auditor_keys(keys: Iterable[bytes | str]) -> tuple[bytes, ...]:
     return tuple(out)
 
 
+def _key_changed(user_id: str, version: int) -> KeyChanged:
+    return KeyChanged(
+        f"version {version} of {user_id!r} now has a different key than the one "
+        "verified earlier: the server rewrote history"
+    )
+
+
 # A request the core wants made: (method, path, params, json body, token).
 _Request = tuple[str, str, dict[str, Any], dict[str, Any] | None, str | None]
 
@@ -159,10 +166,7 @@ class _Core:
     def _check_observed(self, trust: Trust, user_id: str, version: int, digest: bytes) -> None:
         seen = self.state.observation(trust.origin, user_id, version)
         if seen is not None and seen[1] != digest:
-            raise KeyChanged(
-                f"version {version} of {user_id!r} now has a different key than the one "
-                "verified earlier: the server rewrote history"
-            )
+            raise _key_changed(user_id, version)
 
     def lookup(self, user_id: str) -> Generator[_Request, Any, VerifiedKey]:
         trust = yield from self.trust()
@@ -181,9 +185,14 @@ class _Core:
                 f"{user_id!r} is served at version {key.version}, but version "
                 f"{observed[-1][0]} was verified earlier"
             )
-        self._check_observed(trust, user_id, key.version, key.key_sha256)
+        seen = {version: digest for version, _, digest in observed}.get(key.version)
+        if seen is not None and seen != key.key_sha256:
+            raise _key_changed(user_id, key.version)
         self.state.store_head(key.head)
-        self.state.observe(trust.origin, user_id, key.version, key.published_epoch, key.key_sha256)
+        if seen is None:
+            self.state.observe(
+                trust.origin, user_id, key.version, key.published_epoch, key.key_sha256
+            )
         return key
 
     def history(

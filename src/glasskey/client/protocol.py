@@ -14,6 +14,7 @@ Root-log leaves are ``glasskey.log.leaf`` epoch-root leaves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from glasskey.core.errors import MalformedError, SignatureError, UsageError
 from glasskey.core.signing import Signer
@@ -51,11 +52,14 @@ def verifier_key(origin: str, public_key: bytes) -> str:
     return notes.vkey_string(origin, notes.SIG_ED25519, public_key)
 
 
+@lru_cache(maxsize=64)
 def open_checkpoint(note_text: str, origin: str, vkey: str) -> OpenedCheckpoint:
     """Verify a checkpoint note against the pinned vkey and origin; return its contents.
 
     Raises ``SignatureError`` when the log key did not sign it (or a signature by it fails),
-    ``MalformedError`` when the note or body does not parse.
+    ``MalformedError`` when the note or body does not parse. Successful openings are
+    remembered by their exact text (failures are not): every lookup within an epoch carries
+    the same checkpoint, whose two Ed25519 signatures need checking only once.
     """
     try:
         verifier = notes.parse_vkey(vkey)

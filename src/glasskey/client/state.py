@@ -90,6 +90,7 @@ class ClientState:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
+        self._last_stored: dict[str, tuple[int, str]] = {}
         with self._lock:
             for statement in _SCHEMA:
                 self._conn.execute(statement)
@@ -138,8 +139,14 @@ class ClientState:
         return Head(origin, size, bytes(row[0]), row[1]) if row else None
 
     def store_head(self, head: Head) -> None:
-        """Remember ``head`` as the newest verified state (callers checked it extends the old)."""
+        """Remember ``head`` as the newest verified state (callers checked it extends the old).
+
+        Storing the head this state file stored last is a no-op (every lookup within an
+        epoch verifies the same checkpoint; a write per lookup would be an fsync per lookup).
+        """
         with self._lock:
+            if self._last_stored.get(head.origin) == (head.size, head.note):
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 current = self._conn.execute(
@@ -164,6 +171,7 @@ class ClientState:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            self._last_stored[head.origin] = (head.size, head.note)
 
     # -- observations ------------------------------------------------------------------------------
 

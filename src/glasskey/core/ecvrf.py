@@ -430,16 +430,31 @@ class VrfPublicKey:
         return f"VrfPublicKey({self._bytes.hex()})"
 
     def verify(self, proof: bytes, alpha: bytes) -> bytes:
-        """Verify ``proof`` for input ``alpha``; return beta (64 bytes) or raise VrfError."""
+        """Verify ``proof`` for input ``alpha``; return beta (64 bytes) or raise VrfError.
+
+        Successful verifications are remembered (exact key, proof and input bytes; failures
+        never are): a lookup proof often carries the same proof twice (existence and marker
+        when the version is a power of two), and a client looking a contact up again gets
+        the same three proofs until the contact's key changes. ~0.3 ms saved per repeat.
+        """
         proof = _require_bytes(proof, "VRF proof")
         alpha = _require_bytes(alpha, "VRF input")
         _check_proof_length(proof)
+        return _verified_beta(self, proof, alpha)
+
+    def _verify_uncached(self, proof: bytes, alpha: bytes) -> bytes:
         if self._fast_point is not None:
             try:
                 return _verify_fast(self._bytes, self._fast_point, proof, alpha)
             except _Refused:
                 pass
         return _verify_reference(self._bytes, self._reference_point(), proof, alpha)
+
+
+@lru_cache(maxsize=4096)
+def _verified_beta(key: VrfPublicKey, proof: bytes, alpha: bytes) -> bytes:
+    """Memo of successful verifications (``lru_cache`` does not store raised errors)."""
+    return key._verify_uncached(proof, alpha)
 
 
 @lru_cache(maxsize=256)

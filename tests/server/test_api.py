@@ -8,6 +8,7 @@ import time
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.verify import lookup_verify
 from glasskey.core.akd.wire import decode_append_only_proof
+from glasskey.server.app import BundleResponse
 from glasskey.server.auth import hash_token
 from tests.server.conftest import ADMIN, Harness, make_harness
 
@@ -160,6 +161,10 @@ def test_bundle_has_signed_state_and_consistency(harness: Harness) -> None:
     assert body["checkpoint"].startswith("glasskey.local/log\n2\n")
     assert len(body["log_inclusion"]) == 1
     assert body["auditor_signature"] is None
+    # The endpoint builds its JSON itself (no response-model pass): it must still be exactly
+    # the documented BundleResponse, field for field.
+    assert set(body) == set(BundleResponse.model_fields)
+    assert BundleResponse.model_validate(body).model_dump(mode="json") == body
     # A client claiming a bigger log than exists gets no proof (it will call it a rollback).
     body = harness.http.get("/api/crypto/bundles/alice", params={"known_size": 7}).json()
     assert body["consistency_from"] == 7 and body["log_consistency"] is None

@@ -192,6 +192,7 @@ def register(app: typer.Typer) -> None:
                 auditor_namespace=auditor_namespace,
                 auditor_token=os.environ.get(AUDITOR_TOKEN_ENV) or None,
                 auditor_retry_max=auditor_retry_max,
+                freeze_gc=True,
             )
             if workers > 1:
                 os.environ[SETTINGS_ENV] = settings_to_env(

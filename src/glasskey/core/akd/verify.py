@@ -30,7 +30,7 @@ from glasskey.core.akd.types import (
     VerifyResult,
 )
 from glasskey.core.akd.wire import decode_history_proof, decode_lookup_proof
-from glasskey.core.ecvrf import VrfPublicKey
+from glasskey.core.ecvrf import VrfPublicKey, load_public_key
 from glasskey.core.errors import (
     HistoryProofError,
     LookupProofError,
@@ -51,7 +51,9 @@ def _check_digest(value: bytes, what: str) -> bytes:
 def _public_key(vrf_public_key: bytes | VrfPublicKey) -> VrfPublicKey:
     if isinstance(vrf_public_key, VrfPublicKey):
         return vrf_public_key
-    return VrfPublicKey(vrf_public_key)
+    if isinstance(vrf_public_key, bytes):
+        return load_public_key(vrf_public_key)
+    return VrfPublicKey(vrf_public_key)  # raises the typed error for a wrong type
 
 
 # -- Merkle paths --------------------------------------------------------------------------

@@ -63,52 +63,60 @@ def _digest(data: bytes, what: str) -> bytes:
 
 # -- decoding ------------------------------------------------------------------------------
 
+_DIRECTIONS: Final = (Direction.LEFT, Direction.RIGHT)
 
-def _node_label_from_pb(m: Any, what: str) -> NodeLabel:
-    _require(m, "label_val", what)
-    _require(m, "label_len", what)
+
+# The decoders below run ~50 times per lookup proof (once per sibling): error context
+# strings are built only when an error is raised, never on the success path.
+
+
+def _node_label_from_pb(m: Any, what: str, part: str = "") -> NodeLabel:
+    if not (m.HasField("label_val") and m.HasField("label_len")):
+        _require(m, "label_val", what + part)
+        _require(m, "label_len", what + part)
     raw = m.label_val
+    length = m.label_len
     if len(raw) > 32:
-        raise MalformedError(f"{what}: label value is too long: {len(raw)}")
-    if m.label_len > 256:
-        raise MalformedError(f"{what}: label length {m.label_len} exceeds 256 bits")
-    return NodeLabel(bytes(raw) + b"\x00" * (32 - len(raw)), m.label_len)
+        raise MalformedError(f"{what}{part}: label value is too long: {len(raw)}")
+    if length > 256:
+        raise MalformedError(f"{what}{part}: label length {length} exceeds 256 bits")
+    return NodeLabel(raw.ljust(32, b"\x00"), length)
 
 
 def _element_from_pb(m: Any, what: str) -> AzksElement:
     _require(m, "label", what)
     _require(m, "value", what)
-    return AzksElement(_node_label_from_pb(m.label, what + ".label"), _digest(m.value, what))
+    return AzksElement(_node_label_from_pb(m.label, what, ".label"), _digest(m.value, what))
 
 
-def _sibling_from_pb(m: Any, what: str) -> SiblingProof:
-    _require(m, "label", what)
-    _require(m, "direction", what)
+def _sibling_from_pb(m: Any, what: str, index: int) -> SiblingProof:
+    if not (m.HasField("label") and m.HasField("direction")):
+        _require(m, "label", f"{what}[{index}]")
+        _require(m, "direction", f"{what}[{index}]")
     # Stricter than akd (which ignores extra siblings and masks the direction with 0x0F):
     # honest encoders emit exactly one sibling and direction 0 or 1, and accepting anything
     # else would let bytes of a proof change without the proof being rejected.
-    if len(m.siblings) != 1:
-        raise MalformedError(f"{what}: expected exactly one sibling, got {len(m.siblings)}")
+    siblings = m.siblings
+    if len(siblings) != 1:
+        raise MalformedError(f"{what}[{index}]: expected exactly one sibling, got {len(siblings)}")
     direction = m.direction
     if direction > 1:
-        raise MalformedError(f"{what}: invalid direction {m.direction} (must be 0 or 1)")
+        raise MalformedError(f"{what}[{index}]: invalid direction {direction} (must be 0 or 1)")
     return SiblingProof(
-        _node_label_from_pb(m.label, what + ".label"),
-        tuple(_element_from_pb(s, what + ".siblings") for s in m.siblings),
-        Direction(direction),
+        _node_label_from_pb(m.label, what, ".label"),
+        (_element_from_pb(siblings[0], what + ".siblings"),),
+        _DIRECTIONS[direction],
     )
 
 
 def _membership_from_pb(m: Any, what: str) -> MembershipProof:
     _require(m, "label", what)
     _require(m, "hash_val", what)
+    siblings = what + ".sibling_proofs"
     return MembershipProof(
-        _node_label_from_pb(m.label, what + ".label"),
+        _node_label_from_pb(m.label, what, ".label"),
         _digest(m.hash_val, what + ".hash_val"),
-        tuple(
-            _sibling_from_pb(sp, f"{what}.sibling_proofs[{i}]")
-            for i, sp in enumerate(m.sibling_proofs)
-        ),
+        tuple(_sibling_from_pb(sp, siblings, i) for i, sp in enumerate(m.sibling_proofs)),
     )
 
 

@@ -330,3 +330,36 @@ def test_keygen_usage_errors() -> None:
     bad_origin = runner.invoke(_app(), ["keygen", "--env", "--origin", "a+b"])
     assert bad_origin.exit_code == 2 and "not a valid key name" in bad_origin.stderr
     assert bad_origin.stdout == ""  # no key printed when the command fails
+
+
+def test_server_dev_keys_created_concurrently_are_one_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``glasskey serve --workers N`` on a fresh folder: every process must end up with the
+    same signing and VRF key (one file each, mode 0600, no temporaries left behind)."""
+    import threading
+
+    from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
+
+    monkeypatch.delenv("GLASSKEY_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("GLASSKEY_VRF_KEY", raising=False)
+    barrier = threading.Barrier(8)
+    results: list[tuple[bytes, bytes]] = []
+
+    def start_worker() -> None:
+        barrier.wait()
+        signer = load_signing_key(None, tmp_path)
+        results.append((signer.public_key, load_vrf_seed(None, tmp_path)))
+
+    threads = [threading.Thread(target=start_worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8 and len(set(results)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "glasskey-signing-key.pem",
+        "glasskey-vrf-key.hex",
+    ]
+    for p in tmp_path.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600

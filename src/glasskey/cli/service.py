@@ -172,8 +172,10 @@ def register(app: typer.Typer) -> None:
             AUDITOR_TOKEN_ENV,
             SETTINGS_ENV,
             build_app,
+            key_dir_for,
             settings_to_env,
         )
+        from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
         from glasskey.server.logs import configure_logging
         from glasskey.server.settings import ServerSettings
 
@@ -195,6 +197,12 @@ def register(app: typer.Typer) -> None:
                 freeze_gc=True,
             )
             if workers > 1:
+                # Load (creating dev keys if needed) once here: a bad key fails now with a
+                # clear message instead of in every worker, and the workers all find the
+                # same keys.
+                dev_dir = key_dir_for(settings.db_url)
+                load_signing_key(signing_key_file, dev_dir)
+                load_vrf_seed(vrf_key_file, dev_dir)
                 os.environ[SETTINGS_ENV] = settings_to_env(
                     settings, {"signing": signing_key_file, "vrf": vrf_key_file}
                 )

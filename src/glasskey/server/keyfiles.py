@@ -41,13 +41,31 @@ def _parse_seed(text: str, source: str) -> bytes:
     return seed
 
 
+def _create_dev_key_file(path: Path, data: bytes) -> bool:
+    """Publish ``data`` at ``path`` (mode 0600) unless it exists; True if this call made it.
+
+    Several server processes may start at once (``--workers N``): the key is written whole to
+    a private temporary file and hard-linked into place, which fails if another process got
+    there first. So nobody ever reads a half-written key, and every process ends up with
+    the one key that won, instead of each signing with its own.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
+    write_private_file(tmp, data)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+
+
 def load_signing_key(key_file: str | None, dev_dir: Path) -> Signer:
     """Env ``GLASSKEY_SIGNING_KEY``, else ``key_file``, else a persistent dev key file."""
     if os.environ.get(DEFAULT_ENV_VAR, "").strip() or key_file is not None:
         return load_signer(key_file=key_file, allow_dev_key=False)
     path = dev_dir / DEV_SIGNING_KEY_FILE
-    if not path.exists():
-        write_private_file(path, generate_pem())
+    if not path.exists() and _create_dev_key_file(path, generate_pem()):
         log.warning(
             "no signing key configured: created a development key in %s (set %s in production)",
             path,
@@ -64,8 +82,9 @@ def load_vrf_seed(key_file: str | None, dev_dir: Path) -> bytes:
     if key_file is not None:
         return _parse_seed(Path(key_file).read_text("ascii", errors="replace"), key_file)
     path = dev_dir / DEV_VRF_KEY_FILE
-    if not path.exists():
-        write_private_file(path, os.urandom(32).hex().encode("ascii") + b"\n")
+    if not path.exists() and _create_dev_key_file(
+        path, os.urandom(32).hex().encode("ascii") + b"\n"
+    ):
         log.warning(
             "no VRF key configured: created a development key in %s (set %s in production)",
             path,

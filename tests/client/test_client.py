@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import time
 from collections.abc import Iterator
 
@@ -22,13 +23,14 @@ from glasskey.client import (
     KeyChanged,
     NotFound,
     RollbackDetected,
+    ServerError,
     StaleHead,
     TrustMismatch,
     WrongLabel,
 )
 from glasskey.core.errors import LookupProofError, SignatureError, VerificationError
 from glasskey.server.malicious import Attack, MaliciousTransport
-from tests.server.conftest import Harness, make_harness
+from tests.server.conftest import ADMIN, Harness, make_harness
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -232,6 +234,15 @@ def test_async_client(server: Harness) -> None:
             history = await client.history("alice")
             assert len(history.versions) == 2
             assert (await client.monitor("alice")).ok
+            assert (await client.trust()).origin == "glasskey.local/log"
+            token = await client.register("dave", ADMIN)
+            receipt = await client.upload("dave", b"d1", token)
+            assert receipt.status == "pending"
+            ids = client.state.own_update_ids("glasskey.local/log", "dave")
+            assert ids == {hashlib.sha256(b"d1").digest(): receipt.update_id}
+            with pytest.raises(ServerError) as refused:
+                await client.register("dave", ADMIN)
+            assert refused.value.status == 409
 
     asyncio.run(main())
 

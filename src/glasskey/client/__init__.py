@@ -27,6 +27,7 @@ from glasskey.client.client import (
 )
 from glasskey.client.state import ClientState, Head, Trust
 from glasskey.client.verify import VerifiedHistory, VerifiedKey
+from glasskey.core.errors import VerificationError
 
 __all__ = [
     "Alert",
@@ -48,6 +49,7 @@ __all__ = [
     "TrustMismatch",
     "UnexpectedKeyVersion",
     "UploadReceipt",
+    "VerificationError",
     "VerifiedHistory",
     "VerifiedKey",
     "WrongLabel",

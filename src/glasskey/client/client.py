@@ -272,6 +272,13 @@ class _Core:
             verified = yield from self.lookup(user_id)
         return UploadReceipt(update_id, user_id, digest.hex(), status, epoch, verified)
 
+    def register(self, user_id: str, admin_token: str | None) -> Generator[_Request, Any, str]:
+        body = yield ("POST", "/api/auth/register", {}, {"user_id": user_id}, admin_token)
+        try:
+            return str(body["token"])
+        except (KeyError, TypeError):
+            raise MalformedError("the server's registration answer is malformed") from None
+
 
 def _error_from(response: httpx.Response) -> ServerError:
     try:
@@ -371,14 +378,7 @@ class GlasskeyClient:
 
     def register(self, user_id: str, admin_token: str | None = None) -> str:
         """Register ``user_id`` (open registration or admin token); returns its bearer token."""
-        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
-        try:
-            response = self._http.post(
-                "/api/auth/register", json={"user_id": user_id}, headers=headers
-            )
-        except httpx.HTTPError as exc:
-            raise NetworkError(f"cannot reach {self._core.server}: {exc}") from None
-        return str(_decode(response)["token"])
+        return self._drive(self._core.register(user_id, admin_token))  # type: ignore[no-any-return]
 
 
 class AsyncGlasskeyClient:
@@ -430,6 +430,9 @@ class AsyncGlasskeyClient:
         except StopIteration as done:
             return done.value
 
+    async def trust(self) -> Trust:
+        return await self._drive(self._core.trust())  # type: ignore[no-any-return]
+
     async def lookup(self, user_id: str) -> VerifiedKey:
         return await self._drive(self._core.lookup(user_id))  # type: ignore[no-any-return]
 
@@ -447,6 +450,10 @@ class AsyncGlasskeyClient:
         return await self._drive(  # type: ignore[no-any-return]
             self._core.upload(user_id, key, token, wait)
         )
+
+    async def register(self, user_id: str, admin_token: str | None = None) -> str:
+        """Register ``user_id`` (open registration or admin token); returns its bearer token."""
+        return await self._drive(self._core.register(user_id, admin_token))  # type: ignore[no-any-return]
 
 
 __all__ = [

@@ -214,11 +214,24 @@ class ClientState:
     def record_own_update(
         self, origin: str, label: str, digest: bytes, update_id: int | None
     ) -> None:
+        """Remember a key we uploaded (first with no id, before sending; then with the
+        server's update id, which is kept: the earlier row only said "we sent this")."""
         with self._lock:
             self._conn.execute(
-                "INSERT OR IGNORE INTO own_updates VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO own_updates VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (origin, label, value_sha256) DO UPDATE SET "
+                "update_id = COALESCE(excluded.update_id, own_updates.update_id)",
                 (origin, label, digest, update_id, time.time()),
             )
+
+    def own_update_ids(self, origin: str, label: str) -> dict[bytes, int | None]:
+        """Digest → update id of the keys we uploaded for ``label`` (None: no receipt yet)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT value_sha256, update_id FROM own_updates WHERE origin = ? AND label = ?",
+                (origin, label),
+            ).fetchall()
+        return {bytes(d): (int(i) if i is not None else None) for d, i in rows}
 
     def own_digests(self, origin: str, label: str) -> set[bytes]:
         with self._lock:

@@ -9,7 +9,7 @@ What it does, in order (everything on 127.0.0.1; the server is terminated even o
    each with a random 32-byte key) by publishing straight through ``glasskey.directory.
    Directory`` into a SQLite file, in batches of 25k (the VRF runs in a process pool), then
    stores the lookups' VRF proofs as the server's publisher does between epochs. The result
-   is cached under ``~/.cache/glasskey-bench/whatsapp_v1-N-v2/`` with the VRF seed it was
+   is cached under ``~/.cache/glasskey-bench/whatsapp_v1-N-v3/`` with the VRF seed it was
    built with and copied into a temporary folder for each run, so reruns start in seconds
    and every run starts from the same state.
 2. **Server.** ``glasskey serve --db COPY --rate-limit 0 --workers W`` (the per-address limit
@@ -91,7 +91,7 @@ def user_id(i: int) -> str:
 
 def prepared_directory(labels: int) -> Path:
     """The cached folder holding ``glasskey.db``, its audit blobs and the VRF seed."""
-    folder = CACHE / f"{CONFIG_NAME}-{labels}-v2"  # v2: schema 2, VRF proofs stored
+    folder = CACHE / f"{CONFIG_NAME}-{labels}-v3"  # v3: schema 2, VRF proofs stored
     if (folder / "complete").exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)

@@ -15,6 +15,7 @@ from glasskey.core.errors import VerificationError
 from glasskey.directory.akd.tree import (
     SHALLOW_BITS,
     AkdTree,
+    _ReadDepth,
     key_label,
     key_node_label,
     node_key,
@@ -64,3 +65,42 @@ def test_prefix_key_from_bytes_matches_the_integer_form(label: bytes, length: in
     assert prefix_key(label, length) == key
     assert key_label(key) == (prefix, length)
     assert key_node_label(key) == NodeLabel.from_int(prefix, length)
+
+
+def test_first_read_shrinks_to_the_trees_depth_and_deep_paths_still_prove(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first read asks for as many prefix lengths as recent paths needed; a path that
+    goes deeper (here: two leaves sharing 60 bits) costs exactly one more read."""
+    monkeypatch.setattr(_ReadDepth, "WINDOW", 8)
+    config = get_configuration("whatsapp_v1")
+    tree = AkdTree(config)
+    store = MemoryStore()
+    rng = random.Random(11)
+    base = rng.getrandbits(256)
+    labels = [rng.getrandbits(256) for _ in range(64)] + [base, base ^ (1 << (255 - 60))]
+    with store.write() as txn:
+        root, _ = tree.insert(txn, [(label, rng.randbytes(32)) for label in labels], 1)
+    reads: list[int] = []
+
+    class Counting:
+        def __init__(self, txn: object) -> None:
+            self.txn = txn
+
+        def get_nodes(self, keys):  # type: ignore[no-untyped-def]
+            reads.append(len(keys))
+            return self.txn.get_nodes(keys)  # type: ignore[attr-defined]
+
+    def prove(label: int) -> None:
+        reads.clear()
+        with store.read() as txn:
+            (proof,), _ = tree.proofs(Counting(txn), [label.to_bytes(32, "big")], [])  # type: ignore[arg-type]
+        verify_membership(config, root, proof)
+
+    for label in labels[:24]:  # three windows of ordinary (~6-12 bit deep) paths
+        prove(label)
+    assert tree._read_depth.bits() < 20
+    assert len(reads) == 1 and reads[0] <= tree._read_depth.bits() + 2
+    prove(base)  # 60 shared bits: deeper than the first read asked for
+    assert len(reads) == 2
+    assert tree._read_depth.bits() == SHALLOW_BITS  # and the next reads ask for more again

@@ -43,6 +43,9 @@ from glasskey.storage.base import Store, StoreTransaction, ValueState
 
 log = logging.getLogger(__name__)
 
+#: Stands in for a version with nothing stored (its proofs are then computed).
+_NO_STATE: Final = ValueState(b"", 0, 0, b"", b"")
+
 #: Default input limits: generous for phone numbers / user ids and for key bundles.
 MAX_LABEL_BYTES: Final = 1024
 MAX_VALUE_BYTES: Final = 64 * 1024
@@ -225,7 +228,9 @@ class Directory:
             previous = states.get(label)
             if previous is None:
                 continue
-            if previous.freshness_vrf is not None:
+            if previous.stale_label is not None:
+                stored_stale.append(previous.stale_label)
+            elif previous.freshness_vrf is not None:
                 stored_stale.append(proof_to_hash(previous.freshness_vrf)[:32])
             else:
                 alphas.append(config.vrf_alpha(label, False, version - 1))
@@ -334,13 +339,11 @@ class Directory:
         if not missing:
             return 0
         alpha = self.config.vrf_alpha
-        alphas = [
-            alpha(label, fresh, version) for label, version in missing for fresh in (True, False)
-        ]
-        proofs = self._labels.proofs(alphas)
+        existence = self._labels.proofs([alpha(label, True, v) for label, v in missing])
+        stale = self._labels.evaluations([alpha(label, False, v) for label, v in missing])
         with self.store.write(publisher=False) as txn:
             txn.put_vrf_proofs(
-                (label, version, proofs[2 * i], proofs[2 * i + 1])
+                (label, version, existence[i], *stale[i])
                 for i, (label, version) in enumerate(missing)
             )
         return len(missing)
@@ -384,7 +387,9 @@ class Directory:
                     if marker_state is not None
                     else self._prove(label, True, m)
                 )
-                freshness = self._prove(label, False, version, state.freshness_vrf)
+                freshness = self._prove(
+                    label, False, version, state.freshness_vrf, state.stale_label
+                )
                 plans.append((state, existence, marker, freshness))
             members = [t for _, e, m, _ in plans for t in (e[1], m[1])]
             absent = [f[1] for *_, f in plans]
@@ -430,10 +435,10 @@ class Directory:
                 existence = self._prove(
                     label, True, state.version, state.existence_vrf, state.node_label
                 )
-                before = by_version.get(state.version - 1)
+                before = by_version.get(state.version - 1) or _NO_STATE
                 previous = (
                     self._prove(
-                        label, False, state.version - 1, before.freshness_vrf if before else None
+                        label, False, state.version - 1, before.freshness_vrf, before.stale_label
                     )
                     if state.version > 1
                     else None

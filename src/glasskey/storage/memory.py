@@ -11,7 +11,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 
-from glasskey.storage.base import NodeRecord, PendingRecord, ValueState
+from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
 
 
 class _MemoryTransaction:
@@ -20,7 +20,7 @@ class _MemoryTransaction:
         self._writable = writable
         self._nodes: dict[bytes, NodeRecord] = {}
         self._states: list[ValueState] = []
-        self._proofs: dict[tuple[bytes, int], tuple[bytes, bytes]] = {}
+        self._proofs: dict[tuple[bytes, int], StoredProofs] = {}
         self._epochs: dict[int, bytes] = {}
         self._enqueued: list[PendingRecord] = []
         self._published: dict[int, int] = {}
@@ -66,7 +66,9 @@ class _MemoryTransaction:
         proofs = self._proofs.get((state.label, state.version))
         if proofs is None or state.existence_vrf is not None:
             return state
-        return dataclasses.replace(state, existence_vrf=proofs[0], freshness_vrf=proofs[1])
+        return dataclasses.replace(
+            state, existence_vrf=proofs[2], freshness_vrf=proofs[3], stale_label=proofs[4]
+        )
 
     def states_at(self, keys: Collection[tuple[bytes, int]]) -> dict[tuple[bytes, int], ValueState]:
         found: dict[tuple[bytes, int], ValueState] = {}
@@ -120,10 +122,10 @@ class _MemoryTransaction:
         self._check_writable()
         self._states.extend(states)
 
-    def put_vrf_proofs(self, proofs: Iterable[tuple[bytes, int, bytes, bytes]]) -> None:
+    def put_vrf_proofs(self, proofs: Iterable[StoredProofs]) -> None:
         self._check_writable()
-        for label, version, existence, freshness in proofs:
-            self._proofs[(label, version)] = (existence, freshness)
+        for stored in proofs:
+            self._proofs[(stored[0], stored[1])] = stored
 
     def add_epoch(self, epoch: int, root_hash: bytes) -> None:
         self._check_writable()

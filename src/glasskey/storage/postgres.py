@@ -17,14 +17,16 @@ from typing import Any, Final
 
 import psycopg
 
-from glasskey.storage.base import NodeRecord, PendingRecord, ValueState
+from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
 from glasskey.storage.schema import POSTGRES_TYPES, apply_migrations
 
 #: Advisory lock id for "I am the publisher" (ASCII 'glasskey' as a signed 64-bit integer).
 PUBLISH_LOCK_ID: Final = int.from_bytes(b"glasskey", "big", signed=True)
 _MIGRATE_LOCK_ID: Final = PUBLISH_LOCK_ID ^ 1
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
-_STATE_COLUMNS = "label, version, epoch, value, node_label, existence_vrf, freshness_vrf"
+_STATE_COLUMNS = (
+    "label, version, epoch, value, node_label, existence_vrf, freshness_vrf, stale_label"
+)
 
 
 def _b(value: Any) -> bytes | None:
@@ -41,7 +43,7 @@ def _node(row: tuple[Any, ...]) -> NodeRecord:
 def _state(row: tuple[Any, ...]) -> ValueState:
     return ValueState(
         bytes(row[0]), int(row[1]), int(row[2]), bytes(row[3]), bytes(row[4]),
-        _b(row[5]), _b(row[6]),
+        _b(row[5]), _b(row[6]), _b(row[7]),
     )  # fmt: skip
 
 
@@ -153,28 +155,38 @@ class _PostgresTransaction:
 
     def put_states(self, states: Iterable[ValueState]) -> None:
         rows = [
-            (s.label, s.version, s.epoch, s.value, s.node_label, s.existence_vrf, s.freshness_vrf)
+            (
+                s.label,
+                s.version,
+                s.epoch,
+                s.value,
+                s.node_label,
+                s.existence_vrf,
+                s.freshness_vrf,
+                s.stale_label,
+            )
             for s in states
         ]
         if rows:
             with self._conn.cursor() as cur:
                 cur.executemany(
                     f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) "
-                    "VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
                     rows,
                 )
 
-    def put_vrf_proofs(self, proofs: Iterable[tuple[bytes, int, bytes, bytes]]) -> None:
+    def put_vrf_proofs(self, proofs: Iterable[StoredProofs]) -> None:
         rows = list(proofs)
         if not rows:
             return
-        labels, versions, existence, freshness = (list(c) for c in zip(*rows, strict=True))
+        columns = [list(c) for c in zip(*rows, strict=True)]
         with self._conn.cursor() as cur:
             cur.execute(
-                "UPDATE akd_value_states AS s SET existence_vrf = p.e, freshness_vrf = p.f "
-                "FROM unnest(%b::bytea[], %b::bigint[], %b::bytea[], %b::bytea[]) "
-                "AS p(l, v, e, f) WHERE s.label = p.l AND s.version = p.v",
-                (labels, versions, existence, freshness),
+                "UPDATE akd_value_states AS s "
+                "SET existence_vrf = p.e, freshness_vrf = p.f, stale_label = p.x "
+                "FROM unnest(%b::bytea[], %b::bigint[], %b::bytea[], %b::bytea[], %b::bytea[]) "
+                "AS p(l, v, e, f, x) WHERE s.label = p.l AND s.version = p.v",
+                columns,
                 binary=True,
             )
 

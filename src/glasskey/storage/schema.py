@@ -59,6 +59,7 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
         [
             "ALTER TABLE akd_value_states ADD COLUMN existence_vrf {blob}",
             "ALTER TABLE akd_value_states ADD COLUMN freshness_vrf {blob}",
+            "ALTER TABLE akd_value_states ADD COLUMN stale_label {blob}",
             # Only the rows still waiting for their proofs: empty once the filler caught up.
             "CREATE INDEX akd_value_states_unproven ON akd_value_states (label, version) "
             "WHERE existence_vrf IS NULL",

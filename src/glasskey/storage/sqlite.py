@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from glasskey.storage.base import NodeRecord, PendingRecord, ValueState
+from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
 from glasskey.storage.schema import SQLITE_TYPES, apply_migrations
 
 _CHUNK = 30_000
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
-_STATE_COLUMNS = "label, version, epoch, value, node_label, existence_vrf, freshness_vrf"
+_STATE_COLUMNS = (
+    "label, version, epoch, value, node_label, existence_vrf, freshness_vrf, stale_label"
+)
 
 
 class _SqliteTransaction:
@@ -130,20 +132,20 @@ class _SqliteTransaction:
 
     def put_states(self, states: Iterable[ValueState]) -> None:
         self._conn.executemany(
-            f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+            f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
             (
                 (s.label, s.version, s.epoch, s.value, s.node_label, s.existence_vrf,
-                 s.freshness_vrf)
+                 s.freshness_vrf, s.stale_label)
                 for s in states
             ),
         )  # fmt: skip
 
-    def put_vrf_proofs(self, proofs: Iterable[tuple[bytes, int, bytes, bytes]]) -> None:
+    def put_vrf_proofs(self, proofs: Iterable[StoredProofs]) -> None:
         self._conn.executemany(
-            "UPDATE akd_value_states SET existence_vrf = ?, freshness_vrf = ? "
+            "UPDATE akd_value_states SET existence_vrf = ?, freshness_vrf = ?, stale_label = ? "
             "WHERE label = ? AND version = ?",
-            ((existence, freshness, label, version)
-             for label, version, existence, freshness in proofs),
+            ((existence, freshness, stale, label, version)
+             for label, version, existence, freshness, stale in proofs),
         )  # fmt: skip
 
     def add_epoch(self, epoch: int, root_hash: bytes) -> None:

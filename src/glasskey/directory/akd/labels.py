@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Final
+from typing import Final, TypeVar
 
 from glasskey.core.ecvrf import VrfSecretKey
 
@@ -20,6 +20,7 @@ from glasskey.core.ecvrf import VrfSecretKey
 POOL_THRESHOLD: Final = 512
 
 _worker_key: VrfSecretKey | None = None
+R = TypeVar("R")
 
 
 def _init_worker(seed: bytes) -> None:
@@ -35,6 +36,16 @@ def _outputs(alphas: list[bytes]) -> list[bytes]:
 def _proofs(alphas: list[bytes]) -> list[bytes]:
     assert _worker_key is not None
     return [_worker_key.prove(alpha) for alpha in alphas]
+
+
+def _evaluations(alphas: list[bytes]) -> list[tuple[bytes, bytes]]:
+    assert _worker_key is not None
+    return [_evaluation(_worker_key, alpha) for alpha in alphas]
+
+
+def _evaluation(key: VrfSecretKey, alpha: bytes) -> tuple[bytes, bytes]:
+    proof, beta = key.evaluate(alpha)
+    return proof, beta[:32]
 
 
 class LabelComputer:
@@ -53,12 +64,16 @@ class LabelComputer:
         """The 80-byte VRF proof of each alpha."""
         return self._map(_proofs, self._key.prove, alphas)
 
+    def evaluations(self, alphas: list[bytes]) -> list[tuple[bytes, bytes]]:
+        """(80-byte proof, 32-byte node label) of each alpha."""
+        return self._map(_evaluations, lambda alpha: _evaluation(self._key, alpha), alphas)
+
     def _map(
         self,
-        in_worker: Callable[[list[bytes]], list[bytes]],
-        here: Callable[[bytes], bytes],
+        in_worker: Callable[[list[bytes]], list[R]],
+        here: Callable[[bytes], R],
         alphas: list[bytes],
-    ) -> list[bytes]:
+    ) -> list[R]:
         if self._workers <= 1 or len(alphas) < POOL_THRESHOLD:
             return [here(alpha) for alpha in alphas]
         if self._pool is None:
@@ -70,7 +85,7 @@ class LabelComputer:
             )
         size = -(-len(alphas) // (self._workers * 4))
         chunks = [alphas[i : i + size] for i in range(0, len(alphas), size)]
-        out: list[bytes] = []
+        out: list[R] = []
         for part in self._pool.map(in_worker, chunks):
             out.extend(part)
         return out

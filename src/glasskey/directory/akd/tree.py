@@ -39,16 +39,42 @@ _BE16 = struct.Struct(">H")
 _BE32 = struct.Struct(">I")
 _BE64 = struct.Struct(">Q")
 ROOT_KEY: Final = b"\x00\x00"
-#: Prefix lengths read up front for a proof (see ``AkdTree.proofs``).
+#: The most prefix lengths read up front for a proof (see ``AkdTree.proofs``).
 SHALLOW_BITS: Final = 48
-
-
-_SHALLOW_LENGTHS: Final = (*range(SHALLOW_BITS + 1), BITS)
 _DIRECTIONS: Final = (Direction.LEFT, Direction.RIGHT)
 
 
 class _DeeperPath(Exception):
-    """A proof path continues below ``SHALLOW_BITS``: read the remaining prefixes."""
+    """A proof path continues below the first read: read the remaining prefixes."""
+
+
+class _ReadDepth:
+    """How many prefix lengths a proof's first read asks for.
+
+    Interior nodes of a trie over n random labels lie at most ~log2(n) + a few bits deep, so
+    asking for all 49 lengths up to ``SHALLOW_BITS`` mostly probes for rows that do not exist
+    (at 100k labels: ~22 of them do). This keeps the deepest interior length met in the last
+    two windows of proofs, plus a margin; a path deeper than that costs one more read.
+    Starts at ``SHALLOW_BITS``. Races between reader threads only blur the estimate.
+    """
+
+    WINDOW: Final = 1024
+    MARGIN: Final = 3
+
+    def __init__(self) -> None:
+        self._current = 0
+        self._previous = SHALLOW_BITS
+        self._count = 0
+
+    def bits(self) -> int:
+        return min(SHALLOW_BITS, max(self._current, self._previous) + self.MARGIN)
+
+    def observe(self, deepest: int) -> None:
+        if deepest > self._current:
+            self._current = deepest
+        self._count += 1
+        if self._count >= self.WINDOW:
+            self._previous, self._current, self._count = self._current, 0, 0
 
 
 def node_key(label: int, length: int) -> bytes:
@@ -127,6 +153,7 @@ class AkdTree:
         self.config = config
         self._empty_label = empty_label(config)
         self._empty_element = AzksElement(self._empty_label, config.empty_node_hash)
+        self._read_depth = _ReadDepth()
 
     # -- contributions ----------------------------------------------------------------------
 
@@ -302,12 +329,14 @@ class AkdTree:
         return AzksElement(key_node_label(key), contribution)
 
     def _walk(
-        self, path: dict[bytes, NodeRecord], target: bytes, complete: bool = True
+        self, path: dict[bytes, NodeRecord], target: bytes, read_bits: int = BITS
     ) -> tuple[NodeRecord, MembershipProof]:
         """akd's ``get_lcp_node_label_with_membership_proof`` over pre-read path rows (11.4).
 
         ``target`` is a 32-byte leaf label; a child is on its path exactly when the child's
-        key is the key of the target's prefix of the child's length.
+        key is the key of the target's prefix of the child's length. ``path`` holds every
+        existing prefix of length <= ``read_bits`` and the leaf; a missing deeper one raises
+        ``_DeeperPath``.
         """
         current = path.get(ROOT_KEY)
         if current is None:
@@ -324,7 +353,7 @@ class AkdTree:
                 break  # the child is not on the target's path: current is the longest prefix
             child = path.get(child_key)
             if child is None:
-                if SHALLOW_BITS < child_length < BITS and not complete:
+                if read_bits < child_length < BITS:
                     raise _DeeperPath  # not read yet: the caller reads every prefix and retries
                 raise StoreCorrupted(f"tree node {child_key.hex()} is referenced but missing")
             other_key, other_hash = (
@@ -354,20 +383,22 @@ class AkdTree:
         """Membership proofs for ``members`` and non-membership proofs for ``non_members``
         (32-byte leaf labels), from one read of the targets' prefixes.
 
-        Interior nodes of a trie over random (VRF) labels sit at depth ~2·log2(n) at most, so
-        the first read asks only for prefixes up to ``SHALLOW_BITS`` bits plus the leaves — a
-        fifth of all 257 prefixes. Only if a path goes deeper (a long shared prefix, rare and
-        not exploitable without the VRF key) is a second read made for the remaining ones.
+        Interior nodes of a trie over random (VRF) labels sit ~log2(n) bits deep, so the first
+        read asks only for the prefixes ``_ReadDepth`` expects (never more than
+        ``SHALLOW_BITS``) plus the leaves. Only if a path goes deeper (a long shared prefix,
+        rare and not exploitable without the VRF key) is a second read made for the rest.
         """
         targets = [bytes(t[:32]) for t in (*members, *non_members)]
         unique = set(targets)
-        path = txn.get_nodes({k for t in unique for k in self._prefix_keys(t, _SHALLOW_LENGTHS)})
+        bits = self._read_depth.bits()
+        first = (*range(bits + 1), BITS)
+        path = txn.get_nodes({k for t in unique for k in self._prefix_keys(t, first)})
         try:
-            return self._proofs_from(path, targets, len(members), non_members, complete=False)
+            return self._proofs_from(path, targets, len(members), non_members, bits)
         except _DeeperPath:
-            deep = range(SHALLOW_BITS + 1, BITS)
+            deep = range(bits + 1, BITS)
             path.update(txn.get_nodes({k for t in unique for k in self._prefix_keys(t, deep)}))
-            return self._proofs_from(path, targets, len(members), non_members, complete=True)
+            return self._proofs_from(path, targets, len(members), non_members, BITS)
 
     def _proofs_from(
         self,
@@ -375,12 +406,18 @@ class AkdTree:
         targets: list[bytes],
         member_count: int,
         non_members: list[bytes],
-        complete: bool,
+        read_bits: int,
     ) -> tuple[list[MembershipProof], list[NonMembershipProof]]:
         walked: dict[bytes, tuple[NodeRecord, MembershipProof]] = {}
         for target in targets:  # a lookup's existence and marker leaf are often the same
             if target not in walked:
-                walked[target] = self._walk(path, target, complete)
+                walked[target] = record, proof = self._walk(path, target, read_bits)
+                # The deepest interior node this path met: the last parent, or the longest
+                # prefix itself when the walk ended on an interior node.
+                deepest = proof.sibling_proofs[-1].label.length if proof.sibling_proofs else 0
+                if not is_leaf_key(record.key):
+                    deepest = max(deepest, proof.label.length)
+                self._read_depth.observe(deepest)
         membership = [walked[t][1] for t in targets[:member_count]]
         absent: list[NonMembershipProof] = []
         for raw, target in zip(non_members, targets[member_count:], strict=True):

@@ -147,6 +147,15 @@ def register(app: typer.Typer) -> None:
             float, typer.Option(help="Public requests/s per client address; 0 disables.")
         ] = 50.0,
         workers: Annotated[int, typer.Option(help="Server processes sharing the database.")] = 1,
+        read_threads: Annotated[
+            int | None,
+            typer.Option(
+                min=0,
+                max=64,
+                help="Threads per process for lookup reads; 0 = on the event loop. "
+                "Default: 0 for SQLite, 2 for PostgreSQL (more for a distant database).",
+            ),
+        ] = None,
         log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
         json_logs: Annotated[bool, typer.Option(help="JSON-lines logs.")] = True,
         auditor_url: Annotated[
@@ -195,6 +204,7 @@ def register(app: typer.Typer) -> None:
                 auditor_token=os.environ.get(AUDITOR_TOKEN_ENV) or None,
                 auditor_retry_max=auditor_retry_max,
                 freeze_gc=True,
+                read_threads=read_threads,
             )
             if workers > 1:
                 # Load (creating dev keys if needed) once here: a bad key fails now with a

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/http.py [--labels 100000] [--duration 10] [--connections 16]
                                    [--server-workers 2] [--verify-procs 2] [--skip-wrk]
+                                   [--postgres postgresql://postgres@127.0.0.1/postgres]
 
 What it does, in order (everything on 127.0.0.1; the server is terminated even on failure):
 
@@ -9,9 +10,11 @@ What it does, in order (everything on 127.0.0.1; the server is terminated even o
    each with a random 32-byte key) by publishing straight through ``glasskey.directory.
    Directory`` into a SQLite file, in batches of 25k (the VRF runs in a process pool), then
    stores the lookups' VRF proofs as the server's publisher does between epochs. The result
-   is cached under ``~/.cache/glasskey-bench/whatsapp_v1-N-v3/`` with the VRF seed it was
-   built with and copied into a temporary folder for each run, so reruns start in seconds
-   and every run starts from the same state.
+   is cached under ``~/.cache/glasskey-bench/whatsapp_v1-N-sqlite-v3/`` with the VRF seed it
+   was built with and copied into a temporary folder for each run, so reruns start in
+   seconds and every run starts from the same state. With ``--postgres ADMIN_URL`` the
+   directory is built into a template database ``glasskey_bench_tN_v3`` on that server and
+   each run serves a fresh clone of it (``CREATE DATABASE … TEMPLATE``, dropped after).
 2. **Server.** ``glasskey serve --db COPY --rate-limit 0 --workers W`` (the per-address limit
    would otherwise throttle a single-address load generator). The VRF seed is handed over
    the way a development server finds it — ``glasskey-vrf-key.hex`` next to the database —
@@ -64,6 +67,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -80,6 +84,7 @@ BATCH = 25_000
 ADMIN_TOKEN = "bench-admin-token"
 GOAL_RATE, GOAL_P99_MS = 1000.0, 50.0
 VRF_FILE = "glasskey-vrf-key.hex"  # what `glasskey serve` reads next to a SQLite database
+RUN_DATABASE = "glasskey_bench_run"  # PostgreSQL: the per-run clone of the template
 
 
 def user_id(i: int) -> str:
@@ -89,10 +94,41 @@ def user_id(i: int) -> str:
 # -- 1. the directory ------------------------------------------------------------------------------
 
 
-def prepared_directory(labels: int) -> Path:
-    """The cached folder holding ``glasskey.db``, its audit blobs and the VRF seed."""
-    folder = CACHE / f"{CONFIG_NAME}-{labels}-v3"  # v3: schema 2, VRF proofs stored
-    if (folder / "complete").exists():
+def _postgres_url(admin_url: str, database: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+def _template_name(labels: int) -> str:
+    return f"glasskey_bench_t{labels}_v3"
+
+
+def _postgres_admin(admin_url: str, *statements: str) -> list[list[Any]]:
+    """Run each statement on the admin connection; the rows each one returned."""
+    import psycopg
+
+    out = []
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for sql in statements:
+            cursor = conn.execute(sql)
+            out.append(cursor.fetchall() if cursor.description else [])
+    return out
+
+
+def prepared_directory(labels: int, postgres: str | None = None) -> Path:
+    """The cached folder holding the VRF seed, the audit blobs and (SQLite) ``glasskey.db``.
+
+    With ``postgres`` (an admin URL) the directory goes into a template database instead,
+    which each run clones (``CREATE DATABASE … TEMPLATE``, a file copy) so that every run
+    starts from the same state there too.
+    """
+    kind = "pg" if postgres else "sqlite"
+    folder = CACHE / f"{CONFIG_NAME}-{labels}-{kind}-v3"  # v3: schema 2, VRF proofs stored
+    template = _template_name(labels)
+    if (folder / "complete").exists() and (
+        not postgres
+        or _postgres_admin(postgres, f"SELECT 1 FROM pg_database WHERE datname = '{template}'")[0]
+    ):
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -100,10 +136,15 @@ def prepared_directory(labels: int) -> Path:
     (folder / VRF_FILE).write_text(seed.hex() + "\n")
     os.chmod(folder / VRF_FILE, 0o600)
     db = folder / "glasskey.db"
+    url = f"sqlite:///{db}"
+    if postgres:
+        _postgres_admin(postgres, f"DROP DATABASE IF EXISTS {template}",
+                        f"CREATE DATABASE {template}")  # fmt: skip
+        url = _postgres_url(postgres, template)
     print(f"building a {labels}-label directory in {folder} (cached for next time) ...", flush=True)
     started = time.perf_counter()
     directory = Directory.open(
-        f"sqlite:///{db}",
+        url,
         get_configuration(CONFIG_NAME),
         VrfSecretKey(seed),
         FolderBlobStore(str(db.with_suffix(".audit"))),
@@ -126,7 +167,8 @@ def prepared_directory(labels: int) -> Path:
     return folder
 
 
-def copy_directory(src: Path, dst: Path) -> Path:
+def copy_directory(src: Path, dst: Path, labels: int, postgres: str | None) -> str:
+    """Copy the cached directory for one run; returns the ``--db`` URL to serve."""
     for item in src.iterdir():
         if item.name == "complete":
             continue
@@ -134,7 +176,12 @@ def copy_directory(src: Path, dst: Path) -> Path:
             shutil.copytree(item, dst / item.name)
         else:
             shutil.copy2(item, dst / item.name)
-    return dst / "glasskey.db"
+    if postgres is None:
+        return f"sqlite:///{dst / 'glasskey.db'}"
+    template = _template_name(labels)
+    _postgres_admin(postgres, f"DROP DATABASE IF EXISTS {RUN_DATABASE}",
+                    f"CREATE DATABASE {RUN_DATABASE} TEMPLATE {template}")  # fmt: skip
+    return _postgres_url(postgres, RUN_DATABASE)
 
 
 # -- 2. the server -----------------------------------------------------------------------------
@@ -147,17 +194,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(db: Path, port: int, workers: int, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def server(db_url: str, work: Path, port: int, workers: int,
+           log_path: Path) -> Iterator[subprocess.Popen[bytes]]:  # fmt: skip
     env = dict(os.environ, GLASSKEY_ADMIN_TOKEN=ADMIN_TOKEN)
     for var in ("GLASSKEY_SIGNING_KEY", "GLASSKEY_VRF_KEY"):
-        env.pop(var, None)  # use the key files next to the database
+        env.pop(var, None)  # dev key files: next to a SQLite file, else in the working folder
     cmd = [
-        str(Path(sys.executable).with_name("glasskey")), "serve", "--db", str(db),
+        str(Path(sys.executable).with_name("glasskey")), "serve", "--db", db_url,
+        "--blob-dir", str(work / "glasskey.audit"),
         "--host", "127.0.0.1", "--port", str(port), "--rate-limit", "0",
         "--epoch-interval", "1", "--log-level", "warning", "--workers", str(workers),
     ]  # fmt: skip
     log = log_path.open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work,
                             start_new_session=True)  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
@@ -460,20 +509,23 @@ def main() -> int:
     parser.add_argument("--verify-procs", type=int, default=2, help="verifying client processes")
     parser.add_argument("--update-users", type=int, default=200)
     parser.add_argument("--skip-wrk", action="store_true")
+    parser.add_argument("--postgres", metavar="ADMIN_URL",
+                        help="serve from PostgreSQL (e.g. postgresql://postgres@127.0.0.1/postgres;"
+                        " template and per-run databases are created there)")  # fmt: skip
     args = parser.parse_args()
     if args.labels < 1 or args.duration <= 0 or args.connections < 1:
         parser.error("--labels, --duration and --connections must be positive")
 
-    cached = prepared_directory(args.labels)
+    cached = prepared_directory(args.labels, args.postgres)
     rows: list[tuple[str, dict[str, Any] | None, str]] = []
     with tempfile.TemporaryDirectory(prefix="glasskey-bench-http-") as tmp:
         work = Path(tmp)
-        db = copy_directory(cached, work)
+        db_url = copy_directory(cached, work, args.labels, args.postgres)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log_path = work / "server.log"
         try:
-            with server(db, port, args.server_workers, log_path) as proc:
+            with server(db_url, work, port, args.server_workers, log_path) as proc:
                 print(f"server pid {proc.pid} on {base} (log {log_path})", flush=True)
                 checked: dict[str, Any] | None = None
                 if args.skip_wrk or shutil.which("wrk") is None:
@@ -511,10 +563,14 @@ def main() -> int:
             if log_path.exists():
                 sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
             raise
+        finally:
+            if args.postgres:
+                _postgres_admin(args.postgres, f"DROP DATABASE IF EXISTS {RUN_DATABASE}")
 
     cpus = os.cpu_count()
     print()
-    print(f"glasskey HTTP benchmark: {args.labels} labels, SQLite, {args.server_workers} server "
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"glasskey HTTP benchmark: {args.labels} labels, {backend}, {args.server_workers} server "
           f"process(es), {args.connections} connections, {args.duration:g}s each, "
           f"{cpus} CPUs shared by server and load")  # fmt: skip
     print(f"{'measurement':40} {'per second':>11} {'p50 ms':>8} {'p99 ms':>8} {'count':>8} "

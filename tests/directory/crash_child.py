@@ -1,4 +1,5 @@
-"""Child process for the kill tests: publishes the pending queue in small epochs forever.
+"""Child process for the kill tests: publishes the pending queue in small epochs forever,
+storing the new versions' VRF proofs after each epoch as the server's publisher does.
 
 Run as ``python -m tests.directory.crash_child DB_URL BLOB_DIR BATCH``; prints ``epoch N``
 after each commit so the parent can see progress before it kills us.
@@ -30,6 +31,7 @@ def main() -> None:
             print("drained", flush=True)
             return
         print(f"epoch {result.epoch}", flush=True)
+        directory.fill_vrf_proofs(batch // 2)  # half: kills land mid-fill with work left
 
 
 if __name__ == "__main__":

@@ -50,8 +50,10 @@ def _check_consistent(url: str, blobs: Path, ids: list[int]) -> int:
             assert all(k == "published" for k in kinds)
         published = [s[1] for s in statuses if s[0] == "published"]
         assert all(e is not None and 1 <= e <= epoch_hash.epoch for e in published)
-        if epoch_hash.epoch:
-            label = b"user-0"
+        # Lookups verify, whether their VRF proofs were stored before the kill or not.
+        for index in [i for i, s in zip(range(0, len(ids), max(1, len(ids) // 150)), statuses,
+                                        strict=False) if s[0] == "published"][:: 10]:  # fmt: skip
+            label = f"user-{index}".encode()
             proof, _ = d.lookup(label)
             lookup_verify(
                 CONFIG, d.vrf_public_key, epoch_hash.root_hash, epoch_hash.epoch, label, proof
@@ -92,6 +94,12 @@ def _crash_cycle(url: str, tmp_path: Path) -> None:
     with _open(url, blobs) as d:
         while d.publish_pending(max_batch=BATCH) is not None:
             pass
+        with d.store.read() as txn:
+            assert txn.unproven_states(UPDATES), "kills left no version without stored proofs"
+        while d.fill_vrf_proofs(BATCH):
+            pass
+        with d.store.read() as txn:
+            assert txn.unproven_states(1) == []
         latest = d.get_epoch_hash().epoch
         assert latest >= UPDATES // BATCH
         roots = [d.epoch_root(e) for e in range(latest + 1)]

@@ -161,7 +161,7 @@ def verify_label(
         )
 
 
-def _verify_existence(
+def _verify_at_label(
     config: Configuration,
     vrf_key: VrfPublicKey,
     root_hash: bytes,
@@ -169,24 +169,14 @@ def _verify_existence(
     fresh: bool,
     version: int,
     vrf_proof: bytes,
-    membership: MembershipProof,
+    proof: MembershipProof | NonMembershipProof,
 ) -> None:
-    verify_label(config, vrf_key, akd_label, fresh, version, vrf_proof, membership.label)
-    verify_membership(config, root_hash, membership)
-
-
-def _verify_nonexistence(
-    config: Configuration,
-    vrf_key: VrfPublicKey,
-    root_hash: bytes,
-    akd_label: bytes,
-    fresh: bool,
-    version: int,
-    vrf_proof: bytes,
-    nonmembership: NonMembershipProof,
-) -> None:
-    verify_label(config, vrf_key, akd_label, fresh, version, vrf_proof, nonmembership.label)
-    verify_nonmembership(config, root_hash, nonmembership)
+    """The VRF proof names the proof's label, and the (non-)membership proof holds at the root."""
+    verify_label(config, vrf_key, akd_label, fresh, version, vrf_proof, proof.label)
+    if isinstance(proof, NonMembershipProof):
+        verify_nonmembership(config, root_hash, proof)
+    else:
+        verify_membership(config, root_hash, proof)
 
 
 def _verify_value_commitment(
@@ -234,15 +224,15 @@ def lookup_verify(
         config, proof.value, proof.epoch, proof.commitment_nonce, proof.existence_proof,
         LookupProofError,
     )  # fmt: skip
-    _verify_existence(
+    _verify_at_label(
         config, vrf_key, root_hash, akd_label, True, proof.version,
         proof.existence_vrf_proof, proof.existence_proof,
     )  # fmt: skip
-    _verify_existence(
+    _verify_at_label(
         config, vrf_key, root_hash, akd_label, True, marker_version(proof.version),
         proof.marker_vrf_proof, proof.marker_proof,
     )  # fmt: skip
-    _verify_nonexistence(
+    _verify_at_label(
         config, vrf_key, root_hash, akd_label, False, proof.version,
         proof.freshness_vrf_proof, proof.freshness_proof,
     )  # fmt: skip
@@ -342,7 +332,7 @@ def key_history_verify(
                 config, update.value, update.epoch, update.commitment_nonce,
                 update.existence_proof, HistoryProofError,
             )  # fmt: skip
-        _verify_existence(
+        _verify_at_label(
             config, vrf_key, root_hash, akd_label, True, update.version,
             update.existence_vrf_proof, update.existence_proof,
         )  # fmt: skip
@@ -357,7 +347,7 @@ def key_history_verify(
                     f"stale marker of version {update.version - 1} was not inserted in epoch "
                     f"{update.epoch}"
                 )
-            _verify_existence(
+            _verify_at_label(
                 config, vrf_key, root_hash, akd_label, False, update.version - 1,
                 update.previous_version_vrf_proof, update.previous_version_proof,
             )  # fmt: skip
@@ -366,7 +356,7 @@ def key_history_verify(
     for version, vrf_proof, membership in zip(
         past, proof.past_marker_vrf_proofs, proof.existence_of_past_marker_proofs, strict=True
     ):
-        _verify_existence(
+        _verify_at_label(
             config, vrf_key, root_hash, akd_label, True, version, vrf_proof, membership
         )
     for version, vrf_proof, nonmembership in zip(
@@ -376,7 +366,7 @@ def key_history_verify(
         strict=True,
     ):
         try:
-            _verify_nonexistence(
+            _verify_at_label(
                 config, vrf_key, root_hash, akd_label, True, version, vrf_proof, nonmembership
             )
         except (NonMembershipProofError, MembershipProofError, VrfError) as exc:

@@ -34,6 +34,7 @@ test: lint typecheck
 bench: $(STAMP)
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/directory.py --sizes 100000
+	$(BIN)/python bench/http.py
 
 # Real third-party peers built from crates.io (cargo; build caches live outside the repo).
 interop: $(STAMP)

@@ -172,9 +172,20 @@ class Directory:
 
     def enqueue(self, label: bytes, value: bytes) -> int:
         """Accept an update into the durable pending queue; returns its id."""
-        label, value = self._validate(label, value)
+        return self.enqueue_many([(label, value)])[0]
+
+    def enqueue_many(self, updates: Sequence[tuple[bytes, bytes]]) -> list[int]:
+        """Accept several updates in one transaction (one durable commit); their ids in order.
+
+        All are validated first: one invalid update rejects the call and nothing is queued.
+        """
+        checked = [self._validate(label, value) for label, value in updates]
         with self.store.write(publisher=False) as txn:
-            return txn.enqueue(label, value)
+            return [txn.enqueue(label, value) for label, value in checked]
+
+    def check_update(self, label: bytes, value: bytes) -> None:
+        """Raise ``InvalidUpdate`` exactly when ``enqueue`` would refuse this update."""
+        self._validate(label, value)
 
     def pending_count(self) -> int:
         with self.store.read() as txn:
@@ -533,6 +544,7 @@ class ReadOnlyDirectory(Directory):
 
     publish = _refuse
     enqueue = _refuse
+    enqueue_many = _refuse
     publish_pending = _refuse
 
     def repair_audit_blobs(self) -> int:

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from glasskey.core.akd.types import EpochHash, HistoryParams, HistoryProof, Look
 from glasskey.core.errors import GlasskeyError
 from glasskey.directory import Directory, FolderBlobStore, LabelNotFound, MemoryBlobStore
 from glasskey.server.auth import Authenticator, PermissionDenied, TokenAuthenticator
+from glasskey.server.batching import GroupCommitter
 from glasskey.server.countersign import AuditorApi, Countersigner, SignatureStore
 from glasskey.server.db import ServiceDB, is_postgres, sqlite_path_of
 from glasskey.server.metrics import Metrics
@@ -76,6 +77,9 @@ class DirectoryService:
         self.metrics = Metrics()
         self.publisher = Publisher(self, settings.epoch_interval, elector)
         self._publish_lock = threading.Lock()
+        self._enqueuer: GroupCommitter[tuple[str, bytes], tuple[int, bytes, float]] = (
+            GroupCommitter(self._enqueue_batch)
+        )
         threads = settings.resolved_read_threads()
         self._read_pool = (
             ThreadPoolExecutor(threads, thread_name_prefix="glasskey-read") if threads else None
@@ -276,17 +280,9 @@ class DirectoryService:
             raise PermissionDenied(
                 f"you are authenticated as {principal!r} and may only change your own label"
             )
-        update_id = self.directory.enqueue(user_id.encode("utf-8"), value)
-        digest = hashlib.sha256(value).digest()
-        accepted_at = time.time()
-        with self.db.transaction():
-            self.db.execute(
-                "INSERT INTO glasskey_updates (update_id, user_id, value_sha256, accepted_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
-                "user_id = excluded.user_id, value_sha256 = excluded.value_sha256, "
-                "accepted_at = excluded.accepted_at",
-                (update_id, user_id, digest, accepted_at),
-            )
+        label = user_id.encode("utf-8")
+        self.directory.check_update(label, value)  # a bad update must not fail its batch
+        update_id, digest, accepted_at = self._enqueuer.submit((user_id, value))
         self.metrics.inc("updates_accepted")
         return {
             "update_id": update_id,
@@ -294,6 +290,27 @@ class DirectoryService:
             "value_sha256": digest.hex(),
             "accepted_at": accepted_at,
         }
+
+    def _enqueue_batch(
+        self, updates: Sequence[tuple[str, bytes]]
+    ) -> list[tuple[int, bytes, float]]:
+        """Queue concurrent submissions together: one queue commit and one receipt commit
+        for the whole batch instead of two per update (``GroupCommitter``)."""
+        ids = self.directory.enqueue_many([(u.encode("utf-8"), v) for u, v in updates])
+        accepted_at = time.time()
+        receipts = [
+            (update_id, user_id, hashlib.sha256(value).digest(), accepted_at)
+            for update_id, (user_id, value) in zip(ids, updates, strict=True)
+        ]
+        with self.db.transaction():
+            self.db.executemany(
+                "INSERT INTO glasskey_updates (update_id, user_id, value_sha256, accepted_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
+                "user_id = excluded.user_id, value_sha256 = excluded.value_sha256, "
+                "accepted_at = excluded.accepted_at",
+                receipts,
+            )
+        return [(update_id, digest, at) for update_id, _, digest, at in receipts]
 
     def update_record(self, update_id: int) -> tuple[str, str, float]:
         rows = self.db.query(

@@ -3,6 +3,10 @@
 * ``build()`` compiles ``akd-interop`` once (``cargo build --release --locked``) into a target
   directory outside the repository: ``$GLASSKEY_INTEROP_CACHE/akd-target`` (default
   ``~/.cache/glasskey-interop/akd-target``).
+* ``GLASSKEY_AKD_VERSION`` (``0.12.0``, the default, or ``0.13.0``; ``run.sh`` sets it from
+  ``AKD_VERSION``) picks the published akd to build against: the same ``src/main.rs`` with
+  ``Cargo.toml`` + ``Cargo.lock`` (0.12.0) or ``v0_13/Cargo.toml`` + ``v0_13/Cargo.lock``
+  (0.13.0), each in its own target directory (``akd-target``, ``akd-0.13-target``).
 * ``Akd`` runs its sub-commands (``generate``, ``verify-*``, ``tamper-sweep``, ``decode``).
 * Schedules: the upstream test-vector schedule, seeded random schedules, and
   ``expected_histories`` (akd's publish semantics, spec 11.2) to know what proofs must say.
@@ -29,11 +33,26 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-MANIFEST_PATH = HERE / "Cargo.toml"
 CACHE_DIR = Path(
     os.environ.get("GLASSKEY_INTEROP_CACHE") or Path.home() / ".cache" / "glasskey-interop"
 )
-TARGET_DIR = CACHE_DIR / "akd-target"
+#: akd version -> (manifest, target directory under CACHE_DIR). One Rust source for all.
+AKD_BUILDS = {
+    "0.12.0": (HERE / "Cargo.toml", "akd-target"),
+    "0.13.0": (HERE / "v0_13" / "Cargo.toml", "akd-0.13-target"),
+}
+
+
+def _akd_version(text: str) -> str:
+    version = {"0.12": "0.12.0", "0.13": "0.13.0"}.get(text, text)
+    if version not in AKD_BUILDS:
+        raise ValueError(f"GLASSKEY_AKD_VERSION={text!r}: expected one of {', '.join(AKD_BUILDS)}")
+    return version
+
+
+AKD_VERSION = _akd_version(os.environ.get("GLASSKEY_AKD_VERSION") or "0.12.0")
+MANIFEST_PATH = AKD_BUILDS[AKD_VERSION][0]
+TARGET_DIR = CACHE_DIR / AKD_BUILDS[AKD_VERSION][1]
 BINARY = TARGET_DIR / "release" / "akd-interop"
 
 VECTORS = Path(os.environ.get("GLASSKEY_VECTORS") or REPO.parent / "shared" / "vectors")
@@ -77,14 +96,27 @@ def _build_lock() -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def binary_path(version: str) -> Path:
+    return CACHE_DIR / AKD_BUILDS[version][1] / "release" / "akd-interop"
+
+
+def built_binary(version: str) -> Path | None:
+    """The harness binary of another akd version if some earlier run built it (brought up to
+    date by cargo, which costs ~10 s after an edit of main.rs), else None (no cold build)."""
+    return build(version) if binary_path(version).exists() else None
+
+
 @cache
-def build() -> Path:
-    """Build (or reuse) the harness binary; returns its path. Cached per process."""
+def build(version: str = AKD_VERSION) -> Path:
+    """Build (or reuse) the harness binary for ``version``; returns its path. Cached per
+    process."""
     cargo = find_cargo()
     if cargo is None:
         raise CargoMissing("cargo is not installed; install Rust (rustup) to run akd interop")
-    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET_DIR))
-    cmd = [cargo, "build", "--release", "--locked", "--manifest-path", str(MANIFEST_PATH)]
+    manifest, target = AKD_BUILDS[version]
+    binary = binary_path(version)
+    env = dict(os.environ, CARGO_TARGET_DIR=str(CACHE_DIR / target))
+    cmd = [cargo, "build", "--release", "--locked", "--manifest-path", str(manifest)]
     with _build_lock():
         started = time.monotonic()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -94,9 +126,9 @@ def build() -> Path:
             f"{' '.join(cmd)} failed (exit {proc.returncode}) after {elapsed:.1f}s:\n"
             f"{proc.stderr[-6000:]}"
         )
-    if not BINARY.exists():
-        raise BuildFailed(f"cargo succeeded but {BINARY} does not exist")
-    return BINARY
+    if not binary.exists():
+        raise BuildFailed(f"cargo succeeded but {binary} does not exist")
+    return binary
 
 
 # -- running the harness ------------------------------------------------------------------

@@ -583,6 +583,7 @@ def assert_all_rejected(verifier: Verifier, run: GeneratedRun, cases: list[Case]
 def test_harness_reproduces_upstream_vectors(vector_run: GeneratedRun) -> None:
     vector = h.load_vector(vector_run.config)
     gen = vector_run.gen
+    assert gen.manifest["akd_version"] == h.AKD_VERSION  # the binary links the akd we meant
     assert gen.vrf_public_key == vector.vrf_public_key == h.TEST_VRF_PUBLIC
     assert gen.latest_epoch == vector.epoch == 49
     assert gen.root_hash(49) == vector.epoch_hash

@@ -1,4 +1,5 @@
-//! `akd-interop`: a small command-line harness around the published `akd` crate (0.12.0).
+//! `akd-interop`: a small command-line harness around the published `akd` crate (0.12.0 from
+//! ../Cargo.toml, or 0.13.0 from ../v0_13/Cargo.toml: the same source for both).
 //!
 //! It lets glasskey's Python test-suite (interop/akd/test_akd_interop.py) use Meta's own
 //! implementation as a peer: `generate` runs a real akd `Directory` (in-memory storage,
@@ -28,6 +29,13 @@ use akd::{
 };
 use protobuf::Message;
 use serde_json::{json, Value};
+
+/// The akd release this binary links (v0_13/Cargo.toml enables the `akd_0_13` feature).
+const AKD_VERSION: &str = if cfg!(feature = "akd_0_13") {
+    "0.13.0"
+} else {
+    "0.12.0"
+};
 
 const USAGE: &str = "\
 usage: akd-interop <command> [options]
@@ -533,7 +541,7 @@ async fn generate<TC: Configuration>(o: &GenOpts) -> Res<()> {
     }
 
     let manifest = json!({
-        "akd_version": "0.12.0",
+        "akd_version": AKD_VERSION,
         "config": o.config_name,
         "domain_label": o.domain_label,
         "vrf_public_key": hex::encode(vrf_pk.as_bytes()),

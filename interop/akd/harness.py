@@ -722,6 +722,179 @@ def gk_directory_rejects(exc: BaseException) -> bool:
     return isinstance(exc, GlasskeyError)
 
 
+# -- malformed audit sets (spec 9.7.3 / 9.7.4, facebook/akd#495) ----------------------------
+
+#: Whether this akd's auditor rejects an audit element set its tree rebuild would partly drop
+#: (a duplicate label, a label that is a prefix of another, a zero-length label): akd 0.13.0
+#: does (``AzksError::BatchInsertDroppedNode``, "Batch insert dropped a node"); 0.12.0 drops
+#: those elements silently and may accept.
+AKD_REJECTS_DROPPED_AUDIT_NODES = AKD_VERSION != "0.12.0"
+AKD_DROPPED_NODE_MESSAGE = "Batch insert dropped a node"
+
+#: An audit element: (label bits as a 256-bit int, label length in bits, value).
+Element = tuple[int, int, bytes]
+
+
+def full_label(first_byte: int) -> tuple[int, int]:
+    """A 256-bit label whose first byte is ``first_byte`` (the rest zero)."""
+    return first_byte << 248, 256
+
+
+def _label_prefix(value: int, length: int) -> int:
+    return value >> (256 - length) if length else 0
+
+
+def akd012_root_hash(config: Any, elements: Sequence[Element]) -> bytes:
+    """The root hash akd 0.12's auditor computes for ``elements`` (spec 9.7.3 verbatim): each
+    element a pseudo-leaf, interior nodes labelled with their leaves' longest common prefix,
+    and every element whose label is not strictly below the node being split dropped without
+    a word. ``config`` is a ``glasskey.core.akd.configuration.Configuration`` (hashing only).
+    """
+
+    def label_value(value: int, length: int) -> bytes:
+        return config.label_value(length.to_bytes(4, "big") + value.to_bytes(32, "big"))
+
+    def side(q: tuple[int, int], e: Element) -> int | None:  # akd's get_prefix_ordering
+        (qv, ql), (ev, el) = q, (e[0], e[1])
+        if el <= ql or _label_prefix(ev, ql) != _label_prefix(qv, ql):
+            return None
+        return (ev >> (255 - ql)) & 1
+
+    def lcp(es: Sequence[Element]) -> tuple[int, int]:
+        value, length = es[0][0], es[0][1]
+        for ev, el, _ in es[1:]:
+            n = 0
+            while n < min(length, el) and (value >> (255 - n)) & 1 == (ev >> (255 - n)) & 1:
+                n += 1
+            length = n
+            value = (value >> (256 - n)) << (256 - n) if n else 0
+        return value, length
+
+    def child(es: list[Element]) -> tuple[bytes, bytes]:
+        if not es:
+            return config.empty_node_hash, config.empty_label_value
+        if len(es) == 1:
+            return es[0][2], label_value(es[0][0], es[0][1])
+        q = lcp(es)
+        return node(q, es), label_value(*q)
+
+    def node(q: tuple[int, int], es: Sequence[Element]) -> bytes:
+        left = child([e for e in es if side(q, e) == 0])
+        right = child([e for e in es if side(q, e) == 1])
+        return bytes(config.parent_hash(*left, *right))
+
+    if not elements:
+        return bytes(config.root_hash_from_value(config.empty_root_value))
+    return bytes(config.root_hash_from_value(node((0, 0), elements)))
+
+
+def _pb_varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _pb_bytes(field_number: int, data: bytes) -> bytes:
+    return _pb_varint(field_number << 3 | 2) + _pb_varint(len(data)) + data
+
+
+def encode_single_audit(inserted: Sequence[Element], unchanged: Sequence[Element]) -> bytes:
+    """``SingleAppendOnlyProof`` protobuf bytes, label values minimised as akd_core writes them
+    (independent of glasskey's encoder, so any element set can be written)."""
+
+    def element(e: Element) -> bytes:
+        value, length, hash_value = e
+        label = _pb_bytes(1, value.to_bytes(32, "big").rstrip(b"\0"))
+        label += _pb_varint(2 << 3) + _pb_varint(length)
+        return _pb_bytes(1, label) + _pb_bytes(2, hash_value)
+
+    return b"".join(_pb_bytes(1, element(e)) for e in inserted) + b"".join(
+        _pb_bytes(2, element(e)) for e in unchanged
+    )
+
+
+@dataclass
+class AuditSet:
+    """One crafted epoch transition ``end_epoch - 1 -> end_epoch`` for the auditor."""
+
+    name: str
+    dropped: bool  # akd 0.12's rebuild drops an element (so akd >= 0.13 rejects)
+    canonical: bool  # every label has no bits set beyond its length (akd never checks)
+    blob_name: str
+    proof: bytes
+
+    @property
+    def malformed(self) -> bool:
+        """What glasskey rejects (spec 9.7.4 and its canonical-label rule)."""
+        return self.dropped or not self.canonical
+
+
+def crafted_audit_sets(config_name: str, domain_label: str | None = None) -> list[AuditSet]:
+    """Audit proofs whose roots are exactly what akd 0.12's rebuild computes (so 0.12 accepts
+    them): an honest control, four element sets that rebuild drops from, and one with a
+    non-canonical label (which no akd version checks; glasskey rejects it).
+
+    * ``prefix-rewrite``: facebook/akd#495's own case. The start tree is root -> "0"
+      (interior, one child) -> leaf 0^256 = v1; the proof lists "0" as unchanged and
+      re-inserts 0^256 = v2. 0.12 drops "0" from the end rebuild, so the end root is that of
+      root -> "0" -> 0^256 = v2: the leaf's value was rewritten, not appended.
+    * ``duplicate-label``: the inserted leaf has the label of an unchanged leaf.
+    * ``zero-length-label``: an extra unchanged element with a zero-length label (both
+      rebuilds ignore it: the roots are honest, the element set is not).
+    * ``prefix-in-start-set``: an unchanged element whose label is a prefix of another
+      unchanged element's label (the start rebuild already drops it).
+    * ``non-canonical-label``: the inserted label "1" (1 bit) has a second bit set beyond its
+      length; nothing is dropped.
+
+    Hashing is glasskey's ``Configuration`` (byte-equal to akd's, see the vector tests).
+    """
+    config = _gk_configuration(config_name, domain_label)
+    end_epoch = 2
+    zero, one = full_label(0x00), full_label(0x80)
+    h1 = bytes(config.hash(b"v1"))
+    h2 = bytes(config.hash(b"v2"))
+
+    def leaf(label: tuple[int, int], raw: bytes, epoch: int) -> Element:
+        return (*label, bytes(config.leaf_hash(raw, epoch)))
+
+    # The unchanged "0" subtree of prefix-rewrite: an interior node whose only child is the
+    # leaf 0^256 = v1 (inserted in epoch 1).
+    shell_value = bytes(
+        config.parent_hash(
+            bytes(config.leaf_hash(h1, end_epoch - 1)),
+            config.label_value((256).to_bytes(4, "big") + bytes(32)),
+            config.empty_node_hash,
+            config.empty_label_value,
+        )
+    )
+    #: name, dropped, canonical, unchanged elements, inserted elements (raw values)
+    cases = [
+        ("honest", False, True, [leaf(zero, h1, 1)], [(*one, h2)]),
+        ("prefix-rewrite", True, True, [(0, 1, shell_value)], [(*zero, h2)]),
+        ("duplicate-label", True, True, [leaf(one, h1, 1)], [(*one, h2)]),
+        ("zero-length-label", True, True, [leaf(zero, h1, 1), (0, 0, h1)], [(*one, h2)]),
+        ("prefix-in-start-set", True, True, [(0, 1, h1), leaf(zero, h1, 1)], [(*one, h2)]),
+        ("non-canonical-label", False, False, [leaf(zero, h1, 1)], [(0xC0 << 248, 1, h2)]),
+    ]
+    out = []
+    for name, dropped, canonical, unchanged, inserted in cases:
+        start = akd012_root_hash(config, unchanged)
+        end = akd012_root_hash(
+            config,
+            [
+                *unchanged,
+                *((v, n, bytes(config.leaf_hash(raw, end_epoch))) for v, n, raw in inserted),
+            ],
+        )
+        blob = f"{end_epoch}/{start.hex()}/{end.hex()}"
+        proof = encode_single_audit(inserted, unchanged)
+        out.append(AuditSet(name, dropped, canonical, blob, proof))
+    return out
+
+
 # -- a tiny protobuf walker (diagnostics for tamper sweeps) ----------------------------------
 
 _SCHEMA: dict[str, dict[int, tuple[str, str | None]]] = {

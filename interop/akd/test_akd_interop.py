@@ -1,7 +1,14 @@
-"""glasskey against Meta's own akd 0.12.0 (crates.io), through the ``akd-interop`` harness.
+"""glasskey against Meta's own akd (crates.io), through the ``akd-interop`` harness.
 
 Run explicitly: ``pytest interop/akd`` (or ``interop/akd/run.sh``). Needs ``cargo``; without it
 every test here skips with the reason, a failing build fails them.
+
+Which akd: ``GLASSKEY_AKD_VERSION`` = ``0.12.0`` (default) or ``0.13.0``; ``run.sh`` sets it
+from ``AKD_VERSION`` and ``make interop`` runs this suite once per version. Both builds compile
+the same ``src/main.rs`` (``Cargo.toml`` / ``v0_13/Cargo.toml``, each with its own lock file
+and target directory). All tests expect the same of both versions except
+``test_akd_auditor_on_malformed_audit_sets``: akd 0.13.0 (facebook/akd#495) rejects audit
+element sets its tree rebuild would partly drop, which 0.12.0 silently accepts.
 
 * harness faithfulness: the harness reproduces the upstream test vectors byte for byte and
   its verifiers accept its own proofs and reject tampered ones (runs without glasskey);
@@ -10,11 +17,17 @@ every test here skips with the reason, a failing build fails them.
   on every one-byte tamper of the vector proofs;
 * akd verifies glasskey: ``glasskey.directory.Directory`` reaches akd's root at every epoch,
   serializes byte-identical lookup/history proofs, and akd's verifiers accept its lookup,
-  history, audit-blob and multi-epoch audit proofs.
+  history, audit-blob and multi-epoch audit proofs;
+* malformed audit sets (the append-only bypass, spec 9.7.3-9.7.4): crafted transitions whose
+  roots are exactly what akd 0.12's rebuild computes; 0.12.0 accepts them, 0.13.0 and glasskey
+  reject them (glasskey also rejects a non-canonical label, which no akd version checks);
+* akd 0.12.0 vs 0.13.0: when the other version's harness is built too, both write
+  byte-identical roots, proofs and audit blobs for the same schedules.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -1027,3 +1040,126 @@ def test_glasskey_proofs_are_canonical_protobuf(glasskey_run: GlasskeyRun, akd: 
     paths += [("audit", p) for _, _, p in glasskey_run.ranges]
     not_canonical = [str(p) for k, p in paths if not akd.decode(k, p)["reencoded_identical"]]
     assert not not_canonical, not_canonical
+
+
+# == 4. malformed audit sets: the append-only bypass fixed in akd 0.13.0 (facebook/akd#495) ====
+
+
+@dataclass
+class CraftedAudit:
+    config: str
+    domain_label: str | None
+    cases: list[tuple[h.AuditSet, Path]]
+
+
+@pytest.fixture(scope="session", params=FLAVOURS, ids=FLAVOUR_IDS)
+def crafted_audits(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> CraftedAudit:
+    """h.crafted_audit_sets: roots computed with akd 0.12's dropping rebuild (spec 9.7.3)."""
+    pytest.importorskip("glasskey.core.akd.configuration")
+    config, domain_label = request.param
+    out = tmp_path_factory.mktemp(f"crafted-audit-{config}-{domain_label}")
+    cases = []
+    for crafted in h.crafted_audit_sets(config, domain_label):
+        path = out / f"{crafted.name}.bin"
+        path.write_bytes(crafted.proof)
+        cases.append((crafted, path))
+    return CraftedAudit(config, domain_label, cases)
+
+
+def test_akd_auditor_on_malformed_audit_sets(crafted_audits: CraftedAudit, akd: h.Akd) -> None:
+    """akd 0.12.0 accepts every crafted transition (the bypass, and proof that the crafted
+    roots are exactly what its rebuild computes); akd 0.13.0 rejects those its rebuild drops
+    an element from, with BatchInsertDroppedNode, before comparing any hash. Both accept the
+    honest control and the non-canonical label (neither checks label canonicity)."""
+    wrong = []
+    for crafted, path in crafted_audits.cases:
+        r = akd.verify_audit_blob(
+            crafted_audits.config, crafted.blob_name, path, crafted_audits.domain_label
+        )
+        assert r.returncode in (0, 1), r.stderr
+        rejects = crafted.dropped and h.AKD_REJECTS_DROPPED_AUDIT_NODES
+        if (r.returncode == 1) != rejects:
+            wrong.append(f"{crafted.name}: exit {r.returncode} {r.stderr.strip()}")
+        elif rejects and h.AKD_DROPPED_NODE_MESSAGE not in r.stderr:
+            wrong.append(f"{crafted.name}: rejected for another reason: {r.stderr.strip()}")
+    assert not wrong, f"akd {h.AKD_VERSION}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("entry", ["glasskey-core", "glasskey-cli"])
+def test_glasskey_rejects_malformed_audit_sets(crafted_audits: CraftedAudit, entry: str) -> None:
+    """glasskey rejects every malformed set: those akd 0.13.0 rejects too (spec 9.7.4) and the
+    non-canonical label (glasskey only); it accepts the honest control."""
+    if entry == "glasskey-cli":
+        pytest.importorskip("glasskey.cli.verify")
+    else:
+        pytest.importorskip("glasskey.core.akd.audit")
+        from glasskey.core.errors import GlasskeyError
+    config, domain_label = crafted_audits.config, crafted_audits.domain_label
+    wrong = []
+    for crafted, path in crafted_audits.cases:
+        epoch, prev, cur = crafted.blob_name.split("/")
+        if entry == "glasskey-cli":
+            hashes = [bytes.fromhex(prev), bytes.fromhex(cur)]
+            r = h.gk_cli_verify_audit(config, hashes, int(epoch), path, domain_label)
+            assert r.returncode in (0, 1), r.stderr
+            accepted, message = r.returncode == 0, r.stderr.strip()
+        else:
+            try:
+                h.gk_core_verify_audit_blob(config, crafted.blob_name, crafted.proof, domain_label)
+                accepted, message = True, ""
+            except GlasskeyError as exc:
+                accepted, message = False, f"{type(exc).__name__}: {exc}"
+        if accepted == crafted.malformed:
+            wrong.append(f"{crafted.name}: accepted={accepted} {message}")
+    assert not wrong, "\n".join(wrong)
+
+
+# == 5. akd 0.12.0 and 0.13.0 generate the same bytes ========================================
+
+
+def _content(path: Path) -> bytes:
+    """A generated file's bytes; for manifest.json everything but its akd_version."""
+    if path.name != "manifest.json":
+        return path.read_bytes()
+    manifest = json.loads(path.read_text())
+    manifest.pop("akd_version")
+    return json.dumps(manifest, sort_keys=True).encode()
+
+
+def assert_other_akd_generates_identical_bytes(run: GeneratedRun, tmp_path: Path) -> None:
+    others = [v for v in h.AKD_BUILDS if v != h.AKD_VERSION]
+    binaries = [(v, b) for v in others if (b := h.built_binary(v)) is not None]
+    if not binaries:
+        pytest.skip(f"no harness built for akd {', '.join(others)} (run.sh with AKD_VERSION)")
+    for version, binary in binaries:
+        out = tmp_path / version
+        h.Akd(binary).generate(
+            run.config,
+            run.schedule,
+            out,
+            domain_label=run.domain_label,
+            most_recent=MOST_RECENT,
+            every_epoch=True,
+        )
+        ours = {p.relative_to(run.gen.root): p for p in run.gen.root.rglob("*") if p.is_file()}
+        theirs = {p.relative_to(out): p for p in out.rglob("*") if p.is_file()}
+        assert sorted(ours) == sorted(theirs), f"akd {version} wrote other files"
+        assert json.loads((out / "manifest.json").read_text())["akd_version"] == version
+        differ = [str(f) for f, p in sorted(ours.items()) if _content(p) != _content(theirs[f])]
+        assert not differ, f"akd {version} differs from {h.AKD_VERSION} in: {differ[:10]}"
+
+
+def test_akd_versions_generate_identical_bytes(random_run: GeneratedRun, tmp_path: Path) -> None:
+    """The other akd version's harness (if an earlier run built it, e.g. `make interop`'s
+    0.12.0 run before 0.13.0; h.built_binary brings it up to date) writes byte-identical files
+    for the same schedule: roots and publish results (manifest), lookup and history proofs at
+    every epoch, audit blobs and ranges. So 0.13.0 changed neither proof generation nor the
+    wire format."""
+    assert_other_akd_generates_identical_bytes(random_run, tmp_path)
+
+
+def test_akd_versions_generate_identical_bytes_edge(edge_run: GeneratedRun, tmp_path: Path) -> None:
+    """The same for the edge schedule (empty value and label, long label and value, ...)."""
+    assert_other_akd_generates_identical_bytes(edge_run, tmp_path)

@@ -37,8 +37,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/http.py
 
 # Real third-party peers built from crates.io (cargo; build caches live outside the repo).
+# The akd suite runs against akd 0.12.0 and then 0.13.0 (which also compares their bytes).
 interop: $(STAMP)
 	bash interop/akd/run.sh
+	AKD_VERSION=0.13.0 bash interop/akd/run.sh
 	bash interop/plexi/run.sh
 
 clean:

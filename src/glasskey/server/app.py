@@ -13,6 +13,7 @@ Conventions every route follows:
   verify everything from one response.
 """
 
+import asyncio
 import base64
 import binascii
 import gc
@@ -454,8 +455,8 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def principal(authorization: Annotated[str | None, Header()] = None) -> str:
-        user = service.authenticator.authenticate(authorization)
+    async def principal(authorization: Annotated[str | None, Header()] = None) -> str:
+        user = await service.run_read(service.authenticator.authenticate, authorization)
         if user is None:
             raise AuthenticationError("a valid bearer token is required")
         return user
@@ -575,7 +576,7 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         tags=["keys"],
         responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
     )
-    def upload_key(
+    async def upload_key(
         body: KeyUpload,
         user: Annotated[str, Depends(principal)],
         wait: Annotated[
@@ -590,25 +591,28 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             raise UsageError("key must not be empty")
         if len(value) > MAX_KEY_BYTES:
             raise UsageError(f"key is {len(value)} bytes, over the limit of {MAX_KEY_BYTES}")
-        receipt = service.submit(user, body.user_id or user, value)
+        receipt = await service.submit_async(user, body.user_id or user, value)
         receipt.update(status="pending", epoch=None, bundle=None)
         if wait > 0:
             service.publisher.wake()
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
-                status, epoch = service.directory.update_status(receipt["update_id"])
+                status, epoch = await service.run_read(
+                    service.directory.update_status, receipt["update_id"]
+                )
                 if status == "published":
                     receipt.update(status=status, epoch=epoch)
-                    receipt["bundle"] = _published_bundle(user)
+                    receipt["bundle"] = await _published_bundle(user)
                     break
-                time.sleep(0.05)
+                await asyncio.sleep(0.05)
         return receipt
 
-    def _published_bundle(user_id: str) -> dict[str, Any] | None:
+    async def _published_bundle(user_id: str) -> dict[str, Any] | None:
         try:
-            return bundle(user_id, None)[0]
+            proof, snapshot = await service.lookup_async(label_of(user_id))
         except Unavailable:
             return None
+        return bundle_of(user_id, proof, snapshot, None)[0]
 
     @app.get(
         "/api/crypto/keys/identity/updates/{update_id}",
@@ -616,21 +620,21 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         tags=["keys"],
         responses={401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}},
     )
-    def update_status(
+    async def update_status(
         update_id: Annotated[int, Path(ge=0, le=2**62)],
         user: Annotated[str, Depends(principal)],
     ) -> Any:
         """Status of one of your updates; once published, the current lookup proof."""
-        owner, digest, accepted_at = service.update_record(update_id)
+        owner, digest, accepted_at = await service.run_read(service.update_record, update_id)
         if owner != user:
             raise PermissionDenied("that update belongs to another user")
-        status, epoch = service.directory.update_status(update_id)
+        status, epoch = await service.run_read(service.directory.update_status, update_id)
         out: dict[str, Any] = {
             "update_id": update_id, "user_id": owner, "value_sha256": digest,
             "accepted_at": accepted_at, "status": status, "epoch": epoch, "bundle": None,
         }  # fmt: skip
         if status == "published":
-            out["bundle"] = _published_bundle(owner)
+            out["bundle"] = await _published_bundle(owner)
         return out
 
     # -- lookups ----------------------------------------------------------------------------------

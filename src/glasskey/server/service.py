@@ -80,6 +80,9 @@ class DirectoryService:
         self._enqueuer: GroupCommitter[tuple[str, bytes], tuple[int, bytes, float]] = (
             GroupCommitter(self._enqueue_batch)
         )
+        # Uploads wait in GroupCommitter.submit (a blocking call) on these threads; the one
+        # that writes takes everything queued behind it. Blocked threads cost no CPU.
+        self._write_pool = ThreadPoolExecutor(32, thread_name_prefix="glasskey-write")
         threads = settings.resolved_read_threads()
         self._read_pool = (
             ThreadPoolExecutor(threads, thread_name_prefix="glasskey-read") if threads else None
@@ -150,6 +153,7 @@ class DirectoryService:
         finished = self.publisher.stop(self.settings.shutdown_timeout)
         if self.countersigner is not None:
             self.countersigner.stop()
+        self._write_pool.shutdown(wait=True)  # accepted uploads finish their commit
         if self._read_pool is not None:
             self._read_pool.shutdown(wait=True, cancel_futures=True)
         self.directory.close()
@@ -290,6 +294,11 @@ class DirectoryService:
             "value_sha256": digest.hex(),
             "accepted_at": accepted_at,
         }
+
+    async def submit_async(self, principal: str, user_id: str, value: bytes) -> dict[str, Any]:
+        """``submit`` for async endpoints: the blocking group commit runs on a write thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._write_pool, self.submit, principal, user_id, value)
 
     def _enqueue_batch(
         self, updates: Sequence[tuple[str, bytes]]

@@ -43,9 +43,6 @@ from glasskey.storage.base import Store, StoreTransaction, ValueState
 
 log = logging.getLogger(__name__)
 
-#: Stands in for a version with nothing stored (its proofs are then computed).
-_NO_STATE: Final = ValueState(b"", 0, 0, b"", b"")
-
 #: Default input limits: generous for phone numbers / user ids and for key bundles.
 MAX_LABEL_BYTES: Final = 1024
 MAX_VALUE_BYTES: Final = 64 * 1024
@@ -232,8 +229,8 @@ class Directory:
         if not plan:
             return EpochHash(current, self._root_hash(txn, current)), None
         alphas = [config.vrf_alpha(label, True, version) for label, _, version in plan]
-        # The previous version's stale label: from its stored freshness proof when the filler
-        # has been there (a hash, ~40 us), else evaluated with the rest (~110 us).
+        # The previous version's stale label: stored by the filler when it has been there,
+        # else evaluated with the rest (~110 us).
         stored_stale: list[bytes] = []
         for label, _, version in plan:
             previous = states.get(label)
@@ -335,6 +332,22 @@ class Directory:
         proof, beta = self._vrf.evaluate(self.config.vrf_alpha(label, fresh, version))
         return proof, beta[:32]
 
+    def _existence(
+        self, label: bytes, version: int, state: ValueState | None
+    ) -> tuple[bytes, bytes]:
+        """``_prove(label, fresh, version)``, from ``state`` (that version's row) if stored."""
+        if state is None:
+            return self._prove(label, True, version)
+        return self._prove(label, True, version, state.existence_vrf, state.node_label)
+
+    def _freshness(
+        self, label: bytes, version: int, state: ValueState | None
+    ) -> tuple[bytes, bytes]:
+        """``_prove(label, stale, version)``, from ``state`` (that version's row) if stored."""
+        if state is None:
+            return self._prove(label, False, version)
+        return self._prove(label, False, version, state.freshness_vrf, state.stale_label)
+
     def fill_vrf_proofs(self, limit: int = 2_000) -> int:
         """Store the VRF proofs of up to ``limit`` published versions that lack them.
 
@@ -390,17 +403,12 @@ class Directory:
             for label in labels:
                 state = states[label]
                 version = state.version
-                existence = self._prove(label, True, version, state.existence_vrf, state.node_label)
+                existence = self._existence(label, version, state)
                 m = marker_version(version)
-                marker_state = state if m == version else markers.get((label, m))
-                marker = (
-                    self._prove(label, True, m, marker_state.existence_vrf, marker_state.node_label)
-                    if marker_state is not None
-                    else self._prove(label, True, m)
+                marker = self._existence(
+                    label, m, state if m == version else markers.get((label, m))
                 )
-                freshness = self._prove(
-                    label, False, version, state.freshness_vrf, state.stale_label
-                )
+                freshness = self._freshness(label, version, state)
                 plans.append((state, existence, marker, freshness))
             members = [t for _, e, m, _ in plans for t in (e[1], m[1])]
             absent = [f[1] for *_, f in plans]
@@ -443,14 +451,9 @@ class Directory:
             updates = []
             members: list[bytes] = []
             for state in states:
-                existence = self._prove(
-                    label, True, state.version, state.existence_vrf, state.node_label
-                )
-                before = by_version.get(state.version - 1) or _NO_STATE
+                existence = self._existence(label, state.version, state)
                 previous = (
-                    self._prove(
-                        label, False, state.version - 1, before.freshness_vrf, before.stale_label
-                    )
+                    self._freshness(label, state.version - 1, by_version.get(state.version - 1))
                     if state.version > 1
                     else None
                 )
@@ -458,7 +461,7 @@ class Directory:
                 members.append(existence[1])
                 if previous is not None:
                     members.append(previous[1])
-            past_proofs = [self._past_marker(label, v, by_version.get(v)) for v in past]
+            past_proofs = [self._existence(label, v, by_version.get(v)) for v in past]
             future_proofs = [self._prove(label, True, v) for v in future]
             members.extend(p[1] for p in past_proofs)
             membership, non_membership = self._tree.proofs(
@@ -491,13 +494,6 @@ class Directory:
             ),
             epoch_hash,
         )
-
-    def _past_marker(
-        self, label: bytes, version: int, state: ValueState | None
-    ) -> tuple[bytes, bytes]:
-        if state is None:
-            return self._prove(label, True, version)
-        return self._prove(label, True, version, state.existence_vrf, state.node_label)
 
     def audit(self, start_epoch: int, end_epoch: int) -> AppendOnlyProof:
         """Append-only proof from ``start_epoch`` to ``end_epoch`` (one single proof per epoch)."""

@@ -511,10 +511,6 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             )
         return Response(body, media_type=PROTOBUF, headers=headers)
 
-    def bundle(user_id: str, known_size: int | None) -> tuple[dict[str, Any], bytes]:
-        proof, snapshot = service.lookup(label_of(user_id))
-        return bundle_of(user_id, proof, snapshot, known_size)
-
     def bundle_of(
         user_id: str, proof: LookupProof, snapshot: Snapshot, known_size: int | None
     ) -> tuple[dict[str, Any], bytes]:
@@ -742,7 +738,7 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         response_model=InclusionResponse,
         tags=["transparency"],
     )
-    def get_inclusion(
+    async def get_inclusion(
         user_id: Annotated[str | None, Query(max_length=256)] = None,
         root: Annotated[
             str | None, Query(max_length=64, description="An epoch root (hex).")
@@ -758,7 +754,8 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         if user_id is None and root is None:
             raise UsageError("give user_id, root or both")
         if user_id is not None:
-            body, _ = bundle(user_id, known_size)
+            proof, snapshot = await service.lookup_async(label_of(user_id))
+            body, _ = bundle_of(user_id, proof, snapshot, known_size)
             if root is not None and root.lower() != body["root_hash"]:
                 raise UsageError(
                     "lookup proofs are only served for the current epoch root "
@@ -770,10 +767,10 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             root_bytes = bytes.fromhex(root)
         except ValueError:
             raise UsageError("root is not valid hex") from None
-        epoch = service.rootlog.epoch_of_root(root_bytes)
+        epoch = await service.run_read(service.rootlog.epoch_of_root, root_bytes)
         if epoch is None:
             raise LabelNotFound("no epoch with that root hash is in the root log")
-        head = head_snapshot()
+        head = await service.run_read(head_snapshot)
         from glasskey.core.akd.types import EpochHash
 
         return signed_state(Snapshot(EpochHash(epoch, root_bytes), head.checkpoint), known_size)

@@ -243,10 +243,6 @@ class DirectoryService:
             raise Unavailable("the signed root log has not caught up yet; retry shortly")
         return None
 
-    def lookup(self, label: bytes) -> tuple[LookupProof, Snapshot]:
-        proof, epoch_hash = self.directory.lookup(label)
-        return proof, self.snapshot_for(epoch_hash)
-
     async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a short directory read for an async endpoint.
 

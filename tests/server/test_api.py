@@ -203,6 +203,14 @@ def test_transparency_endpoints(harness: Harness) -> None:
     _error(r, 404, "not_found")
     r = harness.http.get("/api/transparency/inclusion", params={"root": "zz"})
     _error(r, 400, "usage")
+    by_user = harness.http.get("/api/transparency/inclusion", params={"user_id": "alice"})
+    assert by_user.json() == harness.http.get("/api/crypto/bundles/alice").json()
+    r = harness.http.get(
+        "/api/transparency/inclusion", params={"user_id": "alice", "root": "00" * 32}
+    )
+    assert "only served for the current epoch root" in _error(r, 400, "usage")
+    _error(harness.http.get("/api/transparency/inclusion", params={"user_id": "bob"}), 404,
+           "not_found")  # fmt: skip
     log = harness.http.get("/api/transparency/audit-log", params={"limit": 2}).json()
     assert [e["epoch"] for e in log["entries"]] == [3, 2]
     audit = harness.http.get("/api/transparency/audit", params={"start": 1, "end": 3}).json()

@@ -14,7 +14,7 @@ from typing import Any, Final, TypeVar
 
 from google.protobuf.message import Message
 
-from glasskey.core.akd.node_label import Direction, NodeLabel
+from glasskey.core.akd.node_label import DIRECTIONS, NodeLabel
 from glasskey.core.akd.proto import akd_pb2 as pb
 from glasskey.core.akd.types import (
     AppendOnlyProof,
@@ -63,8 +63,6 @@ def _digest(data: bytes, what: str) -> bytes:
 
 # -- decoding ------------------------------------------------------------------------------
 
-_DIRECTIONS: Final = (Direction.LEFT, Direction.RIGHT)
-
 
 # The decoders below run ~50 times per lookup proof (once per sibling): error context
 # strings are built only when an error is raised, never on the success path.
@@ -105,7 +103,7 @@ def _sibling_from_pb(m: Any, what: str, index: int) -> SiblingProof:
     return SiblingProof(
         _node_label_from_pb(m.label, what, ".label"),
         (_element_from_pb(siblings[0], what + ".siblings"),),
-        _DIRECTIONS[direction],
+        DIRECTIONS[direction],
     )
 
 

@@ -22,7 +22,7 @@ from itertools import pairwise
 from typing import Final
 
 from glasskey.core.akd.configuration import Configuration
-from glasskey.core.akd.node_label import Direction, NodeLabel, empty_label
+from glasskey.core.akd.node_label import DIRECTIONS, NodeLabel, empty_label
 from glasskey.core.akd.types import (
     AppendOnlyProof,
     AzksElement,
@@ -41,7 +41,6 @@ _BE64 = struct.Struct(">Q")
 ROOT_KEY: Final = b"\x00\x00"
 #: The most prefix lengths read up front for a proof (see ``AkdTree.proofs``).
 SHALLOW_BITS: Final = 48
-_DIRECTIONS: Final = (Direction.LEFT, Direction.RIGHT)
 
 
 class _DeeperPath(Exception):
@@ -365,7 +364,7 @@ class AkdTree:
                 SiblingProof(
                     key_node_label(current.key),
                     (self._element(other_key, other_hash),),
-                    _DIRECTIONS[side],
+                    DIRECTIONS[side],
                 )
             )
             current = child

@@ -15,6 +15,7 @@ from glasskey.core.akd.types import HistoryParams
 from glasskey.core.akd.verify import lookup_verify
 from glasskey.core.akd.wire import encode_history_proof, encode_lookup_proof
 from glasskey.core.ecvrf import VrfSecretKey
+from glasskey.core.errors import VerificationError
 from glasskey.directory import Directory
 from glasskey.storage import open_store, schema
 from tests.vectors import AKD_TEST_VRF_SEED, vector_schedule
@@ -110,3 +111,33 @@ def test_a_schema_1_database_is_migrated_and_filled(
         proof, epoch = d.lookup(b"alice")
         result = lookup_verify(CONFIG, d.vrf_public_key, epoch.root_hash, 3, b"alice", proof)
         assert (result.version, result.value) == (3, b"a3")
+
+
+@pytest.mark.parametrize("column", ["existence_vrf", "freshness_vrf", "stale_label"])
+@pytest.mark.parametrize("position", [0, 31, -1])
+def test_a_corrupted_stored_proof_is_served_and_refused(
+    tmp_path: object, column: str, position: int
+) -> None:
+    """The server does not re-check what it stored; a flipped byte in any stored column
+    reaches the client, whose verifier refuses it with a typed error."""
+    url = f"sqlite:///{tmp_path}/corrupt.db"
+    with open_directory(url) as d:
+        d.publish([(b"alice", b"a1"), (b"bob", b"b1")])
+        d.fill_vrf_proofs()
+        epoch = d.get_epoch_hash()
+        lookup_verify(CONFIG, d.vrf_public_key, epoch.root_hash, 1, b"alice", d.lookup(b"alice")[0])
+        with d.store.write() as txn:
+            conn = txn._conn  # type: ignore[attr-defined]
+            (stored,) = conn.execute(
+                f"SELECT {column} FROM akd_value_states WHERE label = ?", (b"alice",)
+            ).fetchone()
+            corrupted = bytearray(stored)
+            corrupted[position] ^= 0x01
+            conn.execute(
+                f"UPDATE akd_value_states SET {column} = ? WHERE label = ?",
+                (bytes(corrupted), b"alice"),
+            )
+        with pytest.raises(VerificationError):
+            lookup_verify(
+                CONFIG, d.vrf_public_key, epoch.root_hash, 1, b"alice", d.lookup(b"alice")[0]
+            )

@@ -83,6 +83,10 @@ class AuditorPin:
         object.__setattr__(self, "namespace", namespace)
         object.__setattr__(self, "required", required)
 
+    def __repr__(self) -> str:  # keys in hex, as operators publish and compare them
+        keys = ", ".join(repr(key.hex()) for key in self.keys)
+        return f"AuditorPin(keys=({keys},), namespace={self.namespace!r}, required={self.required})"
+
 
 @dataclass(frozen=True, slots=True)
 class VerificationPolicy:

@@ -211,6 +211,7 @@ def verify_signed_state(
 
 
 def _pinned(policy: VerificationPolicy) -> Trust:
+    """The keys to verify against: a pure function cannot trust on first use."""
     if policy.trust is None:
         raise UsageError(
             "verifying a response needs the server's pinned keys: a VerificationPolicy with "
@@ -222,6 +223,7 @@ def _pinned(policy: VerificationPolicy) -> Trust:
 def _countersignature(
     pin: AuditorPin | None, body: Mapping[str, Any], state: VerifiedState
 ) -> SignatureResponse | None:
+    """The verified countersignature of ``state``, as ``pin`` requires (no pin: ignored)."""
     if pin is None:
         return None
     return verify_auditor_signature(

@@ -310,20 +310,23 @@ def run_wrk(base: str, labels: int, duration: float, connections: int, accept: s
 
 def _verify_bodies(args: tuple[dict[str, Any], list[str]]) -> tuple[int, list[str]]:
     """Verify recorded bundle responses exactly as the client does (one worker process)."""
-    from glasskey.client import Trust
+    from glasskey.client import Trust, VerificationPolicy
     from glasskey.client.verify import verify_bundle
 
     trust_fields, lines = args
     trust = Trust(
         **{**trust_fields, "vrf_public_key": bytes.fromhex(trust_fields["vrf_public_key"])}
     )
+    # Recorded answers are verified later than they were served: no freshness check, and no
+    # previous head (each body stands alone).
+    policy = VerificationPolicy(trust=trust, max_age=None)
     verified, problems = 0, []
     for line in lines:
         try:
             body = json.loads(line)
             # Each response must verify for the user it names: key, lookup proof (its three
             # VRF proofs and four tree paths), checkpoint signature, root-log inclusion.
-            verify_bundle(trust, body["user_id"], body, None, max_age=None)
+            verify_bundle(policy, body["user_id"], body, None)
             verified += 1
         except Exception as exc:  # counted and shown, never silently dropped
             problems.append(f"{type(exc).__name__}: {exc}"[:200])
@@ -362,12 +365,13 @@ def verify_recorded(base: str, folder: Path, expected: int, procs: int) -> dict[
 
 def _verify_worker(base: str, labels: int, duration: float, tasks: int, offset: int,
                    out: Any) -> None:  # fmt: skip
-    from glasskey.client import AsyncGlasskeyClient
+    from glasskey.client import AsyncGlasskeyClient, VerificationPolicy
 
     async def main() -> tuple[list[float], int, float]:
         latencies: list[float] = []
         failures = 0
-        async with AsyncGlasskeyClient(base, max_age=3600.0, timeout=30.0) as client:
+        policy = VerificationPolicy(max_age=3600.0)  # trust on first use, fresh heads only
+        async with AsyncGlasskeyClient(base, policy=policy, timeout=30.0) as client:
             await client.lookup(user_id(offset % labels))  # pins the keys (trust on first use)
             started = time.perf_counter()
             deadline = started + duration

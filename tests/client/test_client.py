@@ -26,8 +26,10 @@ from glasskey.client import (
     ServerError,
     StaleHead,
     TrustMismatch,
+    VerificationPolicy,
     WrongLabel,
 )
+from glasskey.client.policy import DEFAULT_POLICY
 from glasskey.core.errors import LookupProofError, SignatureError, VerificationError
 from glasskey.server.malicious import Attack, MaliciousTransport
 from tests.server.conftest import ADMIN, Harness, make_harness
@@ -41,12 +43,17 @@ def server() -> Iterator[Harness]:
 
 
 def _client(
-    h: Harness, transport: httpx.BaseTransport | None = None, **kw: object
+    h: Harness,
+    transport: httpx.BaseTransport | None = None,
+    *,
+    policy: VerificationPolicy = DEFAULT_POLICY,
+    state: ClientState | str = ":memory:",
 ) -> GlasskeyClient:
     return GlasskeyClient(
         "http://testserver",
+        policy=policy,
+        state=state,
         transport=transport or h.http._transport,
-        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -179,7 +186,7 @@ def test_split_view_is_refused_at_same_and_larger_size() -> None:
 def test_stale_head_is_refused() -> None:
     for h in make_harness(checkpoint_refresh=3600):
         _seed(h, {"alice": [b"a1"]})
-        with _client(h, max_age=1.0) as client:
+        with _client(h, policy=VerificationPolicy(max_age=1.0)) as client:
             client.lookup("alice")
             time.sleep(1.6)
             with pytest.raises(StaleHead):
@@ -208,10 +215,14 @@ def test_pinned_keys_must_match(server: Harness) -> None:
     from dataclasses import replace
 
     other = replace(trust, vrf_public_key=bytes(32))
-    with _client(server, state=state, trust=other) as client, pytest.raises(TrustMismatch):
+    pinned_other = VerificationPolicy(trust=other)
+    with (
+        _client(server, state=state, policy=pinned_other) as client,
+        pytest.raises(TrustMismatch),
+    ):
         client.lookup("alice")
     # A fresh client pinned to a wrong VRF key refuses the proofs.
-    with _client(server, trust=other) as client, pytest.raises(VerificationError):
+    with _client(server, policy=pinned_other) as client, pytest.raises(VerificationError):
         client.lookup("alice")
 
 

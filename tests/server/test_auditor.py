@@ -26,9 +26,11 @@ from glasskey.auditor.service import Auditor, Identity, Keyring
 from glasskey.auditor.store import open_auditor_store
 from glasskey.auditor.worker import HttpSource, VerificationWorker
 from glasskey.client import (
+    AuditorPin,
     AuditorSignatureInvalid,
     AuditorSignatureMissing,
     GlasskeyClient,
+    VerificationPolicy,
 )
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.signing import Ed25519Signer
@@ -84,11 +86,11 @@ class Loop:
         assert r.status_code == 202, r.text
         self.service.publish_once()
 
-    def client(self, **options: object) -> GlasskeyClient:
+    def client(self, auditor: AuditorPin | None = None) -> GlasskeyClient:
         return GlasskeyClient(
             "http://testserver",
+            policy=VerificationPolicy(auditor=auditor),
             transport=self.http._transport,
-            **options,  # type: ignore[arg-type]
         )
 
 
@@ -278,8 +280,8 @@ def test_missing_namespace_is_an_error_not_a_crash(loop: Loop) -> None:
 def test_client_verifies_the_countersignature_with_the_pinned_key(loop: Loop) -> None:
     loop.upload("alice", b"alice-key")
     _countersigner(loop).run_once()
-    with loop.client(auditor_keys=[loop.auditor_public_key.hex()], require_auditor=True,
-                     auditor_namespace=NAMESPACE) as client:  # fmt: skip
+    pin = AuditorPin([loop.auditor_public_key.hex()], NAMESPACE, required=True)
+    with loop.client(pin) as client:
         key = client.lookup("alice")
     assert key.key == b"alice-key"
     assert key.auditor_signature is not None
@@ -326,7 +328,7 @@ def test_tampered_countersignature_is_an_alert(loop: Loop, edit, message: str) -
 
     client = GlasskeyClient(
         "http://testserver", transport=_tampering(loop, change),
-        auditor_keys=[loop.auditor_public_key],
+        policy=VerificationPolicy(auditor=AuditorPin([loop.auditor_public_key])),
     )  # fmt: skip
     with client, pytest.raises(AuditorSignatureInvalid, match=message) as info:
         client.lookup("alice")
@@ -341,14 +343,12 @@ def test_other_auditor_key_and_other_namespace_are_alerts(loop: Loop) -> None:
     other_pk = other.public_key if isinstance(other.public_key, bytes) else None
     wrong_key = other_pk or bytes(31) + b"\x01"
     with (
-        loop.client(auditor_keys=[wrong_key]) as client,
+        loop.client(AuditorPin([wrong_key])) as client,
         pytest.raises(AuditorSignatureInvalid, match="pinned auditor key"),
     ):
         client.lookup("alice")
     with (
-        loop.client(
-            auditor_keys=[loop.auditor_public_key], auditor_namespace="another.log"
-        ) as client,
+        loop.client(AuditorPin([loop.auditor_public_key], "another.log")) as client,
         pytest.raises(AuditorSignatureInvalid, match="namespace"),
     ):
         client.lookup("alice")
@@ -356,9 +356,9 @@ def test_other_auditor_key_and_other_namespace_are_alerts(loop: Loop) -> None:
 
 def test_missing_countersignature(loop: Loop) -> None:
     loop.upload("alice", b"alice-key")  # not countersigned yet
-    with loop.client(auditor_keys=[loop.auditor_public_key]) as client:
+    with loop.client(AuditorPin([loop.auditor_public_key])) as client:
         assert client.lookup("alice").auditor_signature is None  # optional: accepted
-    strict = loop.client(auditor_keys=[loop.auditor_public_key], require_auditor=True)
+    strict = loop.client(AuditorPin([loop.auditor_public_key], required=True))
     with strict, pytest.raises(AuditorSignatureMissing, match="epoch 1"):
         strict.lookup("alice")
     with loop.client() as client:  # no pinned key: the signature is not checked at all
@@ -370,7 +370,7 @@ def test_stripped_signature_with_require_auditor(loop: Loop) -> None:
     _countersigner(loop).run_once()
     client = GlasskeyClient(
         "http://testserver", transport=_tampering(loop, lambda b: b.update(auditor_signature=None)),
-        auditor_keys=[loop.auditor_public_key], require_auditor=True,
+        policy=VerificationPolicy(auditor=AuditorPin([loop.auditor_public_key], required=True)),
     )  # fmt: skip
     with client, pytest.raises(AuditorSignatureMissing):
         client.lookup("alice")

@@ -22,7 +22,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from glasskey.client import AuditorSignatureInvalid, GlasskeyClient
+from glasskey.client import (
+    AuditorPin,
+    AuditorSignatureInvalid,
+    GlasskeyClient,
+    VerificationPolicy,
+)
 from glasskey.server.demo import free_port, start_server, stop_server, wait_ready
 
 AUDITOR_TOKEN = "e2e-auditor-admin-token-not-for-logs"
@@ -150,10 +155,8 @@ def test_log_auditor_client_loop(
         assert published["keys"][0]["public_key"] == auditor_key.hex()
 
         # The client verifies it with the pinned auditor key, and requires it.
-        with GlasskeyClient(
-            server_url, auditor_keys=[auditor_key], require_auditor=True,
-            auditor_namespace=NAMESPACE,
-        ) as client:  # fmt: skip
+        pin = AuditorPin([auditor_key], NAMESPACE, required=True)
+        with GlasskeyClient(server_url, policy=VerificationPolicy(auditor=pin)) as client:
             key = client.lookup("alice")
         assert key.key == b"alice-2"
         assert key.auditor_signature is not None
@@ -173,7 +176,9 @@ def test_log_auditor_client_loop(
 
         with (
             GlasskeyClient(
-                server_url, auditor_keys=[auditor_key], transport=httpx.MockTransport(tamper)
+                server_url,
+                policy=VerificationPolicy(auditor=AuditorPin([auditor_key])),
+                transport=httpx.MockTransport(tamper),
             ) as client,
             pytest.raises(AuditorSignatureInvalid, match="does not verify"),
         ):

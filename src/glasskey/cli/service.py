@@ -72,7 +72,7 @@ def _client(
     auditor_keys: list[str] | None = None,
     require_auditor: bool = False,
 ) -> Any:
-    from glasskey.client import GlasskeyClient, Trust
+    from glasskey.client import AuditorPin, GlasskeyClient, Trust, VerificationPolicy
 
     pinned = None
     if trust.get("log_key") or trust.get("vrf_key"):
@@ -84,14 +84,11 @@ def _client(
         except ValueError:
             raise UsageError("--vrf-key must be hex") from None
         pinned = Trust(origin, str(trust["log_key"]), vrf, str(trust["config"]))
-    return GlasskeyClient(
-        server,
-        state=state or _default_state(),
-        trust=pinned,
-        max_age=max_age or None,
-        auditor_keys=auditor_keys or (),
-        require_auditor=require_auditor,
-    )
+    if require_auditor and not auditor_keys:
+        raise UsageError("--require-auditor needs at least one --auditor-key")
+    auditor = AuditorPin(auditor_keys, required=require_auditor) if auditor_keys else None
+    policy = VerificationPolicy(trust=pinned, max_age=max_age or None, auditor=auditor)
+    return GlasskeyClient(server, policy=policy, state=state or _default_state())
 
 
 ServerOpt = Annotated[str, typer.Option("--server", "-s", help="Server base URL.")]

@@ -2,6 +2,9 @@
 
 >>> with GlasskeyClient("http://127.0.0.1:8080", state="glasskey-client.db") as client:
 ...     key = client.lookup("alice")          # raises a VerificationError unless proven
+
+What "proven" requires beyond the proofs is one ``VerificationPolicy`` (pinned keys, maximum
+checkpoint age, an ``AuditorPin``), given to either client or to ``verify_bundle``.
 """
 
 from glasskey.client.alerts import (
@@ -25,6 +28,7 @@ from glasskey.client.client import (
     ServerError,
     UploadReceipt,
 )
+from glasskey.client.policy import AuditorPin, VerificationPolicy
 from glasskey.client.state import ClientState, Head, Trust
 from glasskey.client.verify import VerifiedHistory, VerifiedKey
 from glasskey.core.errors import VerificationError
@@ -32,6 +36,7 @@ from glasskey.core.errors import VerificationError
 __all__ = [
     "Alert",
     "AsyncGlasskeyClient",
+    "AuditorPin",
     "AuditorSignatureInvalid",
     "AuditorSignatureMissing",
     "ClientState",
@@ -50,6 +55,7 @@ __all__ = [
     "UnexpectedKeyVersion",
     "UploadReceipt",
     "VerificationError",
+    "VerificationPolicy",
     "VerifiedHistory",
     "VerifiedKey",
     "WrongLabel",

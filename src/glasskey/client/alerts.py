@@ -14,7 +14,8 @@ catches all of them), and each maps to one thing the server did wrong:
 ``UnexpectedKeyVersion``    owner monitoring: a version of your label you did not make
 ``AuditorSignatureInvalid`` the auditor countersignature served with a proof does not verify
                             under the pinned auditor key(s), or covers another epoch/root
-``AuditorSignatureMissing`` ``require_auditor``: the served epoch has no countersignature
+``AuditorSignatureMissing`` ``AuditorPin(required=True)``: the served epoch has no
+                            countersignature
 ``KeyChanged``              contact monitoring: a version you saw earlier now has another value
 ==========================  =================================================================
 """

@@ -1,24 +1,27 @@
 """The verifying client, sync (``GlasskeyClient``) and async (``AsyncGlasskeyClient``).
 
-Nothing is returned before it is verified (see ``glasskey.client.verify``), and every
-verified checkpoint is remembered in the client state so the next answer must extend it.
+Nothing is returned before it is verified (see ``glasskey.client.verify``) against the
+client's ``VerificationPolicy``, and every verified checkpoint is remembered in the client
+state so the next answer must extend it.
 
-Trust: the log's note key and the VRF key are *pinned*. Pass them in (the safe way, e.g.
-shipped with the app) or let the first contact pin them (trust on first use); afterwards a
-server presenting other keys is refused with ``TrustMismatch``.
+Trust: the log's note key and the VRF key are *pinned*. Put them in the policy (the safe way,
+e.g. shipped with the app) or let the first contact pin them (trust on first use); afterwards
+a server presenting other keys is refused with ``TrustMismatch``.
 
-Both clients share ``_Core``, which holds all decisions; they differ only in how they wait
-for HTTP.
+Both clients share ``_Core``, which holds all decisions as generators that yield the HTTP
+requests they need (``_Request``) and receive the decoded JSON; a client is only a driver that
+makes those requests, synchronously or with ``await``.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Generator, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -29,11 +32,11 @@ from glasskey.client.alerts import (
     TrustMismatch,
     UnexpectedKeyVersion,
 )
+from glasskey.client.policy import DEFAULT_POLICY, VerificationPolicy
 from glasskey.client.state import ClientState, Trust
 from glasskey.client.verify import (
     VerifiedHistory,
     VerifiedKey,
-    verify_auditor_signature,
     verify_bundle,
     verify_history,
 )
@@ -41,6 +44,8 @@ from glasskey.core.akd.types import HistoryParams
 from glasskey.core.errors import GlasskeyError, MalformedError, UsageError, VerificationError
 
 DEFAULT_TIMEOUT = 10.0
+
+T = TypeVar("T")
 
 
 class ServerError(GlasskeyError):
@@ -66,10 +71,12 @@ class NetworkError(GlasskeyError):
 
 @dataclass(frozen=True, slots=True)
 class UploadReceipt:
+    """The server's answer to an upload, and the verified key once it is published."""
+
     update_id: int
     user_id: str
     value_sha256: str
-    status: str
+    status: str  # "pending" until an epoch includes it, then "published"
     epoch: int | None
     key: VerifiedKey | None  # set when the upload was published and its proof verified
 
@@ -84,22 +91,8 @@ class MonitorReport:
 
     @property
     def ok(self) -> bool:
+        """True when monitoring found nothing to report."""
         return not self.alerts
-
-
-def _auditor_keys(keys: Iterable[bytes | str]) -> tuple[bytes, ...]:
-    """Pinned auditor verifying keys: 32-byte Ed25519 public keys, raw or hex."""
-    out = []
-    for key in keys:
-        if isinstance(key, str):
-            try:
-                key = bytes.fromhex(key)
-            except ValueError:
-                raise UsageError("an auditor key must be 64 hex characters") from None
-        if not isinstance(key, bytes) or len(key) != 32:
-            raise UsageError("an auditor key is a 32-byte Ed25519 public key")
-        out.append(key)
-    return tuple(out)
 
 
 def _key_changed(user_id: str, version: int) -> KeyChanged:
@@ -109,36 +102,32 @@ def _key_changed(user_id: str, version: int) -> KeyChanged:
     )
 
 
-# A request the core wants made: (method, path, params, json body, token).
-_Request = tuple[str, str, dict[str, Any], dict[str, Any] | None, str | None]
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One HTTP request the core wants made; the driver answers with its decoded JSON body."""
+
+    method: str
+    path: str
+    params: Mapping[str, int | float] = field(default_factory=dict)
+    json: Mapping[str, str] | None = None
+    token: str | None = None  # sent as a bearer token
 
 
 class _Core:
     """All client logic, written as generators that yield requests and receive JSON."""
 
     def __init__(
-        self,
-        server: str,
-        state: ClientState,
-        trust: Trust | None,
-        max_age: float | None,
-        auditor_keys: Iterable[bytes | str] = (),
-        require_auditor: bool = False,
-        auditor_namespace: str | None = None,
+        self, server: str, state: str | Path | ClientState, policy: VerificationPolicy
     ) -> None:
+        if not isinstance(policy, VerificationPolicy):
+            raise UsageError("policy must be a glasskey.client.VerificationPolicy")
         self.server = server.rstrip("/")
-        self.state = state
-        self.max_age = max_age
-        self._configured_trust = trust
-        self.auditor_keys = _auditor_keys(auditor_keys)
-        if require_auditor and not self.auditor_keys:
-            raise UsageError("require_auditor needs at least one pinned auditor key")
-        self.require_auditor = require_auditor
-        self.auditor_namespace = auditor_namespace
+        self.state = state if isinstance(state, ClientState) else ClientState(state)
+        self.policy = policy
 
     def trust(self) -> Generator[_Request, Any, Trust]:
         stored = self.state.trust(self.server)
-        wanted = self._configured_trust
+        wanted = self.policy.trust
         if stored is not None:
             if wanted is not None and wanted != stored:
                 raise TrustMismatch(
@@ -147,7 +136,7 @@ class _Core:
                 )
             return stored
         if wanted is None:
-            body = yield ("GET", "/api/transparency/keys", {}, None, None)
+            body = yield _Request("GET", "/api/transparency/keys")
             try:
                 wanted = Trust(
                     origin=str(body["origin"]),
@@ -172,13 +161,8 @@ class _Core:
         trust = yield from self.trust()
         previous = self.state.head(trust.origin)
         params = {"known_size": previous.size} if previous else {}
-        body = yield ("GET", f"/api/crypto/bundles/{user_id}", params, None, None)
-        key = verify_bundle(trust, user_id, body, previous, max_age=self.max_age)
-        countersignature = verify_auditor_signature(
-            body, key.epoch, key.root_hash, self.auditor_keys,
-            namespace=self.auditor_namespace, require=self.require_auditor,
-        )  # fmt: skip
-        key = replace(key, auditor_signature=countersignature)
+        body = yield _Request("GET", f"/api/crypto/bundles/{user_id}", params)
+        key = verify_bundle(self.policy.with_trust(trust), user_id, body, previous)
         observed = self.state.observations(trust.origin, user_id)
         if observed and key.version < observed[-1][0]:
             raise RollbackDetected(
@@ -200,15 +184,11 @@ class _Core:
     ) -> Generator[_Request, Any, VerifiedHistory]:
         trust = yield from self.trust()
         previous = self.state.head(trust.origin)
-        query: dict[str, Any] = {"known_size": previous.size} if previous else {}
+        query = {"known_size": previous.size} if previous else {}
         if params.most_recent is not None:
             query["most_recent"] = params.most_recent
-        body = yield ("GET", f"/api/crypto/history/{user_id}", query, None, None)
-        history = verify_history(trust, user_id, body, previous, params, max_age=self.max_age)
-        verify_auditor_signature(
-            body, history.epoch, history.root_hash, self.auditor_keys,
-            namespace=self.auditor_namespace, require=self.require_auditor,
-        )  # fmt: skip
+        body = yield _Request("GET", f"/api/crypto/history/{user_id}", query)
+        history = verify_history(self.policy.with_trust(trust), user_id, body, previous, params)
         for result in history.versions:
             self._check_observed(
                 trust, user_id, result.version, hashlib.sha256(result.value).digest()
@@ -255,7 +235,7 @@ class _Core:
         # Recorded *before* sending: a crash after the server accepted it must not make our
         # own key look foreign to the owner monitor.
         self.state.record_own_update(trust.origin, user_id, digest, None)
-        body = yield (
+        body = yield _Request(
             "POST", "/api/crypto/keys/identity", {"wait": wait} if wait else {},
             {"user_id": user_id, "key": base64.b64encode(key).decode("ascii")}, token,
         )  # fmt: skip
@@ -273,7 +253,8 @@ class _Core:
         return UploadReceipt(update_id, user_id, digest.hex(), status, epoch, verified)
 
     def register(self, user_id: str, admin_token: str | None) -> Generator[_Request, Any, str]:
-        body = yield ("POST", "/api/auth/register", {}, {"user_id": user_id}, admin_token)
+        body = yield _Request("POST", "/api/auth/register", json={"user_id": user_id},
+                              token=admin_token)  # fmt: skip
         try:
             return str(body["token"])
         except (KeyError, TypeError):
@@ -299,41 +280,92 @@ def _decode(response: httpx.Response) -> Any:
         raise MalformedError("the server's response is not JSON") from None
 
 
-class GlasskeyClient:
-    """Synchronous verifying client.
+class _Exchange(Generic[T]):
+    """One core call being driven: the request it wants next, then its typed result.
 
-    ``state``: path of the SQLite state file (default: in memory — fine for one-off checks,
-    but rollback/fork detection across runs needs a file). ``max_age``: refuse checkpoints
-    older than this many seconds (None: no staleness check).
+    Both drivers use it, so the stepping is written once and a driver only does the I/O
+    between ``request`` and ``answer``. The generator runs under ``yield from``, which hands
+    its return value back with its type (a bare ``StopIteration.value`` is untyped).
+    """
 
-    ``auditor_keys``: pinned Ed25519 keys (raw or hex) of the third-party auditor; every
-    countersignature a response carries must then verify under one of them and cover the
-    served epoch and root (else ``AuditorSignatureInvalid``). ``require_auditor``: also refuse
-    responses whose epoch is not countersigned (``AuditorSignatureMissing``); the auditor signs
-    shortly after each epoch, so expect brief refusals right after a publication.
-    ``auditor_namespace``: also require the signature to be for this namespace.
+    def __init__(self, steps: Generator[_Request, Any, T]) -> None:
+        self._result: list[T] = []
+        self._running = self._collect(steps)
+        #: The request to make next; None once the call has returned.
+        self.request: _Request | None = next(self._running, None)
+
+    def _collect(self, steps: Generator[_Request, Any, T]) -> Generator[_Request, Any, None]:
+        self._result.append((yield from steps))
+
+    def answer(self, body: Any) -> None:
+        """Give the core the decoded body (it raises here if the answer does not verify)."""
+        try:
+            self.request = self._running.send(body)
+        except StopIteration:
+            self.request = None
+
+    def result(self) -> T:
+        (value,) = self._result
+        return value
+
+
+def _outgoing(http: httpx.Client | httpx.AsyncClient, request: _Request) -> httpx.Request:
+    headers = {"Authorization": f"Bearer {request.token}"} if request.token else {}
+    return http.build_request(
+        request.method, request.path, params=request.params, json=request.json, headers=headers
+    )
+
+
+@contextmanager
+def _reaching(server: str) -> Iterator[None]:
+    """Transport failures become ``NetworkError`` (not alerts: nothing was verified)."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        raise NetworkError(f"cannot reach {server}: {exc}") from None
+
+
+class _ClientBase:
+    """What both clients hold: the core (every decision), its state file and its policy."""
+
+    def __init__(
+        self, server: str, policy: VerificationPolicy, state: str | Path | ClientState
+    ) -> None:
+        self._core = _Core(server, state, policy)
+        #: The client's memory (pinned keys, verified heads, keys seen): evidence, keep it.
+        self.state: ClientState = self._core.state
+        #: What this client requires of every answer before it returns anything.
+        self.policy: VerificationPolicy = policy
+
+
+class GlasskeyClient(_ClientBase):
+    """Synchronous verifying client: returns keys only after ``policy`` is satisfied.
+
+    ``server``: base URL. ``policy``: a ``VerificationPolicy`` — pinned keys (default: trust on
+    first use), maximum checkpoint age (default one hour) and an optional auditor pin.
+    ``state``: path of the SQLite state file, or a ``ClientState`` (default in memory — fine
+    for one-off checks, but rollback/fork detection across runs needs a file). ``timeout``:
+    HTTP timeout in seconds. ``transport``: an httpx transport (tests, proxies).
+
+    Every method raises ``NetworkError`` when the server cannot be reached and
+    ``ServerError`` (``NotFound`` for 404) when it answers with an error; a
+    ``VerificationError`` (an alert, with a stable ``.code``) means: do not use the answer.
     """
 
     def __init__(
         self,
         server: str,
         *,
+        policy: VerificationPolicy = DEFAULT_POLICY,
         state: str | Path | ClientState = ":memory:",
-        trust: Trust | None = None,
-        max_age: float | None = 3600.0,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
-        auditor_keys: Iterable[bytes | str] = (),
-        require_auditor: bool = False,
-        auditor_namespace: str | None = None,
     ) -> None:
-        self.state = state if isinstance(state, ClientState) else ClientState(state)
-        self._core = _Core(
-            server, self.state, trust, max_age, auditor_keys, require_auditor, auditor_namespace
-        )
+        super().__init__(server, policy, state)
         self._http = httpx.Client(base_url=self._core.server, timeout=timeout, transport=transport)
 
     def close(self) -> None:
+        """Close the HTTP connections (the state file stays open; it may be shared)."""
         self._http.close()
 
     def __enter__(self) -> GlasskeyClient:
@@ -342,70 +374,96 @@ class GlasskeyClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _drive(self, gen: Generator[_Request, Any, Any]) -> Any:
-        try:
-            request = next(gen)
-            while True:
-                method, path, params, body, token = request
-                headers = {"Authorization": f"Bearer {token}"} if token else {}
-                try:
-                    response = self._http.request(
-                        method, path, params=params, json=body, headers=headers
-                    )
-                except httpx.HTTPError as exc:
-                    raise NetworkError(f"cannot reach {self._core.server}: {exc}") from None
-                request = gen.send(_decode(response))
-        except StopIteration as done:
-            return done.value
+    def _drive(self, steps: Generator[_Request, Any, T]) -> T:
+        exchange = _Exchange(steps)
+        while exchange.request is not None:
+            with _reaching(self._core.server):
+                response = self._http.send(_outgoing(self._http, exchange.request))
+            exchange.answer(_decode(response))
+        return exchange.result()
 
     def trust(self) -> Trust:
-        return self._drive(self._core.trust())  # type: ignore[no-any-return]
+        """The server's keys this client verifies against, pinning them on first use.
+
+        Returns the keys pinned in the state file, else the policy's, else (trust on first
+        use) the server's key document, and pins them. Raises ``TrustMismatch``
+        (``trust_mismatch``) when the policy's keys differ from those pinned earlier, and
+        ``MalformedError`` (``malformed``) for an unreadable key document.
+        """
+        return self._drive(self._core.trust())
 
     def lookup(self, user_id: str) -> VerifiedKey:
-        """The current key of ``user_id``, verified (raises a ``VerificationError`` if not)."""
-        return self._drive(self._core.lookup(user_id))  # type: ignore[no-any-return]
+        """The current key of ``user_id``, returned only if everything verified.
+
+        Checks, in order: the checkpoint signature (``invalid_signature``), that the proof is
+        for the newest signed epoch (``invalid_inclusion_proof``), consistency with the last
+        verified head (``rollback_detected``, ``fork_detected``), freshness
+        (``stale_head``), the AKD lookup proof for this label (``invalid_lookup_proof``,
+        ``wrong_label``, ``invalid_vrf``), the auditor countersignature when the policy pins
+        one (``auditor_signature_invalid``, ``auditor_signature_missing``), and that the
+        version is not older than (``rollback_detected``) or different from (``key_changed``)
+        one verified before. Unreadable answers are ``malformed``; keys as in ``trust``.
+        Then stores the head and the observation. ``NotFound`` if the user has no key.
+        """
+        return self._drive(self._core.lookup(user_id))
 
     def history(self, user_id: str, most_recent: int | None = None) -> VerifiedHistory:
-        return self._drive(  # type: ignore[no-any-return]
-            self._core.history(user_id, HistoryParams(most_recent))
-        )
+        """The verified key versions of ``user_id``, newest first (all, or ``most_recent``).
+
+        Same checks and alerts as ``lookup``, with the history proof
+        (``invalid_history_proof``) instead of the lookup proof, and ``key_changed`` when a
+        version verified before now holds another key. Stores the head and each version.
+        """
+        return self._drive(self._core.history(user_id, HistoryParams(most_recent)))
 
     def monitor(self, user_id: str, *, own: bool = False) -> MonitorReport:
-        return self._drive(self._core.monitor(user_id, own))  # type: ignore[no-any-return]
+        """Verify the complete history of ``user_id`` and report what is wrong with it.
+
+        Raises as ``history`` when the history itself does not verify. Otherwise *reports*
+        (``MonitorReport.alerts``): ``rollback_detected`` for a version verified earlier that
+        is missing, and with ``own=True`` (your own label) ``unexpected_version`` for each
+        version holding a key this state file did not upload.
+        """
+        return self._drive(self._core.monitor(user_id, own))
 
     def upload(self, user_id: str, key: bytes, token: str, *, wait: float = 0) -> UploadReceipt:
-        return self._drive(self._core.upload(user_id, key, token, wait))  # type: ignore[no-any-return]
+        """Publish ``key`` as the new key of ``user_id`` (bearer ``token``).
+
+        The key's digest is recorded as this device's own *before* sending, so owner
+        monitoring never mistakes it for a foreign key. ``wait``: ask the server to wait up
+        to that many seconds for the epoch; when it was published, the key is fetched and
+        verified like any ``lookup`` (same alerts) into ``receipt.key``.
+        """
+        return self._drive(self._core.upload(user_id, key, token, wait))
 
     def register(self, user_id: str, admin_token: str | None = None) -> str:
         """Register ``user_id`` (open registration or admin token); returns its bearer token."""
-        return self._drive(self._core.register(user_id, admin_token))  # type: ignore[no-any-return]
+        return self._drive(self._core.register(user_id, admin_token))
 
 
-class AsyncGlasskeyClient:
-    """Asynchronous verifying client (same behaviour as ``GlasskeyClient``)."""
+class AsyncGlasskeyClient(_ClientBase):
+    """Asynchronous verifying client: the ``GlasskeyClient`` API, awaited.
+
+    Same constructor (with an ``httpx.AsyncBaseTransport``), same policy, same checks and
+    alerts: both run the same core; one client may run many calls concurrently.
+    """
 
     def __init__(
         self,
         server: str,
         *,
+        policy: VerificationPolicy = DEFAULT_POLICY,
         state: str | Path | ClientState = ":memory:",
-        trust: Trust | None = None,
-        max_age: float | None = 3600.0,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
-        auditor_keys: Iterable[bytes | str] = (),
-        require_auditor: bool = False,
-        auditor_namespace: str | None = None,
     ) -> None:
-        self.state = state if isinstance(state, ClientState) else ClientState(state)
-        self._core = _Core(
-            server, self.state, trust, max_age, auditor_keys, require_auditor, auditor_namespace
-        )
+        super().__init__(server, policy, state)
         self._http = httpx.AsyncClient(
             base_url=self._core.server, timeout=timeout, transport=transport
         )
 
     async def aclose(self) -> None:
+        """Close the HTTP connections (the state file stays open; it may be shared)."""
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncGlasskeyClient:
@@ -414,46 +472,39 @@ class AsyncGlasskeyClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _drive(self, gen: Generator[_Request, Any, Any]) -> Any:
-        try:
-            request = next(gen)
-            while True:
-                method, path, params, body, token = request
-                headers = {"Authorization": f"Bearer {token}"} if token else {}
-                try:
-                    response = await self._http.request(
-                        method, path, params=params, json=body, headers=headers
-                    )
-                except httpx.HTTPError as exc:
-                    raise NetworkError(f"cannot reach {self._core.server}: {exc}") from None
-                request = gen.send(_decode(response))
-        except StopIteration as done:
-            return done.value
+    async def _drive(self, steps: Generator[_Request, Any, T]) -> T:
+        exchange = _Exchange(steps)
+        while exchange.request is not None:
+            with _reaching(self._core.server):
+                response = await self._http.send(_outgoing(self._http, exchange.request))
+            exchange.answer(_decode(response))
+        return exchange.result()
 
     async def trust(self) -> Trust:
-        return await self._drive(self._core.trust())  # type: ignore[no-any-return]
+        """``GlasskeyClient.trust``: the pinned keys (pinning on first use); ``trust_mismatch``."""
+        return await self._drive(self._core.trust())
 
     async def lookup(self, user_id: str) -> VerifiedKey:
-        return await self._drive(self._core.lookup(user_id))  # type: ignore[no-any-return]
+        """``GlasskeyClient.lookup``: the current key, only if the whole policy verified."""
+        return await self._drive(self._core.lookup(user_id))
 
     async def history(self, user_id: str, most_recent: int | None = None) -> VerifiedHistory:
-        return await self._drive(  # type: ignore[no-any-return]
-            self._core.history(user_id, HistoryParams(most_recent))
-        )
+        """``GlasskeyClient.history``: the verified versions, newest first."""
+        return await self._drive(self._core.history(user_id, HistoryParams(most_recent)))
 
     async def monitor(self, user_id: str, *, own: bool = False) -> MonitorReport:
-        return await self._drive(self._core.monitor(user_id, own))  # type: ignore[no-any-return]
+        """``GlasskeyClient.monitor``: the verified complete history and its alerts."""
+        return await self._drive(self._core.monitor(user_id, own))
 
     async def upload(
         self, user_id: str, key: bytes, token: str, *, wait: float = 0
     ) -> UploadReceipt:
-        return await self._drive(  # type: ignore[no-any-return]
-            self._core.upload(user_id, key, token, wait)
-        )
+        """``GlasskeyClient.upload``: publish a key (recorded as our own before sending)."""
+        return await self._drive(self._core.upload(user_id, key, token, wait))
 
     async def register(self, user_id: str, admin_token: str | None = None) -> str:
         """Register ``user_id`` (open registration or admin token); returns its bearer token."""
-        return await self._drive(self._core.register(user_id, admin_token))  # type: ignore[no-any-return]
+        return await self._drive(self._core.register(user_id, admin_token))
 
 
 __all__ = [

@@ -9,12 +9,14 @@ used happens here, in this order:
    key rollback — cannot pass as current;
 3. the checkpoint extends the last one this client verified (RFC 6962 consistency), is not
    older (rollback) and not a different tree of the same size (fork);
-4. the checkpoint is fresh enough (its signed timestamp is within ``max_age``);
+4. the checkpoint is fresh enough (its signed timestamp is within the policy's ``max_age``);
 5. the AKD proof verifies against the epoch root hash, for *this* label (VRF);
-6. when auditor keys are pinned: the auditor countersignature served with the proof signs
+6. when the policy pins an auditor: the auditor countersignature served with the proof signs
    exactly this epoch and root (``verify_auditor_signature``).
 
-Only then is anything returned; every failure is a typed ``VerificationError``.
+``verify_bundle`` and ``verify_history`` apply all of it, as the ``VerificationPolicy`` says,
+in one call: what they return was checked against everything the policy names. Only then is
+anything returned; every failure is a typed ``VerificationError``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from glasskey.client.alerts import (
     StaleHead,
     WrongLabel,
 )
+from glasskey.client.policy import AuditorPin, VerificationPolicy
 from glasskey.client.protocol import epoch_leaf_hash, open_checkpoint
 from glasskey.client.state import Head, Trust
 from glasskey.core.akd.configuration import Configuration, get_configuration
@@ -47,6 +50,7 @@ from glasskey.core.errors import (
     LookupProofError,
     MalformedError,
     SignatureError,
+    UsageError,
     VrfError,
 )
 from glasskey.core.plexi import SignatureResponse, verify_ed25519
@@ -65,7 +69,7 @@ class VerifiedState:
 
 @dataclass(frozen=True, slots=True)
 class VerifiedKey:
-    """A key whose lookup proof, checkpoint and consistency all verified."""
+    """A key whose lookup proof, checkpoint, consistency and policy checks all passed."""
 
     user_id: str
     key: bytes
@@ -84,11 +88,15 @@ class VerifiedKey:
 
 @dataclass(frozen=True, slots=True)
 class VerifiedHistory:
+    """A label's key versions whose history proof, checkpoint and policy checks all passed."""
+
     user_id: str
     versions: tuple[VerifyResult, ...]  # newest first
     epoch: int
     root_hash: bytes
     head: Head
+    #: The auditor countersignature of ``epoch``, verified under a pinned key (else None).
+    auditor_signature: SignatureResponse | None = None
 
 
 def _field(body: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
@@ -202,19 +210,48 @@ def verify_signed_state(
     return VerifiedState(epoch, root_hash, head)
 
 
+def _pinned(policy: VerificationPolicy) -> Trust:
+    """The keys to verify against: a pure function cannot trust on first use."""
+    if policy.trust is None:
+        raise UsageError(
+            "verifying a response needs the server's pinned keys: a VerificationPolicy with "
+            "trust set (policy.with_trust(trust))"
+        )
+    return policy.trust
+
+
+def _countersignature(
+    pin: AuditorPin | None, body: Mapping[str, Any], state: VerifiedState
+) -> SignatureResponse | None:
+    """The verified countersignature of ``state``, as ``pin`` requires (no pin: ignored)."""
+    if pin is None:
+        return None
+    return verify_auditor_signature(
+        body, state.epoch, state.root_hash, pin.keys, namespace=pin.namespace, require=pin.required
+    )
+
+
 def verify_bundle(
-    trust: Trust,
+    policy: VerificationPolicy,
     user_id: str,
     body: Mapping[str, Any],
     previous: Head | None,
     *,
-    max_age: float | None = None,
     now: float | None = None,
 ) -> VerifiedKey:
-    """Verify a ``/api/crypto/bundles/{user_id}`` response for ``user_id``."""
+    """Verify a ``/api/crypto/bundles/{user_id}`` response for ``user_id`` under ``policy``.
+
+    ``previous``: the last head this client verified (None: nothing to be consistent with).
+    Applies every step of the module docstring, the auditor countersignature included, and
+    raises the first failure: ``WrongLabel``, ``MalformedError``, ``SignatureError``,
+    ``InclusionError``, ``RollbackDetected``, ``ForkDetected``, ``StaleHead``,
+    ``LookupProofError``, ``AuditorSignatureInvalid`` or ``AuditorSignatureMissing``
+    (``UsageError`` if ``policy.trust`` is None). Does not read or write client state.
+    """
+    trust = _pinned(policy)
     if _field(body, "user_id", str) != user_id:
         raise WrongLabel(f"asked for {user_id!r}, the server answered for {body['user_id']!r}")
-    state = verify_signed_state(trust, body, previous, max_age=max_age, now=now)
+    state = verify_signed_state(trust, body, previous, max_age=policy.max_age, now=now)
     proof = _b64(_field(body, "proof", str), "proof")
     try:
         result = lookup_verify(
@@ -229,24 +266,28 @@ def verify_bundle(
         raise LookupProofError("the version/epoch in the response differ from the proof's")
     return VerifiedKey(
         user_id, result.value, result.version, result.epoch, state.epoch, state.root_hash,
-        state.head,
+        state.head, _countersignature(policy.auditor, body, state),
     )  # fmt: skip
 
 
 def verify_history(
-    trust: Trust,
+    policy: VerificationPolicy,
     user_id: str,
     body: Mapping[str, Any],
     previous: Head | None,
     params: HistoryParams,
     *,
-    max_age: float | None = None,
     now: float | None = None,
 ) -> VerifiedHistory:
-    """Verify a ``/api/crypto/history/{user_id}`` response (same ``params`` as requested)."""
+    """Verify a ``/api/crypto/history/{user_id}`` response (same ``params`` as requested).
+
+    As ``verify_bundle``, with ``HistoryProofError`` for a history proof (or version list)
+    that does not verify.
+    """
+    trust = _pinned(policy)
     if _field(body, "user_id", str) != user_id:
         raise WrongLabel(f"asked for {user_id!r}, the server answered for {body['user_id']!r}")
-    state = verify_signed_state(trust, body, previous, max_age=max_age, now=now)
+    state = verify_signed_state(trust, body, previous, max_age=policy.max_age, now=now)
     proof = _b64(_field(body, "proof", str), "proof")
     try:
         results = key_history_verify(
@@ -266,7 +307,10 @@ def verify_history(
             or _b64(item.get("key", ""), "key") != result.value
         ):
             raise HistoryProofError("the versions listed differ from the proof's")
-    return VerifiedHistory(user_id, tuple(results), state.epoch, state.root_hash, state.head)
+    return VerifiedHistory(
+        user_id, tuple(results), state.epoch, state.root_hash, state.head,
+        _countersignature(policy.auditor, body, state),
+    )  # fmt: skip
 
 
 def verify_auditor_signature(

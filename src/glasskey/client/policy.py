@@ -1,0 +1,132 @@
+"""What a client requires before it calls an answer verified: one frozen value.
+
+Why one object: the same requirements are given to the sync client, the async client and the
+pure ``verify_bundle``/``verify_history`` functions, so "verified" means the same thing
+everywhere and a check cannot be forgotten in one place. The object is immutable and
+validated when built (a bad key is a ``UsageError`` at configuration time, not a surprise at
+the first lookup), and two policies with the same requirements are equal.
+
+The log's checks (checkpoint signature, root-log inclusion, consistency, AKD proof for the
+asked label) are not optional and so are not in the policy; it holds only what a deployment
+chooses: which keys to pin, how fresh a head must be, which third parties must vouch for it.
+
+Planned: witness cosignatures will join as one more optional field (a pin of witness keys
+with a threshold, checked like ``auditor``), and ``AuditorPin.namespace`` will become
+mandatory. Both are additions to these classes; callers that build a policy by keyword keep
+working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from glasskey.client.state import Trust
+from glasskey.core.errors import UsageError
+
+ED25519_PUBLIC_KEY_SIZE = 32
+
+
+def _ed25519_public_key(key: object) -> bytes:
+    """One pinned key, given raw (32 bytes) or as 64 hex characters."""
+    if isinstance(key, str):
+        try:
+            key = bytes.fromhex(key)
+        except ValueError:
+            raise UsageError(
+                f"an auditor key given as text must be {2 * ED25519_PUBLIC_KEY_SIZE} hex "
+                f"characters, got {key[:16]!r}…"
+            ) from None
+    if not isinstance(key, bytes) or len(key) != ED25519_PUBLIC_KEY_SIZE:
+        raise UsageError(
+            f"an auditor key is a {ED25519_PUBLIC_KEY_SIZE}-byte Ed25519 public key "
+            "(raw bytes or hex)"
+        )
+    return key
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class AuditorPin:
+    """The third-party auditor whose countersignature a client checks.
+
+    ``keys``: the auditor's Ed25519 public keys, pinned out of band (a key taken from the log,
+    or from an auditor the log chose, proves nothing); raw 32 bytes or 64 hex characters, at
+    least one. Every countersignature a response carries must verify under one of them and
+    cover exactly the served epoch and root, else ``AuditorSignatureInvalid``.
+
+    ``namespace``: when given, the countersignature must also name this auditor namespace
+    (optional for now; it will become mandatory).
+
+    ``required``: also refuse a response whose epoch carries no countersignature
+    (``AuditorSignatureMissing``). The auditor signs shortly after each epoch, so expect brief
+    refusals right after a publication. A requirement without keys cannot be expressed: the
+    pin always has keys.
+    """
+
+    keys: tuple[bytes, ...]
+    namespace: str | None
+    required: bool
+
+    def __init__(
+        self, keys: Iterable[bytes | str], namespace: str | None = None, required: bool = False
+    ) -> None:
+        if isinstance(keys, str | bytes):
+            raise UsageError("auditor keys are a sequence of keys: wrap a single key in a tuple")
+        pinned = tuple(_ed25519_public_key(key) for key in keys)
+        if not pinned:
+            raise UsageError("an auditor pin needs at least one Ed25519 public key")
+        if namespace is not None and (not isinstance(namespace, str) or not namespace):
+            raise UsageError("the auditor namespace must be a non-empty string (or None)")
+        if not isinstance(required, bool):
+            raise UsageError("AuditorPin.required must be True or False")
+        object.__setattr__(self, "keys", pinned)
+        object.__setattr__(self, "namespace", namespace)
+        object.__setattr__(self, "required", required)
+
+    def __repr__(self) -> str:  # keys in hex, as operators publish and compare them
+        keys = ", ".join(repr(key.hex()) for key in self.keys)
+        return f"AuditorPin(keys=({keys},), namespace={self.namespace!r}, required={self.required})"
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationPolicy:
+    """Everything a client requires of an answer, beyond the proofs that are always checked.
+
+    ``trust``: the server's pinned log and VRF keys. ``None`` means trust on first use: the
+    client pins what the server's key document says at first contact, then refuses other
+    keys (``TrustMismatch``). The pure ``verify_*`` functions have no server to ask and need
+    it set (see ``with_trust``).
+
+    ``max_age``: refuse a checkpoint whose signed timestamp is older than this many seconds
+    (``StaleHead``); ``None`` turns the freshness check off (e.g. to re-verify recorded
+    answers later).
+
+    ``auditor``: when set, the auditor countersignature served with a proof is checked as
+    ``AuditorPin`` says; when ``None``, countersignatures are ignored.
+    """
+
+    trust: Trust | None = None
+    max_age: float | None = 3600.0
+    auditor: AuditorPin | None = None
+
+    def __post_init__(self) -> None:
+        if self.trust is not None and not isinstance(self.trust, Trust):
+            raise UsageError("VerificationPolicy.trust must be a Trust (or None)")
+        if self.max_age is not None and (
+            isinstance(self.max_age, bool)
+            or not isinstance(self.max_age, int | float)
+            or self.max_age <= 0
+        ):
+            raise UsageError("max_age must be a positive number of seconds (or None: no check)")
+        if self.auditor is not None and not isinstance(self.auditor, AuditorPin):
+            raise UsageError("VerificationPolicy.auditor must be an AuditorPin (or None)")
+
+    def with_trust(self, trust: Trust) -> VerificationPolicy:
+        """This policy with ``trust`` pinned (the client resolves first-use trust this way)."""
+        return self if self.trust == trust else replace(self, trust=trust)
+
+
+#: Trust on first use, checkpoints at most an hour old, no auditor: what a client gets unasked.
+DEFAULT_POLICY = VerificationPolicy()
+
+__all__ = ["DEFAULT_POLICY", "AuditorPin", "VerificationPolicy"]

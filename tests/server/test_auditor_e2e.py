@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from glasskey.client import AuditorSignatureInvalid, GlasskeyClient
-from glasskey.server.demo import free_port, start_server, stop_server, wait_ready
+from glasskey.demo import free_port, start_server, stop_server, wait_ready
 
 AUDITOR_TOKEN = "e2e-auditor-admin-token-not-for-logs"
 NAMESPACE = "e2e.glasskey.test"

@@ -402,6 +402,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start a server, register users, rotate a key, verify lookups — then show that a
         server serving a forged key, forking its view or rolling back is caught."""
-        from glasskey.server.demo import run_demo
+        from glasskey.demo import run_demo
 
         raise typer.Exit(run_demo(port=port, keep=keep))

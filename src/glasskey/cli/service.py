@@ -2,6 +2,9 @@
 
 Exit codes of the client commands (scripts rely on them): 0 — verified; 1 — verification
 failed (the reason is printed; the key must not be used); 2 — usage, network or server error.
+
+The server (with FastAPI and uvicorn) and the client (with httpx) are imported inside the
+commands that use them, to keep every other command's start-up fast.
 """
 
 from __future__ import annotations

@@ -21,15 +21,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from glasskey.core.errors import UsageError
+from glasskey.directory import Directory
 from glasskey.log.profile import epoch_leaf_hash, sign_checkpoint, verifier_key
 from glasskey.log.rfc6962 import MemoryHashStore, prove_consistency, prove_inclusion
 from glasskey.server.db import ServiceDB
-
-if TYPE_CHECKING:
-    from glasskey.directory import Directory
 
 log = logging.getLogger("glasskey.server.rootlog")
 

@@ -28,7 +28,7 @@ from glasskey.client import (
     GlasskeyClient,
     VerificationPolicy,
 )
-from glasskey.server.demo import free_port, start_server, stop_server, wait_ready
+from glasskey.demo import free_port, start_server, stop_server, wait_ready
 
 AUDITOR_TOKEN = "e2e-auditor-admin-token-not-for-logs"
 NAMESPACE = "e2e.glasskey.test"

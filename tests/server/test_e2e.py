@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from glasskey.client import GlasskeyClient
-from glasskey.server.demo import free_port, start_server, stop_server
+from glasskey.demo import free_port, start_server, stop_server
 
 PG_URL = os.environ.get("GLASSKEY_TEST_POSTGRES_URL")
 BACKENDS = [

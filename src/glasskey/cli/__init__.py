@@ -2,11 +2,18 @@
 
 Each sub-command group lives in its own module and is registered here, so that parts of the
 system (verification, server, auditor, client) can grow their commands independently.
+
+The command modules import the server, the client and the auditor inside their commands, not
+at the top: ``glasskey verify`` should not pay for loading FastAPI, uvicorn and httpx (about
+a second) that only ``glasskey serve`` needs. That is start-up speed, not a layer dodge: the
+CLI sits on top and may import everything.
 """
 
 from __future__ import annotations
 
 import typer
+
+from glasskey.cli import audit, keys, service, verify
 
 app = typer.Typer(
     name="glasskey",
@@ -18,17 +25,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from glasskey.cli import verify
-
     verify.register(app)
-    from glasskey.cli import service
-
     service.register(app)
-    from glasskey.cli import keys
-
     keys.register(app)
-    from glasskey.cli import audit
-
     audit.register(app)
 
 

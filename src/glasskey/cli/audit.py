@@ -8,6 +8,9 @@ stricter than plexi's (which exits 0 even when verification failed):
 * 1 — error: unreachable auditor, unknown namespace or epoch, bad response;
 * 2 — usage error (bad option, bad key hex, no key configured for ``serve``);
 * 3 — a result was printed and some verification **failed**.
+
+The auditor's service, uvicorn and rich widgets are imported inside the commands that use
+them, to keep every other command's start-up fast.
 """
 
 from __future__ import annotations

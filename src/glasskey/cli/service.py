@@ -2,6 +2,9 @@
 
 Exit codes of the client commands (scripts rely on them): 0 — verified; 1 — verification
 failed (the reason is printed; the key must not be used); 2 — usage, network or server error.
+
+The server (with FastAPI and uvicorn) and the client (with httpx) are imported inside the
+commands that use them, to keep every other command's start-up fast.
 """
 
 from __future__ import annotations
@@ -399,6 +402,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start a server, register users, rotate a key, verify lookups — then show that a
         server serving a forged key, forking its view or rolling back is caught."""
-        from glasskey.server.demo import run_demo
+        from glasskey.demo import run_demo
 
         raise typer.Exit(run_demo(port=port, keep=keep))

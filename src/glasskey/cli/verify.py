@@ -19,7 +19,7 @@ import typer
 
 from glasskey.core.akd.audit import audit_verify, verify_single_append_only
 from glasskey.core.akd.configuration import Configuration, get_configuration
-from glasskey.core.akd.types import HistoryParams, VerifyResult
+from glasskey.core.akd.types import HistoryParams, HistoryVerification, VerifyResult
 from glasskey.core.akd.verify import key_history_verify, lookup_verify
 from glasskey.core.akd.wire import decode_append_only_proof, decode_single_append_only_proof
 from glasskey.core.errors import GlasskeyError, MalformedError, UsageError, VerificationError
@@ -183,8 +183,6 @@ def history_command(
     """Verify a HistoryProof (Complete by default, or --most-recent N)."""
 
     def body() -> None:
-        from glasskey.core.akd.types import HistoryVerification
-
         if complete and most_recent is not None:
             raise UsageError("give at most one of --complete and --most-recent")
         cfg = _config(config, domain_label)

@@ -38,7 +38,6 @@ from glasskey.client.alerts import (
     WrongLabel,
 )
 from glasskey.client.policy import AuditorPin, VerificationPolicy
-from glasskey.client.protocol import epoch_leaf_hash, open_checkpoint
 from glasskey.client.state import Head, Trust
 from glasskey.core.akd.configuration import Configuration, get_configuration
 from glasskey.core.akd.types import HistoryParams, VerifyResult
@@ -55,6 +54,7 @@ from glasskey.core.errors import (
 )
 from glasskey.core.plexi import SignatureResponse, verify_ed25519
 from glasskey.core.plexi.signing import signed_bytes
+from glasskey.log.profile import epoch_leaf_hash, open_checkpoint
 from glasskey.log.rfc6962 import verify_consistency, verify_inclusion
 
 

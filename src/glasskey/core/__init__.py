@@ -1,10 +1,43 @@
 """glasskey.core — pure verification: no I/O, no global state.
 
-A client or an auditor needs only this package. Public API:
+A client or an auditor needs only this package (and :mod:`glasskey.log` for checkpoints).
+The names below are the verification entry points, their configurations and results, and
+the one exception hierarchy; the subpackages hold the rest:
 
+* :mod:`glasskey.core.akd` — facebook/akd compatible configurations, proof types, protobuf
+  codec and the verifiers (``lookup_verify``, ``key_history_verify``, ``audit_verify``).
 * :mod:`glasskey.core.errors` — the one exception hierarchy.
 * :mod:`glasskey.core.ecvrf` — RFC 9381 ECVRF-EDWARDS25519-SHA512-TAI.
-* :mod:`glasskey.core.akd` — facebook/akd compatible configurations, labels, proofs,
-  protobuf codec and the verifiers (``lookup_verify``, ``key_history_verify``,
-  ``audit_verify``).
+* :mod:`glasskey.core.plexi` — Plexi auditor signatures: encoding and verification.
+* :mod:`glasskey.core.signing` — the ``Signer`` protocol and its Ed25519 implementation.
 """
+
+from glasskey.core import errors
+from glasskey.core.akd import (
+    CONFIGURATION_NAMES,
+    Configuration,
+    HistoryParams,
+    HistoryVerification,
+    VerifyResult,
+    audit_verify,
+    get_configuration,
+    key_history_verify,
+    lookup_verify,
+)
+from glasskey.core.errors import *  # noqa: F403 - the whole hierarchy is public (errors.__all__)
+from glasskey.core.signing import Ed25519Signer, Signer
+
+__all__ = [
+    "CONFIGURATION_NAMES",
+    "Configuration",
+    "Ed25519Signer",
+    "HistoryParams",
+    "HistoryVerification",
+    "Signer",
+    "VerifyResult",
+    "audit_verify",
+    "get_configuration",
+    "key_history_verify",
+    "lookup_verify",
+]
+__all__ += errors.__all__

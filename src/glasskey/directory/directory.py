@@ -39,7 +39,9 @@ from glasskey.directory.akd.labels import LabelComputer
 from glasskey.directory.akd.tree import AkdTree
 from glasskey.directory.blobs import BlobStore
 from glasskey.directory.errors import InvalidEpoch, InvalidUpdate, LabelNotFound, ReadOnly
+from glasskey.storage import open_store
 from glasskey.storage.base import Store, StoreTransaction, ValueState
+from glasskey.storage.memory import MemoryStore
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +91,6 @@ class Directory:
         **kwargs: object,
     ) -> Directory:
         """Open (creating or migrating) the store at ``db_url`` and repair missing blobs."""
-        from glasskey.storage import open_store
-
         directory = cls(open_store(db_url), config, vrf_key, blob_store, **kwargs)  # type: ignore[arg-type]
         directory.repair_audit_blobs()
         return directory
@@ -104,8 +104,6 @@ class Directory:
         blob_store: BlobStore | None = None,
         **kwargs: object,
     ) -> Directory:
-        from glasskey.storage.memory import MemoryStore
-
         key = VrfSecretKey(vrf_seed) if vrf_seed is not None else VrfSecretKey.generate()
         config = get_configuration(config_name, domain_label)
         return cls(MemoryStore(), config, key, blob_store, **kwargs)  # type: ignore[arg-type]

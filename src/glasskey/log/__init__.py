@@ -13,8 +13,12 @@ Pure (no I/O); a client needs only this package and :mod:`glasskey.core`.
 * :mod:`glasskey.log.leaf` — the epoch-root leaf encoding (:class:`EpochRoot`).
 * :mod:`glasskey.log.note` — C2SP signed notes, verifier keys, Ed25519 and cosignature/v1.
 * :mod:`glasskey.log.checkpoint` — C2SP tlog-checkpoint bodies, signing and opening.
+* :mod:`glasskey.log.profile` — glasskey's checkpoint profile: how the log signs its
+  checkpoints (with a timestamped cosignature) and how a client opens them. Exported as a
+  module because its ``sign_checkpoint`` / ``open_checkpoint`` are the profile's, not C2SP's.
 """
 
+from glasskey.log import profile
 from glasskey.log.checkpoint import (
     Checkpoint,
     VerifiedCheckpoint,
@@ -87,6 +91,7 @@ __all__ = [
     "parse_checkpoint",
     "parse_note",
     "parse_vkey",
+    "profile",
     "prove_consistency",
     "prove_inclusion",
     "root_from_leaf_hashes",

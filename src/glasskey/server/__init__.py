@@ -1,0 +1,23 @@
+"""The key-transparency server: ``DirectoryService`` and the HTTP API in front of it.
+
+Embedding it in another ASGI process takes the same steps as ``glasskey serve``::
+
+    settings = ServerSettings(db_url="sqlite:///glasskey.db")
+    signer = load_signing_key(None, Path("."))
+    vrf_key = VrfSecretKey(load_vrf_seed(None, Path(".")))
+    app = create_app(create_service(settings, signer, vrf_key))
+"""
+
+from glasskey.server.app import create_app
+from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
+from glasskey.server.service import DirectoryService, create_service
+from glasskey.server.settings import ServerSettings
+
+__all__ = [
+    "DirectoryService",
+    "ServerSettings",
+    "create_app",
+    "create_service",
+    "load_signing_key",
+    "load_vrf_seed",
+]

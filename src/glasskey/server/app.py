@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from glasskey.core.akd.types import HistoryParams, LookupProof
+from glasskey.core.akd.types import EpochHash, HistoryParams, LookupProof
 from glasskey.core.akd.wire import (
     encode_append_only_proof,
     encode_history_proof,
@@ -694,8 +694,6 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         record = service.rootlog.latest_checkpoint()
         if record is None:
             raise Unavailable("no signed checkpoint yet")
-        from glasskey.core.akd.types import EpochHash
-
         if record.size == 0:
             return Snapshot(EpochHash(0, service.directory.epoch_root(0)), record)
         return Snapshot(EpochHash(record.size, service.rootlog.epoch_root(record.size)), record)
@@ -771,8 +769,6 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         if epoch is None:
             raise LabelNotFound("no epoch with that root hash is in the root log")
         head = await service.run_read(head_snapshot)
-        from glasskey.core.akd.types import EpochHash
-
         return signed_state(Snapshot(EpochHash(epoch, root_bytes), head.checkpoint), known_size)
 
     @app.get("/api/transparency/audit-log", response_model=AuditLogResponse, tags=["transparency"])

@@ -16,6 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from glasskey.core.ecvrf import VrfSecretKey
+from glasskey.server.app import create_app
+from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
+from glasskey.server.service import create_service
 from glasskey.server.settings import ServerSettings
 
 SETTINGS_ENV = "GLASSKEY_SERVE_SETTINGS"
@@ -35,11 +39,6 @@ def settings_to_env(settings: ServerSettings, key_files: dict[str, str | None]) 
 def build_app(
     settings: ServerSettings, signing_key_file: str | None, vrf_key_file: str | None
 ) -> FastAPI:
-    from glasskey.core.ecvrf import VrfSecretKey
-    from glasskey.server.app import create_app
-    from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
-    from glasskey.server.service import create_service
-
     dev_dir = key_dir_for(settings.db_url)
     signer = load_signing_key(signing_key_file, dev_dir)
     vrf = VrfSecretKey(load_vrf_seed(vrf_key_file, dev_dir))

@@ -1,11 +1,8 @@
-"""The publisher: one writer turns the pending queue into epochs on a fixed cadence.
+"""The publisher: one elected writer turns the pending queue into epochs on a fixed cadence.
 
 Why a single elected writer: epochs must form one linear history, and the root log and its
-signed checkpoints must follow it. With SQLite (one machine) a file lock elects the writer;
-with PostgreSQL a session-level advisory lock does, so several server processes can share
-one database — the one holding the lock publishes, all of them serve reads and accept
-updates into the queue. If the publisher dies its lock is released by the OS / database and
-another process takes over at its next tick.
+signed checkpoints must follow it (``election`` says how the writer is chosen). Every other
+process serves reads and accepts updates into the queue, refreshing its view each tick.
 
 Crash safety comes from the layers below: ``Directory.publish_pending`` drains the queue and
 writes the epoch in one transaction, so a kill mid-publish leaves the queue intact; the root
@@ -15,113 +12,33 @@ tick (``RootLog.catch_up``), so a kill between the two loses nothing either.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from glasskey.server.service import DirectoryService
+from glasskey.server.election import Elector
+from glasskey.server.metrics import Metrics
 
 log = logging.getLogger("glasskey.server.publisher")
 
-#: Session advisory lock id for publisher election ("gkpublsh" as a 63-bit integer);
-#: distinct from the storage layer's per-transaction lock.
-ELECTION_LOCK_ID = int.from_bytes(b"gkpublsh", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
+class PublishingService(Protocol):
+    """What a publisher tick drives (``DirectoryService``); a protocol, so the publisher
+    depends on these few calls rather than on the service that owns it."""
 
-class Elector(Protocol):
-    """Decides whether this process may publish; ``try_acquire`` is called every tick."""
+    metrics: Metrics
 
-    def try_acquire(self) -> bool: ...
-    def release(self) -> None: ...
-
-
-class AlwaysElector:
-    """Single-process stores (``memory://``): always the publisher."""
-
-    def try_acquire(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None
-
-
-class FileElector:
-    """An exclusive ``flock`` on ``PATH.publisher.lock`` (released by the OS if we die)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def try_acquire(self) -> bool:
-        if self._fd is not None:
-            return True
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            finally:
-                os.close(self._fd)
-                self._fd = None
-
-
-class PostgresElector:
-    """``pg_try_advisory_lock`` on a dedicated connection held for the process lifetime."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._conn: Any = None
-
-    def try_acquire(self) -> bool:
-        import psycopg
-
-        try:
-            if self._conn is not None and not self._conn.closed:
-                self._conn.execute("SELECT 1")  # still alive → still holding the lock
-                return True
-            self._conn = psycopg.connect(self.url, autocommit=True)
-            row = self._conn.execute(
-                "SELECT pg_try_advisory_lock(%s)", (ELECTION_LOCK_ID,)
-            ).fetchone()
-            if row and row[0]:
-                return True
-            self._conn.close()
-            self._conn = None
-            return False
-        except psycopg.Error as exc:
-            log.warning("publisher election: database error (%s); not publishing", exc)
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
-            return False
-
-    def release(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            try:
-                self._conn.execute("SELECT pg_advisory_unlock(%s)", (ELECTION_LOCK_ID,))
-            finally:
-                self._conn.close()
-        self._conn = None
+    def publish_once(self) -> object: ...
+    def fill_vrf_proofs(self, deadline: float, interrupted: Callable[[], bool]) -> int: ...
+    def refresh_from_db(self) -> None: ...
 
 
 class Publisher:
     """Runs ``service.publish_once()`` every ``interval`` seconds while elected."""
 
-    def __init__(self, service: DirectoryService, interval: float, elector: Elector) -> None:
+    def __init__(self, service: PublishingService, interval: float, elector: Elector) -> None:
         self.service = service
         self.interval = max(0.01, float(interval))
         self.elector = elector

@@ -6,9 +6,9 @@ The root log turns the sequence of epoch roots into an append-only Merkle tree w
 checkpoints (C2SP tlog-checkpoint notes) a client can compare — a consistency proof between
 two checkpoints proves no epoch was rewritten, which is what catches forks and rollbacks.
 
-Leaf ``i`` (0-based) is epoch ``i + 1``: ``leaf_data = BE64(epoch) || root_hash`` (see
-``glasskey.client.protocol.epoch_leaf``), so the checkpoint of size ``n`` commits to epochs
-1..n and its newest leaf is epoch ``n``.
+Leaf ``i`` (0-based) is epoch ``i + 1``, encoded as a ``glasskey.log.leaf`` epoch-root leaf,
+so the checkpoint of size ``n`` commits to epochs 1..n and its newest leaf is epoch ``n``.
+Checkpoints are signed under the profile in ``glasskey.log.profile``, which clients verify.
 
 Persistence: rows in ``glasskey_root_log`` (one per epoch) and ``glasskey_checkpoints`` (every
 signed head). Only the elected publisher writes; every process reads. The tree's node hashes
@@ -21,15 +21,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from glasskey.client.protocol import epoch_leaf_hash, sign_checkpoint, verifier_key
 from glasskey.core.errors import UsageError
+from glasskey.directory import Directory
+from glasskey.log.profile import epoch_leaf_hash, sign_checkpoint, verifier_key
 from glasskey.log.rfc6962 import MemoryHashStore, prove_consistency, prove_inclusion
 from glasskey.server.db import ServiceDB
-
-if TYPE_CHECKING:
-    from glasskey.directory import Directory
 
 log = logging.getLogger("glasskey.server.rootlog")
 

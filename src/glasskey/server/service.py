@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from glasskey.auditor.client import AuditorClient
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.types import EpochHash, HistoryParams, HistoryProof, LookupProof
 from glasskey.core.errors import GlasskeyError
@@ -23,15 +24,10 @@ from glasskey.directory import Directory, FolderBlobStore, LabelNotFound, Memory
 from glasskey.server.auth import Authenticator, PermissionDenied, TokenAuthenticator
 from glasskey.server.batching import GroupCommitter
 from glasskey.server.countersign import AuditorApi, Countersigner, SignatureStore
-from glasskey.server.db import ServiceDB, is_postgres, sqlite_path_of
+from glasskey.server.db import ServiceDB
+from glasskey.server.election import Elector, elector_for
 from glasskey.server.metrics import Metrics
-from glasskey.server.publisher import (
-    AlwaysElector,
-    Elector,
-    FileElector,
-    PostgresElector,
-    Publisher,
-)
+from glasskey.server.publisher import Publisher
 from glasskey.server.rootlog import CheckpointRecord, RootLog
 from glasskey.server.settings import ServerSettings
 
@@ -328,15 +324,6 @@ class DirectoryService:
         return str(user_id), bytes(digest).hex(), float(accepted_at)
 
 
-def _elector_for(db_url: str) -> Elector:
-    if is_postgres(db_url):
-        return PostgresElector(db_url)
-    path = sqlite_path_of(db_url)
-    if path == ":memory:":
-        return AlwaysElector()
-    return FileElector(path + ".publisher.lock")
-
-
 def create_service(
     settings: ServerSettings,
     signer: Any,
@@ -362,9 +349,7 @@ def create_service(
     rootlog = RootLog(db, signer, settings.origin)
     auth = authenticator or TokenAuthenticator(db, settings.admin_token)
     if auditor is None and settings.auditor_url:
-        from glasskey.auditor.client import AuditorClient
-
         auditor = AuditorClient(settings.auditor_url, settings.auditor_token, timeout=30.0)
     return DirectoryService(
-        settings, directory, db, rootlog, auth, _elector_for(settings.db_url), auditor
+        settings, directory, db, rootlog, auth, elector_for(settings.db_url), auditor
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from glasskey.core.akd.node_label import Direction, NodeLabel
+from glasskey.core.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +128,6 @@ class HistoryParams:
 
     def __init__(self, most_recent: int | None = None) -> None:
         if most_recent is not None and most_recent < 1:
-            from glasskey.core.errors import UsageError
-
             raise UsageError(f"MostRecent(n) needs n >= 1, got {most_recent}")
         self.most_recent = most_recent
 

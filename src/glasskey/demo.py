@@ -5,6 +5,9 @@
 3. put a malicious middlebox in front of the server and show the client refusing a forged
    key, another user's entry, a bad signature, a rollback to an old checkpoint, and a split
    view (a second server with the *same* keys but a different history).
+
+It drives both sides of the wire — server processes and the verifying client — so it sits
+above both, beside the CLI, and never inside the server (which must not import its client).
 """
 
 from __future__ import annotations

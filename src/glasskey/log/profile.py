@@ -1,4 +1,7 @@
-"""What the glasskey service signs and how a client opens it (pure; shared with the server).
+"""glasskey's checkpoint profile: how the log signs a checkpoint and how a client opens it.
+
+Both sides of the wire need exactly these bytes — the server (``glasskey.server.rootlog``)
+to sign, every client to verify — so they live here, below both, rather than in either.
 
 A *checkpoint* is a C2SP tlog-checkpoint (``origin``, tree size, base64 root) signed as a
 C2SP note by the log key under the key name ``origin`` (signature type 0x01, Ed25519), plus a
@@ -22,6 +25,14 @@ from glasskey.log import checkpoint as checkpoints
 from glasskey.log import note as notes
 from glasskey.log.leaf import epoch_root_leaf_hash
 
+__all__ = [
+    "OpenedCheckpoint",
+    "epoch_leaf_hash",
+    "open_checkpoint",
+    "sign_checkpoint",
+    "verifier_key",
+]
+
 
 def epoch_leaf_hash(epoch: int, root_hash: bytes) -> bytes:
     """RFC 6962 leaf hash of the root-log leaf for ``(epoch, root_hash)``."""
@@ -33,6 +44,8 @@ def epoch_leaf_hash(epoch: int, root_hash: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class OpenedCheckpoint:
+    """A checkpoint verified under the profile: its head and newest signed time (Unix s)."""
+
     origin: str
     size: int
     root: bytes

@@ -1,0 +1,1 @@
+"""The JSON wire contract shared by the server and its clients (imports only glasskey.core)."""

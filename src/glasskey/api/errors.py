@@ -52,18 +52,23 @@ _BY_STATUS: dict[int, type[RequestError]] = {
     503: Unavailable,
 }
 
-#: The request-outcome classes by the codes services put in error bodies.
+#: The request-outcome classes by the codes services put in error bodies; the auditor's two
+#: refinements (``glasskey.auditor.service``, above this layer) map to their bases.
 _BY_CODE: dict[str, type[RequestError]] = {
-    cls.code: cls
-    for cls in (
-        ConstraintViolation,
-        Unauthenticated,
-        PermissionDenied,
-        NotFound,
-        Conflict,
-        RateLimited,
-        Unavailable,
-    )
+    **{
+        cls.code: cls
+        for cls in (
+            ConstraintViolation,
+            Unauthenticated,
+            PermissionDenied,
+            NotFound,
+            Conflict,
+            RateLimited,
+            Unavailable,
+        )
+    },
+    "namespace_disabled": ConstraintViolation,
+    "unauthorized": Unauthenticated,
 }
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import time
 
+from glasskey.api.wire import BundleResponse
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.verify import lookup_verify
 from glasskey.core.akd.wire import decode_append_only_proof
-from glasskey.server.app import BundleResponse
 from glasskey.server.auth import hash_token
 from tests.server.conftest import ADMIN, Harness, make_harness
 

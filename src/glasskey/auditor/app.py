@@ -27,12 +27,8 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from glasskey.auditor.service import (
-    Auditor,
-    AuditorError,
-    Identity,
-    Unauthorized,
-)
+from glasskey.api.errors import http_status
+from glasskey.auditor.service import Auditor, Identity, Unauthorized
 from glasskey.auditor.tls import client_cert_spki_sha256
 from glasskey.core.errors import GlasskeyError, MalformedError
 from glasskey.core.plexi.messages import dumps, loads
@@ -121,13 +117,10 @@ def create_app(
     )
     app.state.auditor = auditor
 
-    @app.exception_handler(AuditorError)
-    async def _auditor_error(request: Request, exc: AuditorError) -> Response:
-        return _error(request, exc.status, exc.code, str(exc))
-
     @app.exception_handler(GlasskeyError)
     async def _glasskey_error(request: Request, exc: GlasskeyError) -> Response:
-        return _error(request, 400, exc.code, str(exc))
+        # Anything the vocabulary gives no status is the caller's bad input here (Plexi: 400).
+        return _error(request, http_status(exc, default=400), exc.code, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -13,15 +13,7 @@ from typing import Any
 
 import httpx
 
-from glasskey.auditor.service import (
-    AlreadyExists,
-    AuditorError,
-    ConstraintViolation,
-    Forbidden,
-    NotFound,
-    Unauthorized,
-    Unavailable,
-)
+from glasskey.api.errors import error_from_http
 from glasskey.core.errors import MalformedError, SignatureError
 from glasskey.core.plexi import (
     AuditorConfiguration,
@@ -33,14 +25,6 @@ from glasskey.core.plexi import (
 from glasskey.core.plexi.messages import loads
 
 USER_AGENT = "glasskey/0.1"
-_BY_STATUS: dict[int, type[AuditorError]] = {
-    400: ConstraintViolation,
-    401: Unauthorized,
-    403: Forbidden,
-    404: NotFound,
-    409: AlreadyExists,
-    503: Unavailable,
-}
 
 
 class AuditorClient:
@@ -85,17 +69,16 @@ class AuditorClient:
     # -- transport -------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
+        """The decoded JSON answer; an error answer raises its ``RequestError`` subclass
+        (``NotFound``, ``ConstraintViolation``, ...), whose message names the request."""
         response = self._http.request(method, path, json=body)
         if response.status_code == 200:
             return loads(response.content)
-        try:
-            message = loads(response.content).get("message") or response.text
-        except (MalformedError, AttributeError):
-            message = response.text
-        error_type = _BY_STATUS.get(response.status_code, AuditorError)
-        error = error_type(f"{method} {path}: HTTP {response.status_code}: {message}")
-        error.status = response.status_code
-        raise error
+        raise error_from_http(
+            response.status_code,
+            response.content,
+            lambda status, _code, message: f"{method} {path}: HTTP {status}: {message}",
+        )
 
     # -- reads -----------------------------------------------------------------------------
 

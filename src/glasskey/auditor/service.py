@@ -17,15 +17,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from glasskey.auditor.store import (
-    AuditorStore,
-    AuditorTxn,
+from glasskey.auditor.store import AuditorStore, AuditorTxn, EpochRecord, Evidence, NamespaceRow
+from glasskey.core.errors import (
     Conflict,
-    EpochRecord,
-    Evidence,
-    NamespaceRow,
+    ConstraintViolation,
+    GlasskeyError,
+    MalformedError,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+    UsageError,
 )
-from glasskey.core.errors import GlasskeyError, MalformedError, UsageError
 from glasskey.core.plexi import (
     AuditorConfiguration,
     Ciphersuite,
@@ -50,29 +53,7 @@ DISABLED_MESSAGE = "Namespace is disabled and read-only."
 FIRST_EPOCH = 1
 
 
-# -- errors (HTTP status attached; the app maps them) ----------------------------------------
-
-
-class AuditorError(UsageError):
-    status = 400
-    code = "bad_request"
-
-
-class NotFound(AuditorError):
-    status = 404
-    code = "not_found"
-
-
-class AlreadyExists(AuditorError):
-    status = 409
-    code = "conflict"
-
-
-class ConstraintViolation(AuditorError):
-    """A publication rule (spec 2.5) refused the request; nothing was written."""
-
-    status = 400
-    code = "constraint_violation"
+# -- errors (the request outcomes are glasskey.core.errors'; these two are Plexi's own) ------
 
 
 class NamespaceDisabled(ConstraintViolation):
@@ -82,19 +63,10 @@ class NamespaceDisabled(ConstraintViolation):
         super().__init__(DISABLED_MESSAGE)
 
 
-class Unauthorized(AuditorError):
-    status = 401
+class Unauthorized(Unauthenticated):
+    """No valid credential (Plexi's code for it is ``unauthorized``)."""
+
     code = "unauthorized"
-
-
-class Forbidden(AuditorError):
-    status = 403
-    code = "forbidden"
-
-
-class Unavailable(AuditorError):
-    status = 503
-    code = "unavailable"
 
 
 def now_ms() -> int:
@@ -167,7 +139,7 @@ def _check_owner(identity: Identity | None, row: NamespaceRow | None) -> None:
     if identity.operator:
         return
     if row is None or identity.cert_spki_sha256 not in row.owners:
-        raise Forbidden("this client certificate may not write to this namespace")
+        raise PermissionDenied("this client certificate may not write to this namespace")
 
 
 # -- the service -----------------------------------------------------------------------------
@@ -265,7 +237,7 @@ class Auditor:
         if identity is None:
             raise Unauthorized("authentication required (client certificate or bearer token)")
         if not identity.operator:
-            raise Forbidden("only the auditor operator may create namespaces")
+            raise PermissionDenied("only the auditor operator may create namespaces")
         if not isinstance(body, Mapping):
             raise MalformedError("request body must be a JSON object")
         name = validate_namespace_name(body.get("name"))
@@ -304,11 +276,8 @@ class Auditor:
             owners=owners_norm,
             created_ms=self.clock(),
         )
-        try:
-            with self.store.write() as txn:
-                txn.insert_namespace(row)
-        except Conflict:
-            raise AlreadyExists(f"namespace {name} already exists") from None
+        with self.store.write() as txn:
+            txn.insert_namespace(row)  # Conflict if the name is taken
         log.info("created namespace %s (ciphersuite %d)", name, suite)
         return row.info()
 
@@ -391,16 +360,10 @@ class Auditor:
 
 __all__ = [
     "DISABLED_MESSAGE",
-    "AlreadyExists",
     "Auditor",
-    "AuditorError",
-    "ConstraintViolation",
-    "Forbidden",
     "Identity",
     "Keyring",
     "NamespaceDisabled",
-    "NotFound",
     "Unauthorized",
-    "Unavailable",
     "now_ms",
 ]

@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from glasskey.core.errors import UsageError
+from glasskey.core.errors import Conflict, UsageError
 from glasskey.core.plexi import (
     KeyInfo,
     LastVerifiedEpoch,
@@ -43,12 +43,6 @@ def _enc(epoch: int | None) -> int | None:
 
 def _dec(value: int | None) -> int | None:
     return None if value is None else int(value) + _BIAS
-
-
-class Conflict(UsageError):
-    """A uniqueness rule was hit at the storage layer (namespace name, epoch, digest)."""
-
-    code = "conflict"
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -478,7 +472,6 @@ def open_auditor_store(url: str) -> SqliteAuditorStore | PostgresAuditorStore:
 __all__ = [
     "AuditorStore",
     "AuditorTxn",
-    "Conflict",
     "EpochRecord",
     "Evidence",
     "NamespaceRow",

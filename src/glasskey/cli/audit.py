@@ -23,7 +23,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from glasskey.core.errors import GlasskeyError
+from glasskey.core.errors import GlasskeyError, NotFound
 from glasskey.core.plexi import SignatureResponse
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -210,7 +210,6 @@ def ls(
 ) -> None:
     """List the auditor's namespaces."""
     from glasskey.auditor.inspect import format_ls
-    from glasskey.auditor.service import NotFound
 
     try:
         with _client(remote_url) as client:

@@ -15,7 +15,6 @@ makes those requests, synchronously or with ``await``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +24,16 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from glasskey.api.encoding import encode_base64
+from glasskey.api.errors import error_from_http
+from glasskey.api.wire import (
+    KeysResponse,
+    KeyUpload,
+    RegisterRequest,
+    RegisterResponse,
+    UpdateReceipt,
+    parse,
+)
 from glasskey.client.alerts import (
     Alert,
     KeyChanged,
@@ -41,26 +50,22 @@ from glasskey.client.verify import (
     verify_history,
 )
 from glasskey.core.akd.types import HistoryParams
-from glasskey.core.errors import GlasskeyError, MalformedError, UsageError, VerificationError
+from glasskey.core.errors import (
+    GlasskeyError,
+    MalformedError,
+    NotFound,
+    RequestError,
+    UsageError,
+    VerificationError,
+)
 
 DEFAULT_TIMEOUT = 10.0
 
 T = TypeVar("T")
 
-
-class ServerError(GlasskeyError):
-    """The server answered with an error (``status``, ``code`` from its JSON body)."""
-
-    code = "server_error"
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"server error {status} ({code}): {message}")
-        self.status = status
-        self.server_code = code
-
-
-class NotFound(ServerError):
-    code = "not_found"
+#: The server answered with an error: ``status``, and ``server_code`` from its JSON body. The
+#: subclasses say which outcome (``NotFound``, ``Conflict``, ``Unauthenticated``, ...).
+ServerError = RequestError
 
 
 class NetworkError(GlasskeyError):
@@ -137,18 +142,14 @@ class _Core:
             return stored
         if wanted is None:
             body = yield _Request("GET", "/api/transparency/keys")
-            try:
-                wanted = Trust(
-                    origin=str(body["origin"]),
-                    log_public_key=str(body["log_public_key"]),
-                    vrf_public_key=bytes.fromhex(body["vrf_public_key"]),
-                    configuration=str(body["configuration"]),
-                    domain_label=(
-                        body["domain_label"].encode("utf-8") if body.get("domain_label") else None
-                    ),
-                )
-            except (KeyError, TypeError, ValueError, AttributeError):
-                raise MalformedError("the server's key document is malformed") from None
+            keys = parse(KeysResponse, body, "the server's key document")
+            wanted = Trust(
+                origin=keys.origin,
+                log_public_key=keys.log_public_key,
+                vrf_public_key=keys.vrf_public_key,
+                configuration=keys.configuration,
+                domain_label=keys.domain_label.encode("utf-8") if keys.domain_label else None,
+            )
         self.state.pin(self.server, wanted)
         return wanted
 
@@ -235,45 +236,33 @@ class _Core:
         # Recorded *before* sending: a crash after the server accepted it must not make our
         # own key look foreign to the owner monitor.
         self.state.record_own_update(trust.origin, user_id, digest, None)
+        # Built, not validated: limits are the server's to enforce and to answer for.
+        upload = KeyUpload.model_construct(user_id=user_id, key=encode_base64(key))
         body = yield _Request(
             "POST", "/api/crypto/keys/identity", {"wait": wait} if wait else {},
-            {"user_id": user_id, "key": base64.b64encode(key).decode("ascii")}, token,
+            upload.model_dump(), token,
         )  # fmt: skip
-        try:
-            update_id = int(body["update_id"])
-            status = str(body["status"])
-            epoch = body.get("epoch")
-        except (KeyError, TypeError, ValueError):
-            raise MalformedError("the server's upload receipt is malformed") from None
-        self.state.record_own_update(trust.origin, user_id, digest, update_id)
+        receipt = parse(UpdateReceipt, body, "the server's upload receipt")
+        self.state.record_own_update(trust.origin, user_id, digest, receipt.update_id)
         verified: VerifiedKey | None = None
-        if status == "published":
+        if receipt.status == "published":
             # Never trust the embedded bundle blindly: fetch and verify like any lookup.
             verified = yield from self.lookup(user_id)
-        return UploadReceipt(update_id, user_id, digest.hex(), status, epoch, verified)
+        return UploadReceipt(
+            receipt.update_id, user_id, digest.hex(), receipt.status, receipt.epoch, verified
+        )
 
     def register(self, user_id: str, admin_token: str | None) -> Generator[_Request, Any, str]:
-        body = yield _Request("POST", "/api/auth/register", json={"user_id": user_id},
-                              token=admin_token)  # fmt: skip
-        try:
-            return str(body["token"])
-        except (KeyError, TypeError):
-            raise MalformedError("the server's registration answer is malformed") from None
-
-
-def _error_from(response: httpx.Response) -> ServerError:
-    try:
-        err = response.json()["error"]
-        code, message = str(err["code"]), str(err["message"])
-    except Exception:
-        code, message = "http_error", response.text[:200]
-    cls = NotFound if response.status_code == 404 else ServerError
-    return cls(response.status_code, code, message)
+        request = RegisterRequest.model_construct(user_id=user_id)
+        body = yield _Request(
+            "POST", "/api/auth/register", json=request.model_dump(), token=admin_token
+        )
+        return parse(RegisterResponse, body, "the server's registration answer").token
 
 
 def _decode(response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        raise _error_from(response)
+        raise error_from_http(response.status_code, response.content)
     try:
         return response.json()
     except ValueError:

@@ -21,14 +21,13 @@ anything returned; every failure is a typed ``VerificationError``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from glasskey.api.wire import BundleResponse, HistoryResponse, SignedState, parse
 from glasskey.client.alerts import (
     AuditorSignatureInvalid,
     AuditorSignatureMissing,
@@ -99,54 +98,22 @@ class VerifiedHistory:
     auditor_signature: SignatureResponse | None = None
 
 
-def _field(body: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
-    value = body.get(name) if isinstance(body, Mapping) else None
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise MalformedError(f"response field {name!r} is missing or has the wrong type")
-    return value
-
-
-def _hex(text: Any, what: str, size: int | None = 32) -> bytes:
-    try:
-        value = bytes.fromhex(text)
-    except (TypeError, ValueError):
-        raise MalformedError(f"{what} is not hex") from None
-    if size is not None and len(value) != size:
-        raise MalformedError(f"{what} must be {size} bytes, got {len(value)}")
-    return value
-
-
-def _hex_list(value: Any, what: str) -> list[bytes]:
-    if not isinstance(value, list) or len(value) > 128:
-        raise MalformedError(f"{what} must be a list of at most 128 hashes")
-    return [_hex(h, f"{what} entry") for h in value]
-
-
-def _b64(text: Any, what: str) -> bytes:
-    try:
-        return base64.b64decode(str(text).encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise MalformedError(f"{what} is not base64") from None
-
-
 def configuration_of(trust: Trust) -> Configuration:
     return get_configuration(trust.configuration, trust.domain_label)
 
 
 def verify_signed_state(
     trust: Trust,
-    body: Mapping[str, Any],
+    state: SignedState,
     previous: Head | None,
     *,
     max_age: float | None = None,
     now: float | None = None,
 ) -> VerifiedState:
-    """Steps 1–4 of the module docstring for the signed-state fields of any proof response."""
-    epoch = _field(body, "epoch", int)
-    root_hash = _hex(_field(body, "root_hash", str), "root_hash")
-    note = _field(body, "checkpoint", str)
+    """Steps 1–4 of the module docstring for the signed state of any (parsed) proof response."""
+    epoch, root_hash, note = state.epoch, state.root_hash, state.checkpoint
     checkpoint = open_checkpoint(note, trust.origin, trust.log_public_key)
-    if _field(body, "tree_size", int) != checkpoint.size:
+    if state.tree_size != checkpoint.size:
         raise MalformedError("tree_size does not match the signed checkpoint")
 
     # 2. The proof's epoch must be the checkpoint's newest leaf.
@@ -155,9 +122,12 @@ def verify_signed_state(
             f"the proof is for epoch {epoch} but the signed checkpoint is at {checkpoint.size}: "
             "proofs must be for the newest signed epoch"
         )
-    inclusion = _hex_list(body.get("log_inclusion"), "log_inclusion")
     verify_inclusion(
-        epoch_leaf_hash(epoch, root_hash), epoch - 1, checkpoint.size, inclusion, checkpoint.root
+        epoch_leaf_hash(epoch, root_hash),
+        epoch - 1,
+        checkpoint.size,
+        state.log_inclusion,
+        checkpoint.root,
     )
 
     # 3. Consistency with what this client saw before.
@@ -175,8 +145,8 @@ def verify_signed_state(
                     "split view"
                 )
         else:
-            proof = body.get("log_consistency")
-            if body.get("consistency_from") != previous.size or proof is None:
+            proof = state.log_consistency
+            if state.consistency_from != previous.size or proof is None:
                 raise ForkDetected(
                     f"the server did not prove that size {checkpoint.size} extends the "
                     f"verified size {previous.size}"
@@ -185,7 +155,7 @@ def verify_signed_state(
                 verify_consistency(
                     previous.size,
                     checkpoint.size,
-                    _hex_list(proof, "log_consistency"),
+                    proof,
                     previous.log_root,
                     checkpoint.root,
                 )
@@ -249,20 +219,20 @@ def verify_bundle(
     (``UsageError`` if ``policy.trust`` is None). Does not read or write client state.
     """
     trust = _pinned(policy)
-    if _field(body, "user_id", str) != user_id:
-        raise WrongLabel(f"asked for {user_id!r}, the server answered for {body['user_id']!r}")
-    state = verify_signed_state(trust, body, previous, max_age=policy.max_age, now=now)
-    proof = _b64(_field(body, "proof", str), "proof")
+    bundle = parse(BundleResponse, body, "the bundle response")
+    if bundle.user_id != user_id:
+        raise WrongLabel(f"asked for {user_id!r}, the server answered for {bundle.user_id!r}")
+    state = verify_signed_state(trust, bundle, previous, max_age=policy.max_age, now=now)
     try:
         result = lookup_verify(
             configuration_of(trust), trust.vrf_public_key, state.root_hash, state.epoch,
-            user_id.encode("utf-8"), proof,
+            user_id.encode("utf-8"), bundle.proof,
         )  # fmt: skip
     except VrfError as exc:
         raise WrongLabel(f"the proof is not for label {user_id!r}: {exc}") from exc
-    if _b64(_field(body, "key", str), "key") != result.value:
+    if bundle.key != result.value:
         raise LookupProofError("the key in the response is not the key the proof commits to")
-    if body.get("version") != result.version or body.get("published_epoch") != result.epoch:
+    if bundle.version != result.version or bundle.published_epoch != result.epoch:
         raise LookupProofError("the version/epoch in the response differ from the proof's")
     return VerifiedKey(
         user_id, result.value, result.version, result.epoch, state.epoch, state.root_hash,
@@ -285,28 +255,20 @@ def verify_history(
     that does not verify.
     """
     trust = _pinned(policy)
-    if _field(body, "user_id", str) != user_id:
-        raise WrongLabel(f"asked for {user_id!r}, the server answered for {body['user_id']!r}")
-    state = verify_signed_state(trust, body, previous, max_age=policy.max_age, now=now)
-    proof = _b64(_field(body, "proof", str), "proof")
+    history = parse(HistoryResponse, body, "the history response")
+    if history.user_id != user_id:
+        raise WrongLabel(f"asked for {user_id!r}, the server answered for {history.user_id!r}")
+    state = verify_signed_state(trust, history, previous, max_age=policy.max_age, now=now)
     try:
         results = key_history_verify(
             configuration_of(trust), trust.vrf_public_key, state.root_hash, state.epoch,
-            user_id.encode("utf-8"), proof, params,
+            user_id.encode("utf-8"), history.proof, params,
         )  # fmt: skip
     except VrfError as exc:
         raise WrongLabel(f"the history proof is not for label {user_id!r}: {exc}") from exc
-    listed = body.get("versions")
-    if not isinstance(listed, list) or len(listed) != len(results):
+    listed = [(v.version, v.epoch, v.key) for v in history.versions]
+    if listed != [(r.version, r.epoch, r.value) for r in results]:
         raise HistoryProofError("the versions listed differ from the proof's")
-    for item, result in zip(listed, results, strict=True):
-        if (
-            not isinstance(item, Mapping)
-            or item.get("version") != result.version
-            or item.get("epoch") != result.epoch
-            or _b64(item.get("key", ""), "key") != result.value
-        ):
-            raise HistoryProofError("the versions listed differ from the proof's")
     return VerifiedHistory(
         user_id, tuple(results), state.epoch, state.root_hash, state.head,
         _countersignature(policy.auditor, body, state),

@@ -131,10 +131,80 @@ class KeyMaterialError(GlasskeyError):
     code = "key"
 
 
+# -- request outcomes ------------------------------------------------------------------------
+#
+# Why here and not in the HTTP layer: the directory, the auditor's rules and both HTTP
+# clients all speak of "not found" or "conflict", and each must mean the same class on both
+# sides of a wire. ``glasskey.api.errors`` maps these classes to HTTP statuses and back.
+
+
+class RequestError(GlasskeyError):
+    """A request could not be served as asked; each subclass is one outcome a service reports.
+
+    Services raise the subclasses. HTTP clients raise them too for the error answers they
+    receive (``glasskey.api.errors.error_from_http``); then ``status`` is the HTTP status and
+    ``server_code`` the code the server put in its error body. This base class is what a
+    client raises for an answer no subclass describes.
+    """
+
+    code = "server_error"
+
+    def __init__(
+        self, message: str, *, status: int | None = None, server_code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.server_code = server_code
+
+
+class NotFound(RequestError):
+    """What was asked for does not exist (or is not published)."""
+
+    code = "not_found"
+
+
+class Conflict(RequestError):
+    """The resource already exists (a name or an epoch that is taken)."""
+
+    code = "conflict"
+
+
+class Unavailable(RequestError):
+    """The service cannot answer right now (starting, lagging, a dependency is down)."""
+
+    code = "unavailable"
+
+
+class Unauthenticated(RequestError):
+    """No valid credential was presented."""
+
+    code = "unauthenticated"
+
+
+class PermissionDenied(RequestError):
+    """The caller is authenticated but may not do this."""
+
+    code = "forbidden"
+
+
+class RateLimited(RequestError):
+    """The caller sent too many requests; it should slow down."""
+
+    code = "rate_limited"
+
+
+class ConstraintViolation(RequestError):
+    """A rule of the service refused the request (e.g. an auditor's publication rules)."""
+
+    code = "constraint_violation"
+
+
 __all__ = [
     "AppendOnlyProofError",
     "ConfigurationError",
+    "Conflict",
     "ConsistencyError",
+    "ConstraintViolation",
     "ForkDetected",
     "GlasskeyError",
     "HistoryProofError",
@@ -144,10 +214,16 @@ __all__ = [
     "MalformedError",
     "MembershipProofError",
     "NonMembershipProofError",
+    "NotFound",
+    "PermissionDenied",
     "ProofError",
+    "RateLimited",
+    "RequestError",
     "RollbackDetected",
     "SignatureError",
     "StaleHead",
+    "Unauthenticated",
+    "Unavailable",
     "UsageError",
     "VerificationError",
     "VrfError",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from glasskey.core.errors import GlasskeyError, UsageError
+from glasskey.core.errors import GlasskeyError, NotFound, UsageError
 
 
 class DirectoryError(GlasskeyError):
     code = "directory_error"
 
 
-class LabelNotFound(DirectoryError):
+class LabelNotFound(DirectoryError, NotFound):
     """The label has no published version (at the requested epoch)."""
 
     code = "not_found"

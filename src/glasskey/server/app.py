@@ -17,7 +17,6 @@ import asyncio
 import base64
 import binascii
 import gc
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -29,221 +28,56 @@ from xml.sax.saxutils import escape as xml_escape
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from glasskey.api.errors import http_status
+from glasskey.api.headers import PROTOBUF, signed_state_headers
+from glasskey.api.wire import (
+    MAX_KEY_BYTES,
+    AuditLogEntry,
+    AuditLogResponse,
+    AuditorKey,
+    AuditorResponse,
+    AuditProofResponse,
+    BlobListResponse,
+    BundleResponse,
+    ConsistencyResponse,
+    ErrorResponse,
+    Health,
+    HistoryResponse,
+    HistoryVersion,
+    InclusionResponse,
+    KeysResponse,
+    KeyUpload,
+    RegisterRequest,
+    RegisterResponse,
+    RootResponse,
+    SignedState,
+    UpdateReceipt,
+)
 from glasskey.core.akd.types import EpochHash, HistoryParams, LookupProof
 from glasskey.core.akd.wire import (
     encode_append_only_proof,
     encode_history_proof,
     encode_lookup_proof,
 )
-from glasskey.core.errors import GlasskeyError, MalformedError, UsageError
-from glasskey.directory import InvalidEpoch, InvalidUpdate, LabelNotFound
-from glasskey.server.auth import (
-    AuthenticationError,
-    Conflict,
+from glasskey.core.errors import (
+    GlasskeyError,
+    MalformedError,
     PermissionDenied,
-    TokenAuthenticator,
-    check_user_id,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+    UsageError,
 )
+from glasskey.directory import LabelNotFound
+from glasskey.server.auth import TokenAuthenticator, check_user_id
 from glasskey.server.ratelimit import RateLimiter
-from glasskey.server.service import DirectoryService, Snapshot, Unavailable
+from glasskey.server.service import DirectoryService, Snapshot
 
 log = logging.getLogger("glasskey.server.http")
 
-PROTOBUF = "application/x-protobuf"
-MAX_KEY_BYTES = 64 * 1024
-
-# -- response / request models (they make the OpenAPI document precise) -----------------------
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
-
-
-class AuditorSignature(BaseModel):
-    """A Plexi SignatureResponse (auditor-compat.md 2.3): the auditor's countersignature."""
-
-    version: int
-    ciphersuite: int
-    namespace: str
-    timestamp: int = Field(description="Signing time, ms since the epoch.")
-    epoch: int
-    digest: str = Field(description="The epoch's root hash (hex).")
-    signature: str = Field(description="Ed25519 signature (hex).")
-    key_id: int | None = Field(None, description="Last byte of the signing key.")
-    serialized_message: str | None = Field(None, description="The exact signed bytes (hex).")
-
-
-class SignedState(BaseModel):
-    """The signed root-log state a proof is valid in."""
-
-    epoch: int = Field(description="Directory epoch the proof is for.")
-    root_hash: str = Field(description="AKD root hash of that epoch (hex).")
-    checkpoint: str = Field(description="C2SP tlog-checkpoint signed note covering the epoch.")
-    tree_size: int = Field(description="Root-log size in the checkpoint.")
-    log_inclusion: list[str] = Field(
-        description="RFC 6962 inclusion proof of leaf (epoch, root_hash) at index epoch-1."
-    )
-    consistency_from: int | None = Field(
-        None, description="The known_size the consistency proof starts from."
-    )
-    log_consistency: list[str] | None = Field(
-        None, description="RFC 6962 consistency proof from known_size to tree_size."
-    )
-    auditor_signature: AuditorSignature | None = Field(
-        None, description="The auditor's countersignature of exactly this epoch, if stored."
-    )
-
-
-class BundleResponse(SignedState):
-    user_id: str
-    key: str = Field(description="The current key (base64).")
-    version: int
-    published_epoch: int = Field(description="Epoch in which this version was published.")
-    proof: str = Field(description="AKD LookupProof, protobuf, base64.")
-
-
-class HistoryVersion(BaseModel):
-    version: int
-    epoch: int
-    key: str
-
-
-class HistoryResponse(SignedState):
-    user_id: str
-    params: str = Field(description='"complete" or "most_recent:N".')
-    versions: list[HistoryVersion]
-    proof: str = Field(description="AKD HistoryProof, protobuf, base64.")
-
-
-class RootResponse(SignedState):
-    origin: str
-    signed_at: float
-
-
-class ConsistencyResponse(BaseModel):
-    from_size: int = Field(alias="from")
-    to_size: int = Field(alias="to")
-    proof: list[str]
-    to_root: str
-
-    model_config = {"populate_by_name": True}
-
-
-class InclusionResponse(SignedState):
-    user_id: str | None = None
-    key: str | None = None
-    version: int | None = None
-    published_epoch: int | None = None
-    proof: str | None = None
-
-
-class AuditLogEntry(BaseModel):
-    epoch: int
-    root_hash: str
-    appended_at: float
-
-
-class AuditLogResponse(BaseModel):
-    entries: list[AuditLogEntry]
-    checkpoint: str | None
-    auditor_signature: AuditorSignature | None = Field(
-        None, description="The newest stored auditor countersignature."
-    )
-
-
-class AuditProofResponse(BaseModel):
-    start: int
-    end: int
-    hashes: list[str] = Field(description="Root hashes of epochs start..end (hex).")
-    proof: str = Field(description="AKD AppendOnlyProof, protobuf, base64.")
-
-
-class BlobListResponse(BaseModel):
-    blobs: list[str]
-
-
-class AuditorKey(BaseModel):
-    public_key: str = Field(description="Ed25519 public key (hex).")
-    not_before: int = Field(description="Valid for signatures made at this ms time or later.")
-    key_id: int
-
-
-class AuditorResponse(BaseModel):
-    """Who countersigns this log; clients should pin ``keys`` out of band, not trust these."""
-
-    configured: bool
-    url: str | None = None
-    namespace: str | None = None
-    keys: list[AuditorKey] = Field(default_factory=list)
-    latest: AuditorSignature | None = None
-    status: dict[str, Any] | None = None
-
-
-class KeysResponse(BaseModel):
-    origin: str
-    log_public_key: str = Field(description="Note verifier key (name+keyid+base64 key).")
-    vrf_public_key: str = Field(description="ECVRF-EDWARDS25519 public key (hex).")
-    configuration: str
-    domain_label: str | None = None
-
-
-class KeyUpload(BaseModel):
-    key: str = Field(
-        description="The new public key, base64.", max_length=4 * MAX_KEY_BYTES // 3 + 4
-    )
-    user_id: str | None = Field(
-        None, description="Must be the authenticated user (defaults to it).", max_length=256
-    )
-
-
-class UpdateReceipt(BaseModel):
-    update_id: int
-    user_id: str
-    value_sha256: str
-    accepted_at: float
-    status: str
-    epoch: int | None = None
-    bundle: BundleResponse | None = None
-
-
-class RegisterRequest(BaseModel):
-    user_id: str = Field(max_length=256)
-
-
-class RegisterResponse(BaseModel):
-    user_id: str
-    token: str
-
-
-class Health(BaseModel):
-    status: str
-    epoch: int | None = None
-    publisher: bool | None = None
-    queue_depth: int | None = None
-    auditor: dict[str, Any] | None = Field(
-        None, description="Countersigning progress (lag, failures, last error) when configured."
-    )
-
-
-_ERROR_STATUS: list[tuple[type[GlasskeyError], int]] = [
-    (AuthenticationError, 401),
-    (PermissionDenied, 403),
-    (LabelNotFound, 404),
-    (Conflict, 409),
-    (InvalidEpoch, 400),
-    (InvalidUpdate, 400),
-    (UsageError, 400),
-    (MalformedError, 400),
-    (Unavailable, 503),
-]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": desc}
     for status, desc in [
@@ -262,8 +96,10 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     )
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+def _json(model: BaseModel) -> Response:
+    """``model`` as the JSON body, serialised straight from the model: FastAPI's response
+    validation of a value we built ourselves would cost a third of a lookup."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def _unb64(text: str, what: str) -> bytes:
@@ -319,8 +155,9 @@ class _ObserveMiddleware:
             allowed, retry = self.limiter.allow(client[0] if client else "unknown")
             if not allowed:
                 self.metrics.inc("rate_limited")
+                refused = RateLimited("too many requests; slow down")
                 response = _error(
-                    429, "rate_limited", "too many requests; slow down",
+                    http_status(refused), refused.code, str(refused),
                     {"Retry-After": str(max(1, round(retry)))},
                 )  # fmt: skip
                 await response(scope, receive, send)
@@ -424,12 +261,11 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
 
     @app.exception_handler(GlasskeyError)
     async def _glasskey_error(_: Request, exc: GlasskeyError) -> Any:
-        for cls, status in _ERROR_STATUS:
-            if isinstance(exc, cls):
-                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-                return _error(status, exc.code, str(exc), headers)
-        log.error("unexpected glasskey error: %s", exc)
-        return _error(500, exc.code, str(exc))
+        status = http_status(exc)
+        if status == 500:
+            log.error("unexpected glasskey error: %s", exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return _error(status, exc.code, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> Any:
@@ -458,72 +294,46 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
     async def principal(authorization: Annotated[str | None, Header()] = None) -> str:
         user = await service.run_read(service.authenticator.authenticate, authorization)
         if user is None:
-            raise AuthenticationError("a valid bearer token is required")
+            raise Unauthenticated("a valid bearer token is required")
         return user
 
     def signed_state(snapshot: Snapshot, known_size: int | None) -> dict[str, Any]:
+        """The ``SignedState`` fields of a proof in ``snapshot`` (for ``model_construct``:
+        the values are ours, so the models skip validating them)."""
         rootlog = service.rootlog
         record = snapshot.checkpoint
         epoch = snapshot.epoch_hash.epoch
-        state: dict[str, Any] = {
+        consistency = None
+        # A client that has seen a larger log than we serve gets no proof (none can exist):
+        # it treats that as a rollback.
+        if known_size is not None and known_size <= record.size:
+            consistency = rootlog.consistency_proof(known_size, record.size)
+        return {
             "epoch": epoch,
-            "root_hash": snapshot.epoch_hash.root_hash.hex(),
+            "root_hash": snapshot.epoch_hash.root_hash,
             "checkpoint": record.note,
             "tree_size": record.size,
-            "log_inclusion": (
-                [h.hex() for h in rootlog.inclusion_proof(epoch - 1, record.size)]
-                if epoch >= 1
-                else []
-            ),
-            "consistency_from": None,
-            "log_consistency": None,
+            "log_inclusion": rootlog.inclusion_proof(epoch - 1, record.size) if epoch >= 1 else [],
+            "consistency_from": known_size,
+            "log_consistency": consistency,
             "auditor_signature": service.auditor_signature(epoch) if epoch >= 1 else None,
         }
-        if known_size is not None:
-            if known_size > record.size:
-                # The client has seen a larger log than we are serving: say so plainly; the
-                # client treats it as a rollback. No proof can exist.
-                state["consistency_from"] = known_size
-                state["log_consistency"] = None
-            else:
-                state["consistency_from"] = known_size
-                state["log_consistency"] = [
-                    h.hex() for h in rootlog.consistency_proof(known_size, record.size)
-                ]
-        return state
 
     def label_of(user_id: str) -> bytes:
         return check_user_id(user_id).encode("utf-8")
 
-    def proto_response(body: bytes, state: dict[str, Any]) -> Response:
-        headers = {
-            "X-Glasskey-Epoch": str(state["epoch"]),
-            "X-Glasskey-Root-Hash": state["root_hash"],
-            "X-Glasskey-Tree-Size": str(state["tree_size"]),
-            "X-Glasskey-Checkpoint": _b64(state["checkpoint"].encode("utf-8")),
-            "X-Glasskey-Log-Inclusion": ",".join(state["log_inclusion"]),
-        }
-        if state["log_consistency"] is not None:
-            headers["X-Glasskey-Log-Consistency"] = ",".join(state["log_consistency"])
-        if state["auditor_signature"] is not None:
-            headers["X-Glasskey-Auditor-Signature"] = _b64(
-                json.dumps(state["auditor_signature"], separators=(",", ":")).encode("utf-8")
-            )
-        return Response(body, media_type=PROTOBUF, headers=headers)
+    def proto_response(body: bytes, state: SignedState) -> Response:
+        return Response(body, media_type=PROTOBUF, headers=signed_state_headers(state))
 
     def bundle_of(
         user_id: str, proof: LookupProof, snapshot: Snapshot, known_size: int | None
-    ) -> tuple[dict[str, Any], bytes]:
+    ) -> tuple[BundleResponse, bytes]:
         encoded = encode_lookup_proof(proof)
-        body = {
-            "user_id": user_id,
-            "key": _b64(proof.value),
-            "version": proof.version,
-            "published_epoch": proof.epoch,
-            "proof": _b64(encoded),
-            **signed_state(snapshot, known_size),
-        }
-        return body, encoded
+        bundle = BundleResponse.model_construct(
+            user_id=user_id, key=proof.value, version=proof.version,
+            published_epoch=proof.epoch, proof=encoded, **signed_state(snapshot, known_size),
+        )  # fmt: skip
+        return bundle, encoded
 
     def known_size_q() -> Any:
         return Query(ge=0, le=2**62, description="Root-log size the client last verified.")
@@ -561,9 +371,9 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         if not service.settings.open_registration and not auth.is_admin(authorization):
             if authorization:
                 raise PermissionDenied("registration needs the admin token")
-            raise AuthenticationError("registration needs the admin token")
+            raise Unauthenticated("registration needs the admin token")
         token = auth.issue(check_user_id(body.user_id))
-        return {"user_id": body.user_id, "token": token}
+        return RegisterResponse(user_id=body.user_id, token=token)
 
     @app.post(
         "/api/crypto/keys/identity",
@@ -587,23 +397,23 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             raise UsageError("key must not be empty")
         if len(value) > MAX_KEY_BYTES:
             raise UsageError(f"key is {len(value)} bytes, over the limit of {MAX_KEY_BYTES}")
-        receipt = await service.submit_async(user, body.user_id or user, value)
-        receipt.update(status="pending", epoch=None, bundle=None)
+        accepted = await service.submit_async(user, body.user_id or user, value)
+        receipt = UpdateReceipt.model_construct(**accepted, status="pending", epoch=None)
         if wait > 0:
             service.publisher.wake()
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 status, epoch = await service.run_read(
-                    service.directory.update_status, receipt["update_id"]
+                    service.directory.update_status, receipt.update_id
                 )
                 if status == "published":
-                    receipt.update(status=status, epoch=epoch)
-                    receipt["bundle"] = await _published_bundle(user)
+                    receipt.status, receipt.epoch = status, epoch
+                    receipt.bundle = await _published_bundle(user)
                     break
                 await asyncio.sleep(0.05)
         return receipt
 
-    async def _published_bundle(user_id: str) -> dict[str, Any] | None:
+    async def _published_bundle(user_id: str) -> BundleResponse | None:
         try:
             proof, snapshot = await service.lookup_async(label_of(user_id))
         except Unavailable:
@@ -625,13 +435,11 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         if owner != user:
             raise PermissionDenied("that update belongs to another user")
         status, epoch = await service.run_read(service.directory.update_status, update_id)
-        out: dict[str, Any] = {
-            "update_id": update_id, "user_id": owner, "value_sha256": digest,
-            "accepted_at": accepted_at, "status": status, "epoch": epoch, "bundle": None,
-        }  # fmt: skip
-        if status == "published":
-            out["bundle"] = await _published_bundle(owner)
-        return out
+        bundle = await _published_bundle(owner) if status == "published" else None
+        return UpdateReceipt.model_construct(
+            update_id=update_id, user_id=owner, value_sha256=digest, accepted_at=accepted_at,
+            status=status, epoch=epoch, bundle=bundle,
+        )  # fmt: skip
 
     # -- lookups ----------------------------------------------------------------------------------
 
@@ -648,12 +456,10 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
     ) -> Any:
         """A user's current key with its AKD lookup proof and the signed checkpoint."""
         proof, snapshot = await service.lookup_async(label_of(user_id))
-        body, encoded = bundle_of(user_id, proof, snapshot, known_size)
+        bundle, encoded = bundle_of(user_id, proof, snapshot, known_size)
         if _wants_protobuf(request):
-            return proto_response(encoded, body)
-        # Built here, so FastAPI's response-model validation (a third of the JSON path's
-        # time) is skipped; the model still documents the shape and the tests check it.
-        return JSONResponse(body)
+            return proto_response(encoded, bundle)
+        return _json(bundle)
 
     @app.get(
         "/api/crypto/history/{user_id}",
@@ -673,19 +479,19 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         params = HistoryParams(most_recent)
         proof, snapshot = service.history(label_of(user_id), params)
         encoded = encode_history_proof(proof)
-        state = signed_state(snapshot, known_size)
-        if _wants_protobuf(request):
-            return proto_response(encoded, state)
-        return {
-            "user_id": user_id,
-            "params": "complete" if most_recent is None else f"most_recent:{most_recent}",
-            "versions": [
-                {"version": u.version, "epoch": u.epoch, "key": _b64(u.value)}
+        history = HistoryResponse.model_construct(
+            user_id=user_id,
+            params="complete" if most_recent is None else f"most_recent:{most_recent}",
+            versions=[
+                HistoryVersion.model_construct(version=u.version, epoch=u.epoch, key=u.value)
                 for u in proof.update_proofs
             ],
-            "proof": _b64(encoded),
-            **state,
-        }
+            proof=encoded,
+            **signed_state(snapshot, known_size),
+        )
+        if _wants_protobuf(request):
+            return proto_response(encoded, history)
+        return history
 
     # -- transparency -----------------------------------------------------------------------------
 
@@ -702,11 +508,11 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
     def get_root(known_size: Annotated[int | None, known_size_q()] = None) -> Any:
         """The newest signed checkpoint and the epoch it commits to."""
         snapshot = head_snapshot()
-        return {
-            "origin": service.rootlog.origin,
-            "signed_at": snapshot.checkpoint.signed_at,
+        return RootResponse.model_construct(
+            origin=service.rootlog.origin,
+            signed_at=snapshot.checkpoint.signed_at,
             **signed_state(snapshot, known_size),
-        }
+        )
 
     @app.get(
         "/api/transparency/consistency",
@@ -724,12 +530,12 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             raise UsageError(f"from ({from_size}) must not exceed to ({to_size})")
         if to_size > rootlog.size:
             raise UsageError(f"to ({to_size}) exceeds the log size ({rootlog.size})")
-        return {
-            "from": from_size,
-            "to": to_size,
-            "proof": [h.hex() for h in rootlog.consistency_proof(from_size, to_size)],
-            "to_root": rootlog.root(to_size).hex(),
-        }
+        return ConsistencyResponse.model_construct(
+            from_size=from_size,
+            to_size=to_size,
+            proof=rootlog.consistency_proof(from_size, to_size),
+            to_root=rootlog.root(to_size),
+        )
 
     @app.get(
         "/api/transparency/inclusion",
@@ -753,13 +559,13 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
             raise UsageError("give user_id, root or both")
         if user_id is not None:
             proof, snapshot = await service.lookup_async(label_of(user_id))
-            body, _ = bundle_of(user_id, proof, snapshot, known_size)
-            if root is not None and root.lower() != body["root_hash"]:
+            bundle, _ = bundle_of(user_id, proof, snapshot, known_size)
+            if root is not None and root.lower() != bundle.root_hash.hex():
                 raise UsageError(
                     "lookup proofs are only served for the current epoch root "
-                    f"({body['root_hash']}); omit root or pass the current one"
+                    f"({bundle.root_hash.hex()}); omit root or pass the current one"
                 )
-            return body
+            return InclusionResponse.model_construct(**dict(bundle))
         assert root is not None
         try:
             root_bytes = bytes.fromhex(root)
@@ -769,7 +575,8 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         if epoch is None:
             raise LabelNotFound("no epoch with that root hash is in the root log")
         head = await service.run_read(head_snapshot)
-        return signed_state(Snapshot(EpochHash(epoch, root_bytes), head.checkpoint), known_size)
+        snapshot = Snapshot(EpochHash(epoch, root_bytes), head.checkpoint)
+        return InclusionResponse.model_construct(**signed_state(snapshot, known_size))
 
     @app.get("/api/transparency/audit-log", response_model=AuditLogResponse, tags=["transparency"])
     def get_audit_log(
@@ -779,14 +586,14 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         rootlog = service.rootlog
         rootlog.refresh()
         record = rootlog.latest_checkpoint()
-        return {
-            "entries": [
-                {"epoch": e, "root_hash": r.hex(), "appended_at": t}
+        return AuditLogResponse.model_construct(
+            entries=[
+                AuditLogEntry.model_construct(epoch=e, root_hash=r, appended_at=t)
                 for e, r, t in rootlog.recent(limit)
             ],
-            "checkpoint": record.note if record else None,
-            "auditor_signature": latest_auditor_signature(),
-        }
+            checkpoint=record.note if record else None,
+            auditor_signature=latest_auditor_signature(),
+        )
 
     @app.get(
         "/api/transparency/audit",
@@ -806,12 +613,12 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         encoded = encode_append_only_proof(proof)
         if _wants_protobuf(request):
             return Response(encoded, media_type=PROTOBUF)
-        return {
-            "start": start,
-            "end": end,
-            "hashes": [service.directory.epoch_root(e).hex() for e in range(start, end + 1)],
-            "proof": _b64(encoded),
-        }
+        return AuditProofResponse.model_construct(
+            start=start,
+            end=end,
+            hashes=[service.directory.epoch_root(e) for e in range(start, end + 1)],
+            proof=encoded,
+        )
 
     def latest_auditor_signature() -> dict[str, Any] | None:
         signer = service.countersigner
@@ -847,7 +654,7 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         store = service.directory.blob_store
         names = store.list() if store is not None else []
         if list_type is None:
-            return {"blobs": names}
+            return BlobListResponse.model_construct(blobs=names)
         after = start_after
         if continuation_token is not None:
             after = _decode_continuation(continuation_token)
@@ -891,61 +698,63 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         """
         signer = service.countersigner
         if signer is None:
-            return {"configured": False}
-        return {
-            "configured": True,
-            "url": _public_url(service.settings.auditor_url or ""),
-            "namespace": signer.namespace,
-            "keys": [
-                {"public_key": k.public_key.hex(), "not_before": k.not_before, "key_id": k.key_id}
+            return AuditorResponse(configured=False)
+        return AuditorResponse.model_construct(
+            configured=True,
+            url=_public_url(service.settings.auditor_url or ""),
+            namespace=signer.namespace,
+            keys=[
+                AuditorKey.model_construct(
+                    public_key=k.public_key, not_before=k.not_before, key_id=k.key_id
+                )
                 for k in signer.known_keys
             ],
-            "latest": latest_auditor_signature(),
-            "status": signer.status().to_json_dict(),
-        }
+            latest=latest_auditor_signature(),
+            status=signer.status().to_json_dict(),
+        )
 
     @app.get("/api/transparency/keys", response_model=KeysResponse, tags=["transparency"])
     def get_keys() -> Any:
         """The public keys clients pin: the log's note verifier key and the VRF key."""
         config = service.directory.config
         domain = getattr(config, "domain_label", None)
-        return {
-            "origin": service.rootlog.origin,
-            "log_public_key": service.rootlog.verifier_key(),
-            "vrf_public_key": service.directory.vrf_public_key.hex(),
-            "configuration": config.name,
-            "domain_label": domain.decode("utf-8", "replace") if domain else None,
-        }
+        return KeysResponse.model_construct(
+            origin=service.rootlog.origin,
+            log_public_key=service.rootlog.verifier_key(),
+            vrf_public_key=service.directory.vrf_public_key,
+            configuration=config.name,
+            domain_label=domain.decode("utf-8", "replace") if domain else None,
+        )
 
     # -- operations -------------------------------------------------------------------------------
 
     @app.get("/healthz", response_model=Health, tags=["operations"])
     def healthz() -> Any:
         """Liveness: the process is up."""
-        return {"status": "ok"}
+        return Health(status="ok")
 
     @app.get("/readyz", response_model=Health, tags=["operations"])
     def readyz() -> Any:
         """Readiness: the database answers and a signed checkpoint exists."""
         if not service.ready:
-            return _error(503, "unavailable", "starting or shutting down")
+            raise Unavailable("starting or shutting down")
         try:
             depth = service.directory.pending_count()
             record = service.rootlog.latest_checkpoint()
         except Exception as exc:
             log.warning("readiness check failed: %s", exc)
-            return _error(503, "unavailable", "database unavailable")
+            raise Unavailable("database unavailable") from None
         if record is None:
-            return _error(503, "unavailable", "no signed checkpoint yet")
+            raise Unavailable("no signed checkpoint yet")
         signer = service.countersigner
-        return {
-            "status": "ready",
-            "epoch": record.size,
-            "publisher": service.publisher.is_leader,
-            "queue_depth": depth,
+        return Health(
+            status="ready",
+            epoch=record.size,
+            publisher=service.publisher.is_leader,
+            queue_depth=depth,
             # Informational: a down auditor never makes the log unready (it keeps publishing).
-            "auditor": signer.status().to_json_dict() if signer is not None else None,
-        }
+            auditor=signer.status().to_json_dict() if signer is not None else None,
+        )
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["operations"])
     def prometheus_metrics() -> Any:

@@ -19,29 +19,11 @@ import secrets
 import time
 from typing import Protocol
 
-from glasskey.core.errors import GlasskeyError, UsageError
+from glasskey.core.errors import Conflict, UsageError
 from glasskey.server.db import ServiceDB
 
 #: User ids are the directory labels (UTF-8). Printable, no whitespace, bounded.
 USER_ID_RE = re.compile(r"^[A-Za-z0-9._@+\-:]{1,256}$")
-
-
-class AuthenticationError(GlasskeyError):
-    """No valid credential was presented (HTTP 401)."""
-
-    code = "unauthenticated"
-
-
-class PermissionDenied(GlasskeyError):
-    """The caller is authenticated but may not do this (HTTP 403)."""
-
-    code = "forbidden"
-
-
-class Conflict(GlasskeyError):
-    """The resource already exists (HTTP 409)."""
-
-    code = "conflict"
 
 
 def check_user_id(user_id: str) -> str:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from glasskey.core.errors import GlasskeyError, SignatureError
+from glasskey.core.errors import ConstraintViolation, GlasskeyError, NotFound, SignatureError
 from glasskey.core.plexi import KeyInfo, NamespaceInfo, SignatureResponse, parse_root
 from glasskey.core.plexi.messages import loads
 from glasskey.server.db import ServiceDB
@@ -231,8 +231,6 @@ class Countersigner:
 
     def _starting_epoch(self) -> int | None:
         """The first epoch to publish: after our newest stored signature, else ask the auditor."""
-        from glasskey.auditor.service import NotFound
-
         stored = self.store.latest_epoch(self.namespace)
         if stored is not None:
             return stored + 1
@@ -258,8 +256,6 @@ class Countersigner:
         return self.rootlog.epoch_root(epoch)
 
     def _countersign(self, epoch: int) -> None:
-        from glasskey.auditor.service import ConstraintViolation
-
         digest = self._root_of(epoch)
         try:
             response = self.api.publish(self.namespace, epoch, digest)

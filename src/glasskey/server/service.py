@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 from glasskey.auditor.client import AuditorClient
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.types import EpochHash, HistoryParams, HistoryProof, LookupProof
-from glasskey.core.errors import GlasskeyError
+from glasskey.core.errors import PermissionDenied, Unavailable
 from glasskey.directory import Directory, FolderBlobStore, LabelNotFound, MemoryBlobStore
-from glasskey.server.auth import Authenticator, PermissionDenied, TokenAuthenticator
+from glasskey.server.auth import Authenticator, TokenAuthenticator
 from glasskey.server.batching import GroupCommitter
 from glasskey.server.countersign import AuditorApi, Countersigner, SignatureStore
 from glasskey.server.db import ServiceDB
@@ -38,12 +38,6 @@ T = TypeVar("T")
 #: Seconds a read waits for the root log to sign the epoch it just read (the publisher
 #: commits the epoch first and signs right after; longer means it is stuck).
 SNAPSHOT_WAIT = 2.0
-
-
-class Unavailable(GlasskeyError):
-    """The server cannot answer right now (HTTP 503): not ready, or the root log lags."""
-
-    code = "unavailable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ import time
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.verify import lookup_verify
 from glasskey.core.akd.wire import decode_append_only_proof
-from glasskey.server.app import BundleResponse
 from glasskey.server.auth import hash_token
+from glasskey.server.http.schemas import BundleResponse
 from tests.server.conftest import ADMIN, Harness, make_harness
 
 

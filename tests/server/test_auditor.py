@@ -34,8 +34,9 @@ from glasskey.client import (
 )
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.signing import Ed25519Signer
-from glasskey.server.app import create_app, list_objects_v2
+from glasskey.server.app import create_app
 from glasskey.server.countersign import SignatureStore
+from glasskey.server.http.s3 import decode_continuation, list_objects_v2
 from glasskey.server.service import DirectoryService, create_service
 from glasskey.server.settings import ServerSettings
 from tests.server.conftest import ADMIN, VRF_SEED
@@ -387,9 +388,7 @@ def test_list_objects_v2_pagination_and_prefix() -> None:
     assert _KEYS.findall(xml) == ["1/aaaa/bbbb", "10/aaaa/bbbb"]  # S3 byte order
     assert "<IsTruncated>true</IsTruncated>" in xml and "<KeyCount>2</KeyCount>" in xml
     token = re.search(r"<NextContinuationToken>([^<]+)<", xml).group(1)  # type: ignore[union-attr]
-    from glasskey.server.app import _decode_continuation
-
-    page2 = list_objects_v2(names, "", _decode_continuation(token), None, token, 2).decode()
+    page2 = list_objects_v2(names, "", decode_continuation(token), None, token, 2).decode()
     assert _KEYS.findall(page2) == ["11/aaaa/bbbb", "2/aaaa/bbbb"]
     assert f"<ContinuationToken>{token}</ContinuationToken>" in page2
     page3 = list_objects_v2(names, "", "2/aaaa/bbbb", None, None, 2).decode()

@@ -91,17 +91,17 @@ def test_concurrent_uploads_each_get_a_durable_receipt(harness: Harness) -> None
     def upload(k: int) -> None:
         value = b"x" * (service.directory.limits.max_value_bytes + 1) if k == 5 else b"k%d" % k
         try:
-            receipts[users[k]] = service.submit(users[k], users[k], value)
+            receipts[users[k]] = service.uploads.submit(users[k], users[k], value)
         except InvalidUpdate as exc:
             receipts[users[k]] = exc
 
     _run_threads(12, upload)
     assert isinstance(receipts["user5"], InvalidUpdate)
     good = {u: r for u, r in receipts.items() if u != "user5"}
-    ids = [r["update_id"] for r in good.values()]  # type: ignore[index]
+    ids = [r.update_id for r in good.values()]  # type: ignore[attr-defined]
     assert len(set(ids)) == 11
     for user, receipt in good.items():
-        owner, digest, _ = service.update_record(receipt["update_id"])  # type: ignore[index]
-        assert (owner, digest) == (user, receipt["value_sha256"])  # type: ignore[index]
+        record = service.uploads.update_record(receipt.update_id)  # type: ignore[attr-defined]
+        assert (record.user_id, record.value_sha256) == (user, receipt.value_sha256)  # type: ignore[attr-defined]
     assert service.directory.pending_count() == 11
-    assert service._enqueuer.items == 11
+    assert service.uploads._enqueuer.items == 11

@@ -1,51 +1,37 @@
 """``DirectoryService``: the directory, root log, signer, authenticator and publisher together.
 
-The HTTP layer (``app.py``) is a thin translation of requests into calls on this object, so
-that everything here can be tested without HTTP and reused by other front ends.
+The HTTP layer (``glasskey.server.http``) is a thin translation of requests into calls on this
+object — its ``reads`` (proofs and transparency data), its ``uploads`` (the key owner's side)
+and its own lifecycle and readiness — so that everything here can be tested without HTTP and
+reused by other front ends.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from glasskey.auditor.client import AuditorClient
 from glasskey.core.akd.configuration import get_configuration
-from glasskey.core.akd.types import EpochHash, HistoryParams, HistoryProof, LookupProof
-from glasskey.core.errors import PermissionDenied, Unavailable
-from glasskey.directory import Directory, FolderBlobStore, LabelNotFound, MemoryBlobStore
+from glasskey.core.akd.types import EpochHash
+from glasskey.core.errors import Unavailable
+from glasskey.directory import Directory, FolderBlobStore, MemoryBlobStore
 from glasskey.server.auth import Authenticator, TokenAuthenticator
-from glasskey.server.batching import GroupCommitter
 from glasskey.server.countersign import AuditorApi, Countersigner, SignatureStore
 from glasskey.server.db import ServiceDB
 from glasskey.server.election import Elector, elector_for
 from glasskey.server.metrics import Metrics
 from glasskey.server.publisher import Publisher
-from glasskey.server.rootlog import CheckpointRecord, RootLog
+from glasskey.server.reads import DirectoryReads
+from glasskey.server.results import Readiness
+from glasskey.server.rootlog import RootLog
 from glasskey.server.settings import ServerSettings
+from glasskey.server.uploads import Uploads
 
 log = logging.getLogger("glasskey.server")
-
-
-T = TypeVar("T")
-#: Seconds a read waits for the root log to sign the epoch it just read (the publisher
-#: commits the epoch first and signs right after; longer means it is stuck).
-SNAPSHOT_WAIT = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A proof with the signed state it is valid in: epoch hash and covering checkpoint."""
-
-    epoch_hash: EpochHash
-    checkpoint: CheckpointRecord
 
 
 class DirectoryService:
@@ -67,16 +53,6 @@ class DirectoryService:
         self.metrics = Metrics()
         self.publisher = Publisher(self, settings.epoch_interval, elector)
         self._publish_lock = threading.Lock()
-        self._enqueuer: GroupCommitter[tuple[str, bytes], tuple[int, bytes, float]] = (
-            GroupCommitter(self._enqueue_batch)
-        )
-        # Uploads wait in GroupCommitter.submit (a blocking call) on these threads; the one
-        # that writes takes everything queued behind it. Blocked threads cost no CPU.
-        self._write_pool = ThreadPoolExecutor(32, thread_name_prefix="glasskey-write")
-        threads = settings.resolved_read_threads()
-        self._read_pool = (
-            ThreadPoolExecutor(threads, thread_name_prefix="glasskey-read") if threads else None
-        )
         self.started_at = time.time()
         self.ready = False
         m = self.metrics
@@ -107,17 +83,23 @@ class DirectoryService:
             m.gauge("glasskey_auditor_consecutive_failures",
                     "Countersign attempts that failed since the last success.",
                     lambda: float(signer.failures))  # fmt: skip
-
-    def auditor_signature(self, epoch: int) -> dict[str, Any] | None:
-        """The stored auditor signature of exactly ``epoch`` as SignatureResponse JSON, or None.
-
-        Only the served epoch's own signature is attached to a proof: a client can check it
-        against the epoch and root it just verified, with no further proof.
-        """
-        if self.countersigner is None:
-            return None
-        response = self.signatures.get(self.countersigner.namespace, epoch)
-        return None if response is None else response.to_json_dict()
+        self.reads = DirectoryReads(
+            directory,
+            rootlog,
+            self.signatures,
+            self.countersigner,
+            read_threads=settings.resolved_read_threads(),
+            auditor_url=settings.auditor_url,
+        )
+        self.uploads = Uploads(
+            directory,
+            db,
+            authenticator,
+            self.reads,
+            m,
+            wake_publisher=self.publisher.wake,
+            open_registration=settings.open_registration,
+        )
 
     def _checkpoint_age(self) -> float:
         record = self.rootlog.latest_checkpoint()
@@ -143,9 +125,8 @@ class DirectoryService:
         finished = self.publisher.stop(self.settings.shutdown_timeout)
         if self.countersigner is not None:
             self.countersigner.stop()
-        self._write_pool.shutdown(wait=True)  # accepted uploads finish their commit
-        if self._read_pool is not None:
-            self._read_pool.shutdown(wait=True, cancel_futures=True)
+        self.uploads.close()  # accepted uploads finish their commit
+        self.reads.close()
         self.directory.close()
         self.db.close()
         log.info(
@@ -208,114 +189,31 @@ class DirectoryService:
     def refresh_from_db(self) -> None:
         self.rootlog.refresh()
 
-    # -- reads ------------------------------------------------------------------------------------
+    # -- operations -------------------------------------------------------------------------------
 
-    def snapshot_for(self, epoch_hash: EpochHash) -> Snapshot:
-        """The newest checkpoint whose head is ``epoch_hash`` (waits briefly if the log lags).
+    def readiness(self) -> Readiness:
+        """Ready: started, the database answers and a signed checkpoint exists.
 
-        Exactly that size, not a later one: clients accept proofs only for the newest leaf of
-        the checkpoint they get, which is what stops a server from passing off an old epoch's
-        proof (a superseded key) as current.
+        The auditor's progress is informational: a down auditor never makes the log unready
+        (it keeps publishing).
         """
-        deadline = time.monotonic() + SNAPSHOT_WAIT
-        while (snapshot := self._try_snapshot(epoch_hash, deadline)) is None:
-            time.sleep(0.02)
-            self.rootlog.refresh()
-        return snapshot
-
-    def _try_snapshot(self, epoch_hash: EpochHash, deadline: float) -> Snapshot | None:
-        """The snapshot if the log has signed ``epoch_hash``; None to retry; Unavailable once
-        ``deadline`` has passed."""
-        record = self.rootlog.checkpoint_for(epoch_hash.epoch)
-        if record is not None:
-            return Snapshot(epoch_hash, record)
-        if time.monotonic() > deadline:
-            raise Unavailable("the signed root log has not caught up yet; retry shortly")
-        return None
-
-    async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a short directory read for an async endpoint.
-
-        Local stores (SQLite, memory) answer a lookup in ~0.3 ms of CPU, so it runs right on
-        the event loop: handing it to a thread costs more than the read, and dozens of
-        request threads fighting over the GIL cost far more (measured: 460 lookups/s through
-        FastAPI's thread pool, 1,400/s inline). Reads that wait on a network (PostgreSQL)
-        go to a small dedicated pool so the loop keeps serving meanwhile.
-        """
-        if self._read_pool is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self._read_pool, fn, *args)
-
-    async def snapshot_for_async(self, epoch_hash: EpochHash) -> Snapshot:
-        """``snapshot_for`` that waits for a lagging root log without blocking the loop."""
-        deadline = time.monotonic() + SNAPSHOT_WAIT
-        while (snapshot := self._try_snapshot(epoch_hash, deadline)) is None:
-            await asyncio.sleep(0.02)
-            await self.run_read(self.rootlog.refresh)
-        return snapshot
-
-    async def lookup_async(self, label: bytes) -> tuple[LookupProof, Snapshot]:
-        proof, epoch_hash = await self.run_read(self.directory.lookup, label)
-        return proof, await self.snapshot_for_async(epoch_hash)
-
-    def history(self, label: bytes, params: HistoryParams) -> tuple[HistoryProof, Snapshot]:
-        proof, epoch_hash = self.directory.key_history(label, params)
-        return proof, self.snapshot_for(epoch_hash)
-
-    # -- writes -----------------------------------------------------------------------------------
-
-    def submit(self, principal: str, user_id: str, value: bytes) -> dict[str, Any]:
-        """Queue ``value`` as the new key of ``user_id`` on behalf of ``principal``."""
-        if principal != user_id:
-            raise PermissionDenied(
-                f"you are authenticated as {principal!r} and may only change your own label"
-            )
-        label = user_id.encode("utf-8")
-        self.directory.check_update(label, value)  # a bad update must not fail its batch
-        update_id, digest, accepted_at = self._enqueuer.submit((user_id, value))
-        self.metrics.inc("updates_accepted")
-        return {
-            "update_id": update_id,
-            "user_id": user_id,
-            "value_sha256": digest.hex(),
-            "accepted_at": accepted_at,
-        }
-
-    async def submit_async(self, principal: str, user_id: str, value: bytes) -> dict[str, Any]:
-        """``submit`` for async endpoints: the blocking group commit runs on a write thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._write_pool, self.submit, principal, user_id, value)
-
-    def _enqueue_batch(
-        self, updates: Sequence[tuple[str, bytes]]
-    ) -> list[tuple[int, bytes, float]]:
-        """Queue concurrent submissions together: one queue commit and one receipt commit
-        for the whole batch instead of two per update (``GroupCommitter``)."""
-        ids = self.directory.enqueue_many([(u.encode("utf-8"), v) for u, v in updates])
-        accepted_at = time.time()
-        receipts = [
-            (update_id, user_id, hashlib.sha256(value).digest(), accepted_at)
-            for update_id, (user_id, value) in zip(ids, updates, strict=True)
-        ]
-        with self.db.transaction():
-            self.db.executemany(
-                "INSERT INTO glasskey_updates (update_id, user_id, value_sha256, accepted_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
-                "user_id = excluded.user_id, value_sha256 = excluded.value_sha256, "
-                "accepted_at = excluded.accepted_at",
-                receipts,
-            )
-        return [(update_id, digest, at) for update_id, _, digest, at in receipts]
-
-    def update_record(self, update_id: int) -> tuple[str, str, float]:
-        rows = self.db.query(
-            "SELECT user_id, value_sha256, accepted_at FROM glasskey_updates WHERE update_id = ?",
-            (update_id,),
+        if not self.ready:
+            raise Unavailable("starting or shutting down")
+        try:
+            depth = self.directory.pending_count()
+            record = self.rootlog.latest_checkpoint()
+        except Exception as exc:
+            log.warning("readiness check failed: %s", exc)
+            raise Unavailable("database unavailable") from None
+        if record is None:
+            raise Unavailable("no signed checkpoint yet")
+        signer = self.countersigner
+        return Readiness(
+            record.size,
+            self.publisher.is_leader,
+            depth,
+            signer.status() if signer is not None else None,
         )
-        if not rows:
-            raise LabelNotFound(f"no update with id {update_id}")
-        user_id, digest, accepted_at = rows[0]
-        return str(user_id), bytes(digest).hex(), float(accepted_at)
 
 
 def create_service(

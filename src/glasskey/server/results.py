@@ -1,0 +1,161 @@
+"""What ``DirectoryService`` answers: plain, immutable values a front end encodes.
+
+Why typed values rather than JSON dicts: the service decides *what* is true (which epoch, which
+proofs, which countersignature); how that is spelled on a wire (hex or base64, JSON keys,
+protobuf bodies with ``X-Glasskey-*`` headers) is the HTTP layer's business, and only there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from glasskey.core.akd.types import AppendOnlyProof, EpochHash, HistoryProof, LookupProof
+from glasskey.core.plexi import KeyInfo, SignatureResponse
+from glasskey.server.countersign import CountersignStatus
+from glasskey.server.rootlog import CheckpointRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A proof with the signed state it is valid in: epoch hash and covering checkpoint."""
+
+    epoch_hash: EpochHash
+    checkpoint: CheckpointRecord
+
+
+@dataclass(frozen=True, slots=True)
+class StateProof:
+    """The signed root-log state a proof is valid in, with the log proofs that tie it down.
+
+    ``log_inclusion`` proves the epoch's leaf is in ``checkpoint``; ``log_consistency`` proves
+    the checkpoint extends the log size the client saw (``consistency_from``). It is None when
+    the client named a size larger than the checkpoint's: no proof can exist, and the client
+    treats that as a rollback.
+    """
+
+    snapshot: Snapshot
+    log_inclusion: list[bytes]
+    consistency_from: int | None
+    log_consistency: list[bytes] | None
+    auditor_signature: SignatureResponse | None
+
+    @property
+    def epoch(self) -> int:
+        return self.snapshot.epoch_hash.epoch
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """A user's current key: its AKD lookup proof in the state it was served from."""
+
+    user_id: str
+    proof: LookupProof
+    state: StateProof
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A user's key history: ``most_recent`` None is ``Complete``, else ``MostRecent(n)``."""
+
+    user_id: str
+    most_recent: int | None
+    proof: HistoryProof
+    state: StateProof
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """The newest signed checkpoint of the log ``origin``."""
+
+    origin: str
+    state: StateProof
+
+
+@dataclass(frozen=True, slots=True)
+class Consistency:
+    """RFC 6962 consistency proof between two root-log sizes, and the larger size's root."""
+
+    from_size: int
+    to_size: int
+    proof: list[bytes]
+    to_root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RootLogEntry:
+    epoch: int
+    root_hash: bytes
+    appended_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLog:
+    """Recent epochs' roots (newest first) with the newest checkpoint and countersignature."""
+
+    entries: list[RootLogEntry]
+    checkpoint: CheckpointRecord | None
+    auditor_signature: SignatureResponse | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProof:
+    """AKD append-only proof over epochs ``start..end``; the epochs' ``roots`` (empty unless
+    they were asked for)."""
+
+    start: int
+    end: int
+    proof: AppendOnlyProof
+    roots: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditorInfo:
+    """The auditor countersigning this log; ``url`` never carries credentials."""
+
+    url: str
+    namespace: str
+    keys: tuple[KeyInfo, ...]
+    latest: SignatureResponse | None
+    status: CountersignStatus
+
+
+@dataclass(frozen=True, slots=True)
+class LogKeys:
+    """The public keys and configuration a client pins."""
+
+    origin: str
+    log_public_key: str
+    vrf_public_key: bytes
+    configuration: str
+    domain_label: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """A ready server: its epoch, whether it publishes, its queue, the auditor's progress."""
+
+    epoch: int
+    publisher: bool
+    queue_depth: int
+    auditor: CountersignStatus | None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The durable record of one accepted key upload."""
+
+    update_id: int
+    user_id: str
+    value_sha256: bytes
+    accepted_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateStatus:
+    """Where an upload is: ``pending`` or ``published`` (then with its epoch and, when the
+    signed log has caught up, the lookup proof of the current key)."""
+
+    receipt: Receipt
+    status: str
+    epoch: int | None
+    bundle: Bundle | None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-from glasskey.directory.errors import StoreCorrupted
+from glasskey.storage.errors import StoreCorrupted
 
 MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
     (

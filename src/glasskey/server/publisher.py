@@ -21,7 +21,10 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from glasskey.storage.errors import DatabaseUnavailable
+from glasskey.storage.sql import DatabaseUrl, SessionLock
 
 if TYPE_CHECKING:
     from glasskey.server.service import DirectoryService
@@ -80,42 +83,20 @@ class FileElector:
 
 
 class PostgresElector:
-    """``pg_try_advisory_lock`` on a dedicated connection held for the process lifetime."""
+    """A session advisory lock on a dedicated connection held for the process lifetime."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._conn: Any = None
+    def __init__(self, url: DatabaseUrl) -> None:
+        self._lock = SessionLock(url, ELECTION_LOCK_ID)
 
     def try_acquire(self) -> bool:
-        import psycopg
-
         try:
-            if self._conn is not None and not self._conn.closed:
-                self._conn.execute("SELECT 1")  # still alive → still holding the lock
-                return True
-            self._conn = psycopg.connect(self.url, autocommit=True)
-            row = self._conn.execute(
-                "SELECT pg_try_advisory_lock(%s)", (ELECTION_LOCK_ID,)
-            ).fetchone()
-            if row and row[0]:
-                return True
-            self._conn.close()
-            self._conn = None
-            return False
-        except psycopg.Error as exc:
+            return self._lock.try_acquire()
+        except DatabaseUnavailable as exc:
             log.warning("publisher election: database error (%s); not publishing", exc)
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
             return False
 
     def release(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            try:
-                self._conn.execute("SELECT pg_advisory_unlock(%s)", (ELECTION_LOCK_ID,))
-            finally:
-                self._conn.close()
-        self._conn = None
+        self._lock.release()
 
 
 class Publisher:

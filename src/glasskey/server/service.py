@@ -23,7 +23,7 @@ from glasskey.directory import Directory, FolderBlobStore, LabelNotFound, Memory
 from glasskey.server.auth import Authenticator, PermissionDenied, TokenAuthenticator
 from glasskey.server.batching import GroupCommitter
 from glasskey.server.countersign import AuditorApi, Countersigner, SignatureStore
-from glasskey.server.db import ServiceDB, is_postgres, sqlite_path_of
+from glasskey.server.db import ServiceDB
 from glasskey.server.metrics import Metrics
 from glasskey.server.publisher import (
     AlwaysElector,
@@ -34,6 +34,7 @@ from glasskey.server.publisher import (
 )
 from glasskey.server.rootlog import CheckpointRecord, RootLog
 from glasskey.server.settings import ServerSettings
+from glasskey.storage.sql import Backend, DatabaseUrl, parse_database_url
 
 log = logging.getLogger("glasskey.server")
 
@@ -328,13 +329,12 @@ class DirectoryService:
         return str(user_id), bytes(digest).hex(), float(accepted_at)
 
 
-def _elector_for(db_url: str) -> Elector:
-    if is_postgres(db_url):
-        return PostgresElector(db_url)
-    path = sqlite_path_of(db_url)
-    if path == ":memory:":
+def _elector_for(url: DatabaseUrl) -> Elector:
+    if url.is_postgres:
+        return PostgresElector(url)
+    if url.path is None or url.path == ":memory:":
         return AlwaysElector()
-    return FileElector(path + ".publisher.lock")
+    return FileElector(url.path + ".publisher.lock")
 
 
 def create_service(
@@ -351,20 +351,17 @@ def create_service(
     ``AuditorClient`` built from ``settings.auditor_url`` (tests pass an in-process one).
     """
     config = get_configuration(settings.configuration, settings.domain_label)
-    if settings.db_url == "memory://":
+    url = parse_database_url(settings.db_url)
+    if url.backend is Backend.MEMORY:
         blob_store: Any = MemoryBlobStore()
-        service_db_url = "memory://"
     else:
         blob_store = FolderBlobStore(settings.resolved_blob_dir())
-        service_db_url = settings.db_url
     directory = Directory.open(settings.db_url, config, vrf_key, blob_store)
-    db = ServiceDB(service_db_url)
+    db = ServiceDB(settings.db_url)
     rootlog = RootLog(db, signer, settings.origin)
     auth = authenticator or TokenAuthenticator(db, settings.admin_token)
     if auditor is None and settings.auditor_url:
         from glasskey.auditor.client import AuditorClient
 
         auditor = AuditorClient(settings.auditor_url, settings.auditor_token, timeout=30.0)
-    return DirectoryService(
-        settings, directory, db, rootlog, auth, _elector_for(settings.db_url), auditor
-    )
+    return DirectoryService(settings, directory, db, rootlog, auth, _elector_for(url), auditor)

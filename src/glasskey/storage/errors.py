@@ -1,8 +1,8 @@
 """Errors of the storage layer (all ``GlasskeyError``s with a stable ``code``).
 
 They live here, below the directory engine, because the storage layer raises them itself (a
-schema newer than the code); ``glasskey.directory`` re-exports ``StoreCorrupted`` since its
-tree checks raise the same condition.
+schema newer than the code, a database it cannot reach); ``glasskey.directory`` re-exports
+``StoreCorrupted`` since its tree checks raise the same condition.
 """
 
 from __future__ import annotations
@@ -20,4 +20,10 @@ class StoreCorrupted(StorageError):
     code = "store_corrupted"
 
 
-__all__ = ["StorageError", "StoreCorrupted"]
+class DatabaseUnavailable(StorageError):
+    """The database could not be reached or dropped the connection."""
+
+    code = "database_unavailable"
+
+
+__all__ = ["DatabaseUnavailable", "StorageError", "StoreCorrupted"]

@@ -69,9 +69,11 @@ class _SqliteTransaction:
         items = list(keys)
         for start in range(0, len(items), _CHUNK // 2):
             chunk = items[start : start + _CHUNK // 2]
+            # A join, not ``(label, version) IN (VALUES ...)``: SQLite answers that one with a
+            # scan of the whole table, the join with one primary-key search per pair.
             rows = self._conn.execute(
-                f"SELECT {_STATE_COLUMNS} FROM akd_value_states WHERE (label, version) IN "
-                f"(VALUES {','.join(['(?,?)'] * len(chunk))})",
+                f"SELECT {_STATE_COLUMNS} FROM (VALUES {','.join(['(?,?)'] * len(chunk))}) AS k "
+                "JOIN akd_value_states ON label = k.column1 AND version = k.column2",
                 [x for key in chunk for x in key],
             )
             for row in rows:

@@ -12,16 +12,9 @@ from glasskey.auditor.store import open_auditor_store
 from glasskey.core.errors import UsageError
 from glasskey.server.db import ServiceDB
 from glasskey.storage import open_store
-from glasskey.storage.sql import (
-    POSTGRES,
-    SQLITE,
-    Backend,
-    PostgresDatabase,
-    SessionLock,
-    SqliteDatabase,
-    open_database,
-    parse_database_url,
-)
+from glasskey.storage.dialects import POSTGRES, SQLITE
+from glasskey.storage.sql import PostgresDatabase, SessionLock, SqliteDatabase, open_database
+from glasskey.storage.urls import Backend, parse_database_url
 
 
 def test_urls_are_parsed_in_one_place() -> None:

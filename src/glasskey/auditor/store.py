@@ -31,12 +31,8 @@ from glasskey.core.plexi import (
     NamespaceStatus,
     SignatureResponse,
 )
-from glasskey.storage.sql import (
-    Backend,
-    Database,
-    open_database,
-    parse_database_url,
-)
+from glasskey.storage.sql import Database, open_database
+from glasskey.storage.urls import Backend, parse_database_url
 
 _BIAS = 2**63
 

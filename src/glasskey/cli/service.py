@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from glasskey.core.errors import GlasskeyError, UsageError, VerificationError
-from glasskey.storage.sql import parse_database_url
+from glasskey.storage.urls import parse_database_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from glasskey.server.settings import ServerSettings
-from glasskey.storage.sql import parse_database_url
+from glasskey.storage.urls import parse_database_url
 
 SETTINGS_ENV = "GLASSKEY_SERVE_SETTINGS"
 ADMIN_TOKEN_ENV = "GLASSKEY_ADMIN_TOKEN"

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from glasskey.storage.errors import DatabaseUnavailable
-from glasskey.storage.sql import DatabaseUrl, SessionLock
+from glasskey.storage.sql import SessionLock
+from glasskey.storage.urls import DatabaseUrl
 
 if TYPE_CHECKING:
     from glasskey.server.service import DirectoryService

@@ -34,7 +34,7 @@ from glasskey.server.publisher import (
 )
 from glasskey.server.rootlog import CheckpointRecord, RootLog
 from glasskey.server.settings import ServerSettings
-from glasskey.storage.sql import Backend, DatabaseUrl, parse_database_url
+from glasskey.storage.urls import Backend, DatabaseUrl, parse_database_url
 
 log = logging.getLogger("glasskey.server")
 

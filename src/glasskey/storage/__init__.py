@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from glasskey.storage.base import NodeRecord, PendingRecord, Store, StoreTransaction, ValueState
-from glasskey.storage.sql import Backend, parse_database_url
+from glasskey.storage.urls import Backend, parse_database_url
 
 
 def open_store(url: str) -> Store:

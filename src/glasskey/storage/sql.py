@@ -1,7 +1,8 @@
-"""The SQL plumbing every glasskey table goes through: database URLs, the two dialects,
-per-thread connections, transactions and SQLite's settings.
+"""The SQL plumbing every glasskey table goes through: per-thread connections, transactions
+and SQLite's settings (with ``urls`` for database URLs and ``dialects`` for SQLite's and
+PostgreSQL's differences).
 
-Why one module: the directory's store, the service's own tables (``server.db``) and the
+Why one place: the directory's store, the service's own tables (``server.db``) and the
 auditor's store keep their state in SQLite or PostgreSQL — the first two in the *same* file
 or database. Settings that must agree for one SQLite file (journal mode, fsync on commit)
 and the rules for opening, pooling and locking were copied into each of them and had
@@ -20,13 +21,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeAlias, TypeVar
 
-from glasskey.core.errors import ConfigurationError, UsageError
+from glasskey.storage.dialects import POSTGRES, SQLITE, Dialect
 from glasskey.storage.errors import DatabaseUnavailable
+from glasskey.storage.urls import DatabaseUrl, parse_database_url, postgres_driver
 
 if TYPE_CHECKING:
     import psycopg
@@ -62,122 +62,6 @@ SQLITE_PRAGMAS: Final = (
 # The busy timeout (wait for another writer, here or in another process, instead of failing
 # with "database is locked") is set by ``sqlite3.connect(timeout=...)`` before any PRAGMA
 # runs, so even switching a new file to WAL waits for a concurrent opener.
-
-
-# -- URLs ------------------------------------------------------------------------------------
-
-
-class Backend(Enum):
-    MEMORY = "memory"
-    SQLITE = "sqlite"
-    POSTGRESQL = "postgresql"
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseUrl:
-    """A validated database URL; ``path`` is the file of a SQLite URL (else None)."""
-
-    url: str
-    backend: Backend
-    path: str | None = None
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.backend is Backend.POSTGRESQL
-
-
-def parse_database_url(url: str) -> DatabaseUrl:
-    """``memory://``, ``sqlite:///PATH`` or ``postgresql://...`` (also ``postgres://``).
-
-    Raises ``UsageError`` for any other scheme, a SQLite URL without a path or a malformed
-    PostgreSQL URL, and ``ConfigurationError`` for PostgreSQL without its driver installed.
-    """
-    if url == "memory://":
-        return DatabaseUrl(url, Backend.MEMORY)
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        if not path:
-            raise UsageError("sqlite URL needs a path: sqlite:///PATH")
-        return DatabaseUrl(url, Backend.SQLITE, path)
-    if url.startswith(("postgresql://", "postgres://")):
-        psycopg = _psycopg()
-        try:
-            psycopg.conninfo.conninfo_to_dict(url)
-        except psycopg.ProgrammingError as exc:
-            raise UsageError(f"malformed PostgreSQL URL: {str(exc).strip()}") from None
-        return DatabaseUrl(url, Backend.POSTGRESQL)
-    raise UsageError(
-        f"unsupported database URL {url.split(':', 1)[0]!r}: use sqlite:///PATH or postgresql://..."
-    )
-
-
-def _psycopg() -> Any:
-    """The PostgreSQL driver, an optional dependency: imported only for PostgreSQL URLs."""
-    try:
-        import psycopg
-    except ImportError:
-        raise ConfigurationError(
-            "PostgreSQL needs the psycopg driver: pip install 'glasskey[postgres]'"
-        ) from None
-    return psycopg
-
-
-# -- dialects --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    """What differs between SQLite and PostgreSQL for the SQL glasskey writes.
-
-    Portable statements use ``?`` placeholders (``sql`` swaps them for ``%s``) and the
-    ``{blob}``, ``{bigint}``, ``{serial_pk}`` and ``{without_rowid}`` fields (``types``) in
-    DDL. Upserts are written in the ``INSERT ... ON CONFLICT`` form both dialects accept.
-    """
-
-    name: str
-    placeholder: str
-    blob: str
-    bigint: str
-    #: An id column: AUTOINCREMENT so SQLite never reuses the id of a deleted row (update
-    #: ids are receipts that clients poll; a reused id would report someone else's update).
-    serial_pk: str
-    #: Tables keyed by a blob are clustered on it in SQLite (no separate rowid b-tree).
-    without_rowid: str
-    #: Appended to a SELECT that locks its rows until the transaction ends. SQLite has no
-    #: row locks and needs none: its write transactions hold the whole file's lock.
-    for_update: str
-
-    def types(self) -> dict[str, str]:
-        return {
-            "blob": self.blob,
-            "bigint": self.bigint,
-            "serial_pk": self.serial_pk,
-            "without_rowid": self.without_rowid,
-        }
-
-    def sql(self, statement: str) -> str:
-        """A portable statement (``?`` placeholders) in this dialect."""
-        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
-
-
-SQLITE: Final = Dialect(
-    name="sqlite",
-    placeholder="?",
-    blob="BLOB",
-    bigint="INTEGER",
-    serial_pk="INTEGER PRIMARY KEY AUTOINCREMENT",
-    without_rowid=" WITHOUT ROWID",
-    for_update="",
-)
-POSTGRES: Final = Dialect(
-    name="postgresql",
-    placeholder="%s",
-    blob="BYTEA",
-    bigint="BIGINT",
-    serial_pk="BIGSERIAL PRIMARY KEY",
-    without_rowid="",
-    for_update=" FOR UPDATE",
-)
 
 
 # -- connections -----------------------------------------------------------------------------
@@ -360,7 +244,7 @@ class PostgresDatabase(_SqlDatabase["psycopg.Connection[Any]"]):
 
     def __init__(self, url: DatabaseUrl) -> None:
         self.url = url
-        self._psycopg = _psycopg()
+        self._psycopg = postgres_driver()
         self.integrity_errors = (self._psycopg.errors.IntegrityError,)
         self._pool: _PerThread[psycopg.Connection[Any]] = _PerThread(
             lambda: connect_postgres(url), _open
@@ -411,7 +295,7 @@ def open_database(url: str | DatabaseUrl) -> Database:
 
 def connect_postgres(url: DatabaseUrl) -> psycopg.Connection[Any]:
     """A new autocommit connection (transactions are opened explicitly)."""
-    connection: psycopg.Connection[Any] = _psycopg().connect(url.url, autocommit=True)
+    connection: psycopg.Connection[Any] = postgres_driver().connect(url.url, autocommit=True)
     return connection
 
 
@@ -441,7 +325,7 @@ class SessionLock:
 
     def try_acquire(self) -> bool:
         """True while held; raises ``DatabaseUnavailable`` (and drops it) on a database error."""
-        psycopg = _psycopg()
+        psycopg = postgres_driver()
         try:
             if self._conn is not None and not self._conn.closed:
                 self._conn.execute("SELECT 1")  # still connected → still holding the lock
@@ -471,19 +355,13 @@ class SessionLock:
 
 
 __all__ = [
-    "POSTGRES",
     "SCHEMA_LOCK_ID",
-    "SQLITE",
     "SQLITE_PRAGMAS",
-    "Backend",
     "Cursor",
     "Database",
-    "DatabaseUrl",
-    "Dialect",
     "PostgresDatabase",
     "SessionLock",
     "SqliteDatabase",
     "connect_postgres",
     "open_database",
-    "parse_database_url",
 ]

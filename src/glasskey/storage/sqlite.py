@@ -14,7 +14,8 @@ from typing import Any
 
 from glasskey.storage import schema
 from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
-from glasskey.storage.sql import DatabaseUrl, SqliteDatabase
+from glasskey.storage.sql import SqliteDatabase
+from glasskey.storage.urls import DatabaseUrl
 
 _CHUNK = 30_000
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"

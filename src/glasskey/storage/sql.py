@@ -247,7 +247,7 @@ class PostgresDatabase(_SqlDatabase["psycopg.Connection[Any]"]):
         self._psycopg = postgres_driver()
         self.integrity_errors = (self._psycopg.errors.IntegrityError,)
         self._pool: _PerThread[psycopg.Connection[Any]] = _PerThread(
-            lambda: connect_postgres(url), _open
+            lambda: _connect_postgres(url), _open
         )
 
     def connection(self) -> psycopg.Connection[Any]:
@@ -293,7 +293,7 @@ def open_database(url: str | DatabaseUrl) -> Database:
     return SqliteDatabase(parsed)
 
 
-def connect_postgres(url: DatabaseUrl) -> psycopg.Connection[Any]:
+def _connect_postgres(url: DatabaseUrl) -> psycopg.Connection[Any]:
     """A new autocommit connection (transactions are opened explicitly)."""
     connection: psycopg.Connection[Any] = postgres_driver().connect(url.url, autocommit=True)
     return connection
@@ -330,7 +330,7 @@ class SessionLock:
             if self._conn is not None and not self._conn.closed:
                 self._conn.execute("SELECT 1")  # still connected → still holding the lock
                 return True
-            self._conn = connect_postgres(self.url)
+            self._conn = _connect_postgres(self.url)
             row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_id,)).fetchone()
             if row and row[0]:
                 return True
@@ -362,6 +362,5 @@ __all__ = [
     "PostgresDatabase",
     "SessionLock",
     "SqliteDatabase",
-    "connect_postgres",
     "open_database",
 ]

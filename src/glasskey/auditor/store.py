@@ -6,6 +6,7 @@ rules (strictly consecutive epochs, unique digests, no republish) are about *seq
 two publishers racing for one epoch must be serialised, not merely caught by a unique index.
 SQLite takes the database write lock up front (``BEGIN IMMEDIATE``); PostgreSQL locks the
 namespace row (``SELECT ... FOR UPDATE``). The unique indexes stay as a second line.
+Connections, transactions and both dialects come from ``glasskey.storage.sql``.
 
 Why a bias on epochs: epochs are u64 but both databases have signed 64-bit integers. Storing
 ``epoch - 2**63`` keeps the order and the full range.
@@ -18,10 +19,7 @@ The private key is never stored; only public keys and their ``not_before``.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +31,8 @@ from glasskey.core.plexi import (
     NamespaceStatus,
     SignatureResponse,
 )
+from glasskey.storage.sql import Database, open_database
+from glasskey.storage.urls import Backend, parse_database_url
 
 _BIAS = 2**63
 
@@ -155,44 +155,35 @@ _EPOCH_COLUMNS = (
 )
 
 
-def _schema(blob: str, serial: str) -> list[str]:
-    return [
-        f"""CREATE TABLE IF NOT EXISTS auditor_namespaces (
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS auditor_namespaces (
             name TEXT PRIMARY KEY, ciphersuite BIGINT NOT NULL, status TEXT NOT NULL,
             log_directory TEXT, root TEXT, public BOOLEAN NOT NULL, owners TEXT NOT NULL,
             created_ms BIGINT NOT NULL, last_epoch BIGINT, lve_epoch BIGINT, lve_job_id TEXT,
             lve_start_hash {blob}, lve_end_hash {blob}, lve_timestamp BIGINT)""",
-        f"""CREATE TABLE IF NOT EXISTS auditor_epochs (
+    """CREATE TABLE IF NOT EXISTS auditor_epochs (
             namespace TEXT NOT NULL, epoch BIGINT NOT NULL, digest {blob} NOT NULL,
             timestamp BIGINT NOT NULL, ciphersuite BIGINT NOT NULL, signature {blob} NOT NULL,
             key_id INTEGER NOT NULL, serialized_message {blob} NOT NULL,
             PRIMARY KEY (namespace, epoch), UNIQUE (namespace, digest))""",
-        f"""CREATE TABLE IF NOT EXISTS auditor_keys (
+    """CREATE TABLE IF NOT EXISTS auditor_keys (
             public_key {blob} PRIMARY KEY, not_before BIGINT NOT NULL, added_ms BIGINT NOT NULL)""",
-        f"""CREATE TABLE IF NOT EXISTS auditor_evidence (
-            id {serial} PRIMARY KEY, namespace TEXT NOT NULL, epoch BIGINT NOT NULL,
+    """CREATE TABLE IF NOT EXISTS auditor_evidence (
+            id {serial_pk}, namespace TEXT NOT NULL, epoch BIGINT NOT NULL,
             blob_name TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
             blob_sha256 TEXT, detected_ms BIGINT NOT NULL)""",
-    ]
+]
 
 
 class _SqlTxn:
-    """The queries, written once with ``?`` placeholders; PostgreSQL swaps them for ``%s``."""
+    """The queries, written once in portable SQL (``?`` placeholders) for both dialects."""
 
-    def __init__(self, cursor: Any, postgres: bool) -> None:
-        self._cur = cursor
-        self._pg = postgres
-        self._integrity: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
-        if postgres:
-            import psycopg
-
-            self._integrity = (psycopg.errors.IntegrityError,)
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._integrity = db.integrity_errors
 
     def _q(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        if self._pg:
-            sql = sql.replace("?", "%s")
-        self._cur.execute(sql, params)
-        return self._cur
+        return self._db.execute(sql, params)
 
     @staticmethod
     def _ns(row: Any) -> NamespaceRow:
@@ -235,7 +226,7 @@ class _SqlTxn:
         )
 
     def get_namespace(self, name: str, *, for_update: bool = False) -> NamespaceRow | None:
-        lock = " FOR UPDATE" if for_update and self._pg else ""
+        lock = self._db.dialect.for_update if for_update else ""
         row = self._q(
             f"SELECT {_NS_COLUMNS} FROM auditor_namespaces WHERE name = ?{lock}", (name,)
         ).fetchone()
@@ -353,120 +344,36 @@ class _SqlTxn:
             )
 
 
-# -- SQLite ----------------------------------------------------------------------------------
+# -- the store -------------------------------------------------------------------------------
 
 
-class SqliteAuditorStore:
-    """Auditor state in one SQLite file; one connection per thread, WAL, durable commits."""
+class SqlAuditorStore:
+    """Auditor state in SQLite or PostgreSQL; one connection per thread."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        with self._txn("BEGIN IMMEDIATE") as txn:
-            for statement in _schema("BLOB", "INTEGER"):
-                txn._q(statement)
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def _txn(self, begin: str) -> Iterator[_SqlTxn]:
-        conn = self._connection()
-        conn.execute(begin)
-        try:
-            yield _SqlTxn(conn.cursor(), postgres=False)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._txn = _SqlTxn(db)
+        db.create_tables(_SCHEMA)
 
     def read(self) -> AbstractContextManager[AuditorTxn]:
-        return self._txn("BEGIN")
+        return self._db.read(self._session)
 
     def write(self) -> AbstractContextManager[AuditorTxn]:
-        return self._txn("BEGIN IMMEDIATE")
+        return self._db.write(self._session)
+
+    def _session(self, _: object) -> _SqlTxn:
+        return self._txn
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._db.close()
 
 
-# -- PostgreSQL ------------------------------------------------------------------------------
-
-_PG_SCHEMA_LOCK = 0x61756469746F72  # "auditor"
-
-
-class PostgresAuditorStore:
-    """Auditor state in PostgreSQL; one connection per thread; rows locked per namespace."""
-
-    def __init__(self, url: str) -> None:
-        import psycopg
-
-        self.url = url
-        self._psycopg = psycopg
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
-        with self._txn() as txn:
-            txn._q("SELECT pg_advisory_xact_lock(?)", (_PG_SCHEMA_LOCK,))
-            for statement in _schema("BYTEA", "BIGSERIAL"):
-                txn._q(statement)
-
-    def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self._psycopg.connect(self.url, autocommit=True)
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def _txn(self) -> Iterator[_SqlTxn]:
-        conn = self._connection()
-        with conn.transaction(), conn.cursor() as cur:
-            yield _SqlTxn(cur, postgres=True)
-
-    def read(self) -> AbstractContextManager[AuditorTxn]:
-        return self._txn()
-
-    def write(self) -> AbstractContextManager[AuditorTxn]:
-        return self._txn()
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
-
-
-def open_auditor_store(url: str) -> SqliteAuditorStore | PostgresAuditorStore:
+def open_auditor_store(url: str) -> SqlAuditorStore:
     """``sqlite:///PATH`` (default) or ``postgresql://...``."""
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        if not path:
-            raise UsageError("sqlite URL needs a path: sqlite:///PATH")
-        return SqliteAuditorStore(path)
-    if url.startswith(("postgresql://", "postgres://")):
-        return PostgresAuditorStore(url)
-    raise UsageError(
-        f"unsupported database URL {url.split(':', 1)[0]!r}: use sqlite:///PATH or postgresql://..."
-    )
+    parsed = parse_database_url(url)
+    if parsed.backend is Backend.MEMORY:
+        raise UsageError("the auditor keeps its signatures: use sqlite:///PATH or postgresql://...")
+    return SqlAuditorStore(open_database(parsed))
 
 
 __all__ = [
@@ -475,7 +382,6 @@ __all__ = [
     "EpochRecord",
     "Evidence",
     "NamespaceRow",
-    "PostgresAuditorStore",
-    "SqliteAuditorStore",
+    "SqlAuditorStore",
     "open_auditor_store",
 ]

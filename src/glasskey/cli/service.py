@@ -19,6 +19,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from glasskey.core.errors import GlasskeyError, UsageError, VerificationError
+from glasskey.storage.urls import parse_database_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -27,12 +28,8 @@ def _db_url(db: str | None) -> str:
     """``--db``: a URL (sqlite:///, postgresql://, memory://) or a plain SQLite file path."""
     if db is None:
         return f"sqlite:///{Path('glasskey.db').resolve()}"
-    if db.startswith(("sqlite:///", "postgresql://", "postgres://", "memory://")):
-        return db
     if "://" in db:
-        raise UsageError(
-            f"unsupported --db {db.split('://')[0]}://; use sqlite:/// or postgresql://"
-        )
+        return parse_database_url(db).url
     return f"sqlite:///{Path(db).resolve()}"
 
 

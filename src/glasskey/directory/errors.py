@@ -1,8 +1,13 @@
-"""Errors of the directory engine (all ``GlasskeyError``s with a stable ``code``)."""
+"""Errors of the directory engine (all ``GlasskeyError``s with a stable ``code``).
+
+``StoreCorrupted`` is the storage layer's (it raises it too); it is re-exported here because
+the tree checks raise it and callers know it as a directory error.
+"""
 
 from __future__ import annotations
 
 from glasskey.core.errors import GlasskeyError, NotFound, UsageError
+from glasskey.storage.errors import StoreCorrupted
 
 
 class DirectoryError(GlasskeyError):
@@ -25,13 +30,17 @@ class InvalidUpdate(UsageError):
     code = "invalid_update"
 
 
-class StoreCorrupted(DirectoryError):
-    """The stored tree is inconsistent; publishing stops rather than building on it."""
-
-    code = "store_corrupted"
-
-
 class ReadOnly(DirectoryError):
     """A write was attempted on a read-only replica view."""
 
     code = "read_only"
+
+
+__all__ = [
+    "DirectoryError",
+    "InvalidEpoch",
+    "InvalidUpdate",
+    "LabelNotFound",
+    "ReadOnly",
+    "StoreCorrupted",
+]

@@ -21,6 +21,7 @@ from glasskey.server.app import create_app
 from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
 from glasskey.server.service import create_service
 from glasskey.server.settings import ServerSettings
+from glasskey.storage.urls import parse_database_url
 
 SETTINGS_ENV = "GLASSKEY_SERVE_SETTINGS"
 ADMIN_TOKEN_ENV = "GLASSKEY_ADMIN_TOKEN"
@@ -47,9 +48,8 @@ def build_app(
 
 def key_dir_for(db_url: str) -> Path:
     """Development keys live next to a SQLite database, else in the working folder."""
-    if db_url.startswith("sqlite:///"):
-        return Path(db_url[len("sqlite:///") :]).resolve().parent
-    return Path.cwd()
+    path = parse_database_url(db_url).path
+    return Path(path).resolve().parent if path is not None else Path.cwd()
 
 
 def app_from_env() -> FastAPI:

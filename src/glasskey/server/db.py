@@ -6,20 +6,17 @@ operator backs up one thing) but never inside the directory's transactions. Ever
 is derivable or append-only, which is what makes that safe: the root log is rebuilt from the
 directory's epoch roots after a crash (see ``rootlog.RootLog.catch_up``).
 
-The wrapper hides the two backends' differences (``?`` vs ``%s`` placeholders, BLOB vs BYTEA)
-behind ``execute``/``query`` with ``?`` placeholders.
+Connections, transactions and the two dialects' differences come from
+``glasskey.storage.sql``: statements here use ``?`` placeholders and ``{blob}``/``{bigint}``.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from pathlib import Path
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
-from glasskey.core.errors import UsageError
+from glasskey.storage.sql import open_database
 
 _TABLES = [
     """CREATE TABLE IF NOT EXISTS glasskey_root_log (
@@ -58,122 +55,26 @@ _TABLES = [
 ]
 
 
-def sqlite_path_of(db_url: str) -> str:
-    """``sqlite:///PATH`` → ``PATH``; ``memory://`` → ``:memory:``."""
-    if db_url == "memory://":
-        return ":memory:"
-    if db_url.startswith("sqlite:///"):
-        path = db_url[len("sqlite:///") :]
-        if not path:
-            raise UsageError("sqlite URL needs a path: sqlite:///PATH")
-        return path
-    raise UsageError(f"not a SQLite URL: {db_url.split(':', 1)[0]!r}")
-
-
-def is_postgres(db_url: str) -> bool:
-    return db_url.startswith(("postgresql://", "postgres://"))
-
-
 class ServiceDB:
-    """A tiny thread-safe SQL helper over SQLite or PostgreSQL (one connection per thread)."""
+    """The service tables over SQLite or PostgreSQL (``memory://``: an in-memory SQLite)."""
 
     def __init__(self, db_url: str) -> None:
         self.url = db_url
-        self.postgres = is_postgres(db_url)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._all: list[Any] = []
-        self._shared: sqlite3.Connection | None = None
-        if self.postgres:
-            types = {"blob": "BYTEA", "bigint": "BIGINT"}
-        else:
-            self._path = sqlite_path_of(db_url)
-            if self._path != ":memory:":
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            types = {"blob": "BLOB", "bigint": "INTEGER"}
-        with self.transaction():
-            for statement in _TABLES:
-                self.execute(statement.format(**types))
+        self._db = open_database(db_url)
+        self._db.create_tables(_TABLES)
 
-    def _connect(self) -> Any:
-        if self.postgres:
-            import psycopg
-
-            conn: Any = psycopg.connect(self.url, autocommit=True)
-        else:
-            conn = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False, timeout=30.0
-            )
-            conn.execute("PRAGMA busy_timeout=30000")
-            if self._path != ":memory:":
-                conn.execute("PRAGMA journal_mode=WAL")
-        with self._lock:
-            self._all.append(conn)
-        return conn
-
-    def _conn(self) -> Any:
-        if not self.postgres and self._path == ":memory:":
-            if self._shared is None:
-                self._shared = self._connect()
-            return self._shared
-        conn = getattr(self._local, "conn", None)
-        if conn is None or (self.postgres and conn.closed):
-            conn = self._connect()
-            self._local.conn = conn
-        return conn
-
-    def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.postgres else sql
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """One write transaction (nesting is not supported; keep them short)."""
-        conn = self._conn()
-        if self.postgres:
-            with conn.transaction():
-                yield
-            return
-        with self._lock if self._path == ":memory:" else _NULL:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        return self._db.transaction()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._conn().execute(self._sql(sql), tuple(params))
+        self._db.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        conn = self._conn()
-        if self.postgres:
-            with conn.cursor() as cur:
-                cur.executemany(self._sql(sql), [tuple(r) for r in rows])
-        else:
-            conn.executemany(sql, [tuple(r) for r in rows])
+        self._db.executemany(sql, rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self._conn().execute(self._sql(sql), tuple(params))
-        rows = cur.fetchall()
-        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+        return self._db.execute(sql, params).fetchall()
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                with suppress(Exception):
-                    conn.close()
-            self._all.clear()
-        self._local = threading.local()
-        self._shared = None
-
-
-class _NullLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NULL = _NullLock()
+        self._db.close()

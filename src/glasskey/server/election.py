@@ -12,9 +12,11 @@ import fcntl
 import logging
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from glasskey.server.db import is_postgres, sqlite_path_of
+from glasskey.storage.errors import DatabaseUnavailable
+from glasskey.storage.sql import SessionLock
+from glasskey.storage.urls import DatabaseUrl
 
 # Election news is publisher news: keep the logger operators already filter on.
 log = logging.getLogger("glasskey.server.publisher")
@@ -71,49 +73,26 @@ class FileElector:
 
 
 class PostgresElector:
-    """``pg_try_advisory_lock`` on a dedicated connection held for the process lifetime."""
+    """A session advisory lock on a dedicated connection held for the process lifetime."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._conn: Any = None
+    def __init__(self, url: DatabaseUrl) -> None:
+        self._lock = SessionLock(url, ELECTION_LOCK_ID)
 
     def try_acquire(self) -> bool:
-        import psycopg
-
         try:
-            if self._conn is not None and not self._conn.closed:
-                self._conn.execute("SELECT 1")  # still alive → still holding the lock
-                return True
-            self._conn = psycopg.connect(self.url, autocommit=True)
-            row = self._conn.execute(
-                "SELECT pg_try_advisory_lock(%s)", (ELECTION_LOCK_ID,)
-            ).fetchone()
-            if row and row[0]:
-                return True
-            self._conn.close()
-            self._conn = None
-            return False
-        except psycopg.Error as exc:
+            return self._lock.try_acquire()
+        except DatabaseUnavailable as exc:
             log.warning("publisher election: database error (%s); not publishing", exc)
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
             return False
 
     def release(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            try:
-                self._conn.execute("SELECT pg_advisory_unlock(%s)", (ELECTION_LOCK_ID,))
-            finally:
-                self._conn.close()
-        self._conn = None
+        self._lock.release()
 
 
-def elector_for(db_url: str) -> Elector:
+def elector_for(url: DatabaseUrl) -> Elector:
     """The elector that fits the database: advisory lock, lock file, or none needed."""
-    if is_postgres(db_url):
-        return PostgresElector(db_url)
-    path = sqlite_path_of(db_url)
-    if path == ":memory:":
+    if url.is_postgres:
+        return PostgresElector(url)
+    if url.path is None or url.path == ":memory:":
         return AlwaysElector()
-    return FileElector(path + ".publisher.lock")
+    return FileElector(url.path + ".publisher.lock")

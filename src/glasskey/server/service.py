@@ -30,6 +30,7 @@ from glasskey.server.results import Readiness
 from glasskey.server.rootlog import RootLog
 from glasskey.server.settings import ServerSettings
 from glasskey.server.uploads import Uploads
+from glasskey.storage.urls import Backend, parse_database_url
 
 log = logging.getLogger("glasskey.server")
 
@@ -230,18 +231,15 @@ def create_service(
     ``AuditorClient`` built from ``settings.auditor_url`` (tests pass an in-process one).
     """
     config = get_configuration(settings.configuration, settings.domain_label)
-    if settings.db_url == "memory://":
+    url = parse_database_url(settings.db_url)
+    if url.backend is Backend.MEMORY:
         blob_store: Any = MemoryBlobStore()
-        service_db_url = "memory://"
     else:
         blob_store = FolderBlobStore(settings.resolved_blob_dir())
-        service_db_url = settings.db_url
     directory = Directory.open(settings.db_url, config, vrf_key, blob_store)
-    db = ServiceDB(service_db_url)
+    db = ServiceDB(settings.db_url)
     rootlog = RootLog(db, signer, settings.origin)
     auth = authenticator or TokenAuthenticator(db, settings.admin_token)
     if auditor is None and settings.auditor_url:
         auditor = AuditorClient(settings.auditor_url, settings.auditor_token, timeout=30.0)
-    return DirectoryService(
-        settings, directory, db, rootlog, auth, elector_for(settings.db_url), auditor
-    )
+    return DirectoryService(settings, directory, db, rootlog, auth, elector_for(url), auditor)

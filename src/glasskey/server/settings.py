@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glasskey.server.db import is_postgres
+from glasskey.storage.urls import parse_database_url
 
 DEFAULT_DB_FILE = "glasskey.db"
 DEFAULT_ORIGIN = "glasskey.local/log"
@@ -68,7 +68,7 @@ class ServerSettings:
     def resolved_read_threads(self) -> int:
         if self.read_threads is not None:
             return max(0, self.read_threads)
-        return 2 if is_postgres(self.db_url) else 0
+        return 2 if parse_database_url(self.db_url).is_postgres else 0
 
     def resolved_auditor_namespace(self) -> str:
         """The configured namespace, else the origin made a valid Plexi name.
@@ -83,6 +83,5 @@ class ServerSettings:
     def resolved_blob_dir(self) -> str:
         if self.blob_dir:
             return self.blob_dir
-        if self.db_url.startswith("sqlite:///"):
-            return str(Path(self.db_url[len("sqlite:///") :]).with_suffix(".audit"))
-        return "glasskey-audit"
+        path = parse_database_url(self.db_url).path
+        return str(Path(path).with_suffix(".audit")) if path is not None else "glasskey-audit"

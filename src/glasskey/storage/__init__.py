@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from glasskey.core.errors import UsageError
 from glasskey.storage.base import NodeRecord, PendingRecord, Store, StoreTransaction, ValueState
+from glasskey.storage.urls import Backend, parse_database_url
 
 
 def open_store(url: str) -> Store:
     """Open a store by URL: ``memory://``, ``sqlite:///path`` or ``postgresql://...``."""
-    if url == "memory://":
+    parsed = parse_database_url(url)
+    if parsed.backend is Backend.MEMORY:
         from glasskey.storage.memory import MemoryStore
 
         return MemoryStore()
-    if url.startswith("sqlite:///"):
+    if parsed.backend is Backend.SQLITE:
         from glasskey.storage.sqlite import SqliteStore
 
-        path = url[len("sqlite:///") :]
-        if not path:
-            raise UsageError("sqlite URL needs a path: sqlite:///PATH")
-        return SqliteStore(path)
-    if url.startswith(("postgresql://", "postgres://")):
-        from glasskey.storage.postgres import PostgresStore
+        return SqliteStore(parsed)
+    # PostgreSQL's driver is an optional dependency: imported only when asked for.
+    from glasskey.storage.postgres import PostgresStore
 
-        return PostgresStore(url)
-    raise UsageError(
-        f"unsupported database URL {url.split(':', 1)[0]!r}: use sqlite:///PATH or postgresql://..."
-    )
+    return PostgresStore(parsed)
 
 
 __all__ = ["NodeRecord", "PendingRecord", "Store", "StoreTransaction", "ValueState", "open_store"]

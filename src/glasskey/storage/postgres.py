@@ -9,20 +9,20 @@ then sees the winner's epoch.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
 import psycopg
 
+from glasskey.storage import schema
 from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
-from glasskey.storage.schema import POSTGRES_TYPES, apply_migrations
+from glasskey.storage.sql import PostgresDatabase
+from glasskey.storage.urls import DatabaseUrl
 
 #: Advisory lock id for "I am the publisher" (ASCII 'glasskey' as a signed 64-bit integer).
 PUBLISH_LOCK_ID: Final = int.from_bytes(b"glasskey", "big", signed=True)
-_MIGRATE_LOCK_ID: Final = PUBLISH_LOCK_ID ^ 1
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
 _STATE_COLUMNS = (
     "label, version, epoch, value, node_label, existence_vrf, freshness_vrf, stale_label"
@@ -216,48 +216,20 @@ class _PostgresTransaction:
 class PostgresStore:
     """Directory store in PostgreSQL; one connection per thread."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
+    def __init__(self, url: DatabaseUrl) -> None:
+        self.url = url.url
+        self._db = PostgresDatabase(url)
         self.migrate()
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = psycopg.connect(self.url, autocommit=True)
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
     def migrate(self) -> int:
-        conn = self._connection()
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK_ID,))
-            found = apply_migrations(conn, POSTGRES_TYPES, "%s")
-        return found
+        return schema.migrate(self._db)
 
-    @contextmanager
-    def read(self) -> Iterator[_PostgresTransaction]:
-        conn = self._connection()
-        with conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield _PostgresTransaction(conn)
+    def read(self) -> AbstractContextManager[_PostgresTransaction]:
+        return self._db.read(_PostgresTransaction)
 
-    @contextmanager
-    def write(self, publisher: bool = True) -> Iterator[_PostgresTransaction]:
+    def write(self, publisher: bool = True) -> AbstractContextManager[_PostgresTransaction]:
         """A write transaction; ``publisher`` ones are serialised across all processes."""
-        conn = self._connection()
-        with conn.transaction():
-            if publisher:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (PUBLISH_LOCK_ID,))
-            yield _PostgresTransaction(conn)
+        return self._db.write(_PostgresTransaction, PUBLISH_LOCK_ID if publisher else None)
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._db.close()

@@ -1,17 +1,18 @@
 """The directory schema and its versioned migrations, shared by SQLite and PostgreSQL.
 
-Each migration is a list of statements in a portable SQL subset; ``{blob}`` and ``{bigint}``
-are filled in per backend (``BLOB``/``BYTEA``, ``INTEGER``/``BIGINT``). A migration runs in the
-same transaction that records it in ``glasskey_schema``, so a crash mid-migration leaves the
+Each migration is a list of statements in a portable SQL subset; ``{blob}``, ``{bigint}`` and
+the like are filled in per dialect (``sql.Dialect.types``). A migration runs in the same
+transaction that records it in ``glasskey_schema``, so a crash mid-migration leaves the
 previous version intact.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Final
+from typing import Final
 
-from glasskey.directory.errors import StoreCorrupted
+from glasskey.storage.errors import StoreCorrupted
+from glasskey.storage.sql import SCHEMA_LOCK_ID, Database
 
 MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
     (
@@ -69,45 +70,33 @@ MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
 
 LATEST_VERSION: Final = MIGRATIONS[-1][0]
 
-SQLITE_TYPES: Final = {
-    "blob": "BLOB",
-    "bigint": "INTEGER",
-    # AUTOINCREMENT: never reuse the id of a drained (deleted) queue entry — update ids are
-    # receipts that clients poll, so a reused id would report someone else's update.
-    "serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT",
-    "without_rowid": " WITHOUT ROWID",
-}
-POSTGRES_TYPES: Final = {
-    "blob": "BYTEA",
-    "bigint": "BIGINT",
-    "serial_pk": "BIGSERIAL PRIMARY KEY",
-    "without_rowid": "",
-}
 
+def migrate(db: Database) -> int:
+    """Run the pending migrations in one write transaction; returns the version found before.
 
-def apply_migrations(conn: Any, types: dict[str, str], placeholder: str) -> int:
-    """Run the pending migrations on ``conn`` inside the caller's transaction.
-
-    ``conn`` is a sqlite3 or psycopg connection (both offer ``execute(sql, params)`` returning
-    a cursor with ``fetchone``); ``placeholder`` is ``?`` or ``%s``. Returns the version the
-    database had before. A database newer than this code is refused, never downgraded.
+    The schema lock keeps two processes starting at once on one PostgreSQL database from
+    running the same migration twice. A database newer than this code is refused, never
+    downgraded.
     """
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS glasskey_schema "
-        "(version INTEGER PRIMARY KEY, description TEXT, applied_at DOUBLE PRECISION)"
-    )
-    row = conn.execute("SELECT MAX(version) FROM glasskey_schema").fetchone()
-    found = int(row[0]) if row and row[0] is not None else 0
-    if found > LATEST_VERSION:
-        raise StoreCorrupted(
-            f"database schema version {found} is newer than this glasskey "
-            f"({LATEST_VERSION}); upgrade glasskey"
+    with db.transaction(SCHEMA_LOCK_ID):
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS glasskey_schema "
+            "(version INTEGER PRIMARY KEY, description TEXT, applied_at DOUBLE PRECISION)"
         )
-    insert = f"INSERT INTO glasskey_schema VALUES ({placeholder}, {placeholder}, {placeholder})"
-    for version, description, statements in MIGRATIONS:
-        if version <= found:
-            continue
-        for statement in statements:
-            conn.execute(statement.format(**types))
-        conn.execute(insert, (version, description, time.time()))
+        row = db.execute("SELECT MAX(version) FROM glasskey_schema").fetchone()
+        found = int(row[0]) if row and row[0] is not None else 0
+        if found > LATEST_VERSION:
+            raise StoreCorrupted(
+                f"database schema version {found} is newer than this glasskey "
+                f"({LATEST_VERSION}); upgrade glasskey"
+            )
+        types = db.dialect.types()
+        for version, description, statements in MIGRATIONS:
+            if version <= found:
+                continue
+            for statement in statements:
+                db.execute(statement.format(**types))
+            db.execute(
+                "INSERT INTO glasskey_schema VALUES (?, ?, ?)", (version, description, time.time())
+            )
     return found

@@ -1,24 +1,21 @@
 """SQLite backend: the embedded default (one file, no setup).
 
-WAL mode lets readers keep serving proofs from a consistent snapshot while the publisher
-writes the next epoch; ``synchronous=FULL`` makes every committed epoch and every accepted
-update durable before the call returns. Each thread gets its own connection (sqlite3
-connections must not be shared across threads).
+Connections, transactions and the file's settings (WAL, ``synchronous=FULL``) come from
+``glasskey.storage.sql``; this module holds the directory's queries in SQLite's dialect.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import threading
 import time
 from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import AbstractContextManager
 from typing import Any
 
+from glasskey.storage import schema
 from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
-from glasskey.storage.schema import SQLITE_TYPES, apply_migrations
+from glasskey.storage.sql import SqliteDatabase
+from glasskey.storage.urls import DatabaseUrl
 
 _CHUNK = 30_000
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
@@ -73,9 +70,11 @@ class _SqliteTransaction:
         items = list(keys)
         for start in range(0, len(items), _CHUNK // 2):
             chunk = items[start : start + _CHUNK // 2]
+            # A join, not ``(label, version) IN (VALUES ...)``: SQLite answers that one with a
+            # scan of the whole table, the join with one primary-key search per pair.
             rows = self._conn.execute(
-                f"SELECT {_STATE_COLUMNS} FROM akd_value_states WHERE (label, version) IN "
-                f"(VALUES {','.join(['(?,?)'] * len(chunk))})",
+                f"SELECT {_STATE_COLUMNS} FROM (VALUES {','.join(['(?,?)'] * len(chunk))}) AS k "
+                "JOIN akd_value_states ON label = k.column1 AND version = k.column2",
                 [x for key in chunk for x in key],
             )
             for row in rows:
@@ -173,88 +172,21 @@ class _SqliteTransaction:
 class SqliteStore:
     """A directory store in one SQLite file (or ``:memory:`` for a single connection)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.url = f"sqlite:///{path}"
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._write_lock = threading.Lock()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        self._shared: sqlite3.Connection | None = None
+    def __init__(self, url: DatabaseUrl) -> None:
+        self.url = url.url
+        self._db = SqliteDatabase(url)
         self.migrate()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self.path == ":memory:":
-            if self._shared is None:
-                self._shared = self._connect()
-            return self._shared
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-        return conn
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        # Reads map the file instead of copying pages into each connection's own cache: every
-        # request thread then shares the OS page cache, warm from the first request on.
-        conn.execute("PRAGMA mmap_size=2147483648")
-        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache (writes, WAL pages)
-        with self._all_lock:
-            self._all.append(conn)
-        return conn
 
     def migrate(self) -> int:
         """Bring the schema to the latest version; returns the version found before."""
-        conn = self._connection()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                found = apply_migrations(conn, SQLITE_TYPES, "?")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return found
+        return schema.migrate(self._db)
 
-    @contextmanager
-    def read(self) -> Iterator[_SqliteTransaction]:
-        conn = self._connection()
-        if self.path == ":memory:":
-            with self._write_lock:
-                yield _SqliteTransaction(conn)
-            return
-        conn.execute("BEGIN")
-        try:
-            yield _SqliteTransaction(conn)
-        finally:
-            conn.execute("COMMIT")
+    def read(self) -> AbstractContextManager[_SqliteTransaction]:
+        return self._db.read(_SqliteTransaction)
 
-    @contextmanager
-    def write(self, publisher: bool = True) -> Iterator[_SqliteTransaction]:
+    def write(self, publisher: bool = True) -> AbstractContextManager[_SqliteTransaction]:
         """A write transaction (SQLite serialises all writers, publisher or not)."""
-        conn = self._connection()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield _SqliteTransaction(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        return self._db.write(_SqliteTransaction)
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            self._all.clear()
-        self._local = threading.local()
-        self._shared = None
+        self._db.close()

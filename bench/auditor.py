@@ -28,9 +28,9 @@ from pathlib import Path
 
 import httpx
 
+from glasskey.auditor._service import Auditor, Identity, Keyring
+from glasskey.auditor._store import open_auditor_store
 from glasskey.auditor.app import AuthConfig, create_app
-from glasskey.auditor.service import Auditor, Identity, Keyring
-from glasskey.auditor.store import open_auditor_store
 from glasskey.core.signing import Ed25519Signer
 
 TOKEN = "bench"
@@ -107,8 +107,8 @@ def bench_http(n: int, concurrency: int) -> float:
 
 def make_blob(inserts: int, folder: Path) -> tuple[str, int]:
     """A real audit blob: a tree of ``inserts`` leaves, then an epoch adding ``inserts`` more."""
-    from glasskey.directory.blobs import FolderBlobStore
-    from glasskey.directory.directory import Directory
+    from glasskey.directory._blobs import FolderBlobStore
+    from glasskey.directory._directory import Directory
 
     store = FolderBlobStore(folder)
     with Directory.in_memory("whatsapp_v1", vrf_seed=bytes(32), blob_store=store) as directory:
@@ -125,7 +125,7 @@ def kib(field):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
-from glasskey.auditor.worker import FolderSource, default_verify_blob
+from glasskey.auditor._worker import FolderSource, default_verify_blob
 verify = default_verify_blob("whatsapp_v1")
 source = FolderSource(sys.argv[1])
 data = source.fetch(sys.argv[2])

@@ -34,7 +34,7 @@ from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.types import HistoryParams
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.directory import Directory
-from glasskey.directory.akd import labels as label_module
+from glasskey.directory.akd import _labels as label_module
 from glasskey.storage import open_store
 from tests.vectors import AKD_TEST_VRF_SEED
 

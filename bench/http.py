@@ -23,7 +23,7 @@ What it does, in order (everything on 127.0.0.1; the server is terminated even o
    is missing), the load generator: ``GET /api/crypto/bundles/{user}`` rotating over all
    user ids, JSON. Throughput and p50/p99 are wrk's. Its Lua script writes **every** 2xx
    body to disk; afterwards each one is verified with the client's own checks
-   (``glasskey.client.verify.verify_bundle``: key, AKD lookup proof with its VRF proofs,
+   (``glasskey.client._verify.verify_bundle``: key, AKD lookup proof with its VRF proofs,
    checkpoint signature, root-log inclusion) in ``--verify-procs`` processes. A response
    that fails, a non-2xx answer or a body not recorded fails the goal. Then the same with
    ``Accept: application/x-protobuf`` (not recorded: the same proofs, other encoding).
@@ -311,7 +311,7 @@ def run_wrk(base: str, labels: int, duration: float, connections: int, accept: s
 def _verify_bodies(args: tuple[dict[str, Any], list[str]]) -> tuple[int, list[str]]:
     """Verify recorded bundle responses exactly as the client does (one worker process)."""
     from glasskey.client import Trust, VerificationPolicy
-    from glasskey.client.verify import verify_bundle
+    from glasskey.client._verify import verify_bundle
 
     trust_fields, lines = args
     trust = Trust(

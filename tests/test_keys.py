@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from glasskey.cli import keys as keys_cli
+from glasskey.cli import _keys as keys_cli
 from glasskey.core.errors import KeyMaterialError, SignatureError, UsageError
 from glasskey.core.signing import Ed25519Signer, Signer, verify_ed25519
 from glasskey.keys import (
@@ -339,7 +339,7 @@ def test_server_dev_keys_created_concurrently_are_one_key(
     same signing and VRF key (one file each, mode 0600, no temporaries left behind)."""
     import threading
 
-    from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
+    from glasskey.server._keyfiles import load_signing_key, load_vrf_seed
 
     monkeypatch.delenv("GLASSKEY_SIGNING_KEY", raising=False)
     monkeypatch.delenv("GLASSKEY_VRF_KEY", raising=False)

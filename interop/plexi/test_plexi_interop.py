@@ -24,14 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from glasskey.auditor._client import AuditorClient
+from glasskey.auditor._service import Auditor, Keyring
+from glasskey.auditor._store import open_auditor_store
+from glasskey.auditor._worker import VerificationWorker
 from glasskey.auditor.app import AuthConfig, create_app
-from glasskey.auditor.client import AuditorClient
-from glasskey.auditor.service import Auditor, Keyring
-from glasskey.auditor.store import open_auditor_store
-from glasskey.auditor.worker import VerificationWorker
 from glasskey.core.signing import Ed25519Signer
-from glasskey.directory.blobs import FolderBlobStore
-from glasskey.directory.directory import Directory
+from glasskey.directory._blobs import FolderBlobStore
+from glasskey.directory._directory import Directory
 from interop.plexi import harness as h
 
 pytestmark = pytest.mark.interop

@@ -25,7 +25,7 @@ import httpx
 
 from glasskey.client import GlasskeyClient
 from glasskey.core.errors import VerificationError
-from glasskey.server.malicious import Attack, MaliciousTransport
+from glasskey.server._malicious import Attack, MaliciousTransport
 
 _PY_MAIN = "from glasskey.cli import main; main()"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from glasskey.api.errors import error_class, error_from_http, http_status
-from glasskey.auditor.service import NamespaceDisabled, Unauthorized
+from glasskey.auditor._service import NamespaceDisabled, Unauthorized
 from glasskey.client import NotFound as ClientNotFound
 from glasskey.client import ServerError
 from glasskey.core.errors import (
@@ -27,7 +27,7 @@ from glasskey.core.errors import (
     UsageError,
 )
 from glasskey.directory import InvalidEpoch, InvalidUpdate, LabelNotFound, StoreCorrupted
-from glasskey.server.countersign import CountersignError
+from glasskey.server._countersign import CountersignError
 
 _STATUSES: list[tuple[GlasskeyError, int, str]] = [
     (UsageError("x"), 400, "usage"),

@@ -148,7 +148,7 @@ def test_any_json_body_parses_or_is_malformed(body: object) -> None:
 
 def test_verify_bundle_refuses_malformed_json_before_anything_else(served: Harness) -> None:
     from glasskey.client import GlasskeyClient, VerificationPolicy
-    from glasskey.client.verify import verify_bundle
+    from glasskey.client._verify import verify_bundle
 
     with GlasskeyClient("http://testserver", transport=served.http._transport) as client:  # type: ignore[arg-type]
         policy = VerificationPolicy(trust=client.trust(), max_age=None)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
+from glasskey.auditor._keys import Ed25519Signer
+from glasskey.auditor._service import Auditor, Keyring
+from glasskey.auditor._store import AuditorStore, open_auditor_store
 from glasskey.auditor.app import AuthConfig, create_app
-from glasskey.auditor.keys import Ed25519Signer
-from glasskey.auditor.service import Auditor, Keyring
-from glasskey.auditor.store import AuditorStore, open_auditor_store
 
 VECTOR_SEED = bytes.fromhex("d6af1bca3db4fc2766b0c483706c20bf4837a46d54c1d39c2a34a9088572d712")
 VECTOR_TIMESTAMP = 1717084639921

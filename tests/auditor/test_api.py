@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from glasskey.auditor.keys import Ed25519Signer
-from glasskey.auditor.service import Identity
+from glasskey.auditor._keys import Ed25519Signer
+from glasskey.auditor._service import Identity
 from glasskey.core.plexi import AuditorConfiguration, KeyInfo, SignatureResponse
 from tests.auditor.conftest import AUTH, VECTOR_TIMESTAMP, Env
 
@@ -291,7 +291,7 @@ def test_key_rotation_keeps_old_signatures_valid(env: Env) -> None:
     create(env)
     old = publish(env, "ns", 1, digest(1)).json()
     new_signer = Ed25519Signer.from_seed(bytes([9] * 32))
-    from glasskey.auditor.keys import Ed25519Signer as S
+    from glasskey.auditor._keys import Ed25519Signer as S
     from tests.auditor.conftest import VECTOR_SEED
 
     # Stage the successor: announced now, valid from now + 1000 ms.

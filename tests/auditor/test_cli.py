@@ -9,12 +9,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from glasskey.auditor.client import AuditorClient
-from glasskey.auditor.service import Identity
-from glasskey.cli import audit as audit_cli
+from glasskey.auditor._client import AuditorClient
+from glasskey.auditor._service import Identity
+from glasskey.cli import _audit as audit_cli
 from glasskey.core.akd.audit import format_audit_blob_name
-from glasskey.directory.blobs import FolderBlobStore
-from glasskey.directory.directory import Directory
+from glasskey.directory._blobs import FolderBlobStore
+from glasskey.directory._directory import Directory
 from tests.auditor.conftest import Env
 
 ADMIN = Identity(operator=True)

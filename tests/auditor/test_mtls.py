@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from glasskey.auditor._service import Auditor, Keyring
+from glasskey.auditor._store import open_auditor_store
+from glasskey.auditor._tls import ClientCertH11Protocol, spki_sha256_of_pem
 from glasskey.auditor.app import AuthConfig, create_app
-from glasskey.auditor.service import Auditor, Keyring
-from glasskey.auditor.store import open_auditor_store
-from glasskey.auditor.tls import ClientCertH11Protocol, spki_sha256_of_pem
 from glasskey.core.signing import Ed25519Signer
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glasskey.auditor.service import Identity
-from glasskey.auditor.worker import (
+from glasskey.auditor._service import Identity
+from glasskey.auditor._worker import (
     BlobMissing,
     HttpSource,
     VerificationWorker,
@@ -25,8 +25,8 @@ from glasskey.auditor.worker import (
 from glasskey.core.akd.audit import format_audit_blob_name
 from glasskey.core.errors import AppendOnlyProofError
 from glasskey.core.plexi import AuditorConfiguration, SignatureResponse
-from glasskey.directory.blobs import FolderBlobStore
-from glasskey.directory.directory import Directory
+from glasskey.directory._blobs import FolderBlobStore
+from glasskey.directory._directory import Directory
 from tests.auditor.conftest import Env
 
 ADMIN = Identity(operator=True)

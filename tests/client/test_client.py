@@ -29,9 +29,9 @@ from glasskey.client import (
     VerificationPolicy,
     WrongLabel,
 )
-from glasskey.client.policy import DEFAULT_POLICY
+from glasskey.client._policy import DEFAULT_POLICY
 from glasskey.core.errors import LookupProofError, SignatureError, VerificationError
-from glasskey.server.malicious import Attack, MaliciousTransport
+from glasskey.server._malicious import Attack, MaliciousTransport
 from tests.server.conftest import ADMIN, Harness, make_harness
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

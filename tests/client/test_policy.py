@@ -28,12 +28,12 @@ from glasskey.client import (
     Trust,
     VerificationPolicy,
 )
-from glasskey.client.verify import verify_bundle, verify_history
+from glasskey.client._verify import verify_bundle, verify_history
 from glasskey.core.akd.types import HistoryParams
 from glasskey.core.errors import GlasskeyError, UsageError, VerificationError
 from glasskey.core.plexi import SignatureResponse
 from glasskey.core.plexi.signing import Ciphersuite, EpochStatement, signed_bytes
-from glasskey.server.malicious import Attack, MaliciousTransport
+from glasskey.server._malicious import Attack, MaliciousTransport
 from tests.server.conftest import Harness, make_harness
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from glasskey.core.akd._node_label import NodeLabel
 from glasskey.core.akd.configuration import Configuration, get_configuration
-from glasskey.core.akd.node_label import NodeLabel
 from glasskey.core.errors import ConfigurationError
 from tests.vectors import AKD_TEST_VRF_SEED
 

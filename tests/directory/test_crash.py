@@ -19,7 +19,7 @@ from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.verify import lookup_verify
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.directory import Directory, FolderBlobStore
-from glasskey.directory.akd.tree import AkdTree
+from glasskey.directory.akd._tree import AkdTree
 from tests.vectors import AKD_TEST_VRF_SEED
 
 CONFIG = get_configuration("whatsapp_v1")

@@ -17,7 +17,8 @@ from glasskey.core.akd.wire import encode_history_proof, encode_lookup_proof
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.errors import VerificationError
 from glasskey.directory import Directory
-from glasskey.storage import open_store, schema
+from glasskey.storage import _schema as schema
+from glasskey.storage import open_store
 from tests.vectors import AKD_TEST_VRF_SEED, vector_schedule
 
 CONFIG = get_configuration("whatsapp_v1")

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from glasskey.core.akd._node_label import NodeLabel
 from glasskey.core.akd.configuration import get_configuration
-from glasskey.core.akd.node_label import NodeLabel
 from glasskey.core.akd.verify import verify_membership, verify_nonmembership
 from glasskey.core.errors import VerificationError
-from glasskey.directory.akd.tree import (
+from glasskey.directory.akd._tree import (
     SHALLOW_BITS,
     AkdTree,
     _ReadDepth,
@@ -21,7 +21,7 @@ from glasskey.directory.akd.tree import (
     node_key,
     prefix_key,
 )
-from glasskey.storage.memory import MemoryStore
+from glasskey.storage._memory import MemoryStore
 
 
 @pytest.mark.parametrize("name", ["whatsapp_v1", "experimental"])

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.signing import Ed25519Signer
+from glasskey.server._service import DirectoryService, create_service
+from glasskey.server._settings import ServerSettings
 from glasskey.server.app import create_app
-from glasskey.server.service import DirectoryService, create_service
-from glasskey.server.settings import ServerSettings
 
 VRF_SEED = bytes(range(32))
 ADMIN = "admin-secret-token"

@@ -13,9 +13,9 @@ from typing import Any
 
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.signing import Ed25519Signer
+from glasskey.server._service import create_service
+from glasskey.server._settings import ServerSettings
 from glasskey.server.app import create_app
-from glasskey.server.service import create_service
-from glasskey.server.settings import ServerSettings
 
 PINNED = Path(__file__).with_name("openapi.json")
 REGENERATE = ".venv/bin/python -m tests.server.openapi_fixture"

@@ -9,7 +9,7 @@ from glasskey.api.wire import BundleResponse
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.verify import lookup_verify
 from glasskey.core.akd.wire import decode_append_only_proof
-from glasskey.server.auth import hash_token
+from glasskey.server._auth import hash_token
 from tests.server.conftest import ADMIN, Harness, make_harness
 
 

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from glasskey.auditor._client import AuditorClient
+from glasskey.auditor._keys import Ed25519Signer as AuditorSigner
+from glasskey.auditor._service import Auditor, Identity, Keyring
+from glasskey.auditor._store import open_auditor_store
+from glasskey.auditor._worker import HttpSource, VerificationWorker
 from glasskey.auditor.app import AuthConfig
 from glasskey.auditor.app import create_app as create_auditor_app
-from glasskey.auditor.client import AuditorClient
-from glasskey.auditor.keys import Ed25519Signer as AuditorSigner
-from glasskey.auditor.service import Auditor, Identity, Keyring
-from glasskey.auditor.store import open_auditor_store
-from glasskey.auditor.worker import HttpSource, VerificationWorker
 from glasskey.client import (
     AuditorPin,
     AuditorSignatureInvalid,
@@ -34,11 +34,11 @@ from glasskey.client import (
 )
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.signing import Ed25519Signer
+from glasskey.server._countersign import SignatureStore
+from glasskey.server._service import DirectoryService, create_service
+from glasskey.server._settings import ServerSettings
 from glasskey.server.app import create_app
-from glasskey.server.countersign import SignatureStore
 from glasskey.server.http.s3 import decode_continuation, list_objects_v2
-from glasskey.server.service import DirectoryService, create_service
-from glasskey.server.settings import ServerSettings
 from tests.server.conftest import ADMIN, VRF_SEED
 
 AUDITOR_SEED = bytes(range(100, 132))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from glasskey.directory import InvalidUpdate
-from glasskey.server.batching import GroupCommitter
+from glasskey.server._batching import GroupCommitter
 from tests.server.conftest import Harness
 
 

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, settings
 
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.signing import Ed25519Signer
+from glasskey.server._service import create_service
+from glasskey.server._settings import ServerSettings
 from glasskey.server.app import create_app
-from glasskey.server.service import create_service
-from glasskey.server.settings import ServerSettings
 from tests.server.conftest import ADMIN, VRF_SEED, Harness
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

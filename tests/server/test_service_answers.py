@@ -8,8 +8,8 @@ import pytest
 
 from glasskey.core.errors import PermissionDenied, Unavailable, UsageError
 from glasskey.directory import LabelNotFound
-from glasskey.server.reads import MAX_AUDIT_EPOCHS, public_url
-from glasskey.server.results import Bundle, StateProof
+from glasskey.server._reads import MAX_AUDIT_EPOCHS, public_url
+from glasskey.server._results import Bundle, StateProof
 from tests.server.conftest import Harness
 
 

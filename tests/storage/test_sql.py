@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from glasskey.auditor.store import open_auditor_store
+from glasskey.auditor._store import open_auditor_store
 from glasskey.core.errors import UsageError
-from glasskey.server.db import ServiceDB
+from glasskey.server._db import ServiceDB
 from glasskey.storage import open_store
-from glasskey.storage.dialects import POSTGRES, SQLITE
-from glasskey.storage.sql import PostgresDatabase, SessionLock, SqliteDatabase, open_database
-from glasskey.storage.urls import Backend, parse_database_url
+from glasskey.storage._dialects import POSTGRES, SQLITE
+from glasskey.storage._sql import PostgresDatabase, SessionLock, SqliteDatabase, open_database
+from glasskey.storage._urls import Backend, parse_database_url
 
 
 def test_urls_are_parsed_in_one_place() -> None:

@@ -53,7 +53,7 @@ _BY_STATUS: dict[int, type[RequestError]] = {
 }
 
 #: The request-outcome classes by the codes services put in error bodies; the auditor's two
-#: refinements (``glasskey.auditor.service``, above this layer) map to their bases.
+#: refinements (``glasskey.auditor._service``, above this layer) map to their bases.
 _BY_CODE: dict[str, type[RequestError]] = {
     **{
         cls.code: cls

@@ -9,7 +9,7 @@
 Signature verification for clients is pure and lives in :mod:`glasskey.core.plexi`.
 """
 
-from glasskey.auditor.client import AuditorClient
-from glasskey.auditor.service import Auditor, Identity, Keyring
+from glasskey.auditor._client import AuditorClient
+from glasskey.auditor._service import Auditor, Identity, Keyring
 
 __all__ = ["Auditor", "AuditorClient", "Identity", "Keyring"]

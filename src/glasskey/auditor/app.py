@@ -1,4 +1,4 @@
-"""The Plexi HTTP API over :class:`glasskey.auditor.service.Auditor` (FastAPI/Starlette).
+"""The Plexi HTTP API over :class:`glasskey.auditor._service.Auditor` (FastAPI/Starlette).
 
 Why bodies are parsed by hand instead of with pydantic models: the wire contract is Plexi's
 (exact field names, u64 numbers that must never pass through floats, plexi's error wording),
@@ -9,7 +9,7 @@ Nothing reaches the client as a 500 with internals; unexpected errors are logged
 
 Writes are authenticated by an admin bearer token (compared in constant time) or by a TLS
 client certificate (identified by the SHA-256 of its SubjectPublicKeyInfo), see
-:mod:`glasskey.auditor.tls`. Reads are public and CORS-open (plexi-core also runs in browsers).
+:mod:`glasskey.auditor._tls`. Reads are public and CORS-open (plexi-core also runs in browsers).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glasskey.api.errors import http_status
-from glasskey.auditor.service import Auditor, Identity, Unauthorized
-from glasskey.auditor.tls import client_cert_spki_sha256
+from glasskey.auditor._service import Auditor, Identity, Unauthorized
+from glasskey.auditor._tls import client_cert_spki_sha256
 from glasskey.core.errors import GlasskeyError, MalformedError
 from glasskey.core.plexi.messages import dumps, loads
 

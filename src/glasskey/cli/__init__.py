@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import typer
 
-from glasskey.cli import audit, keys, service, verify
+from glasskey.cli import _audit as audit
+from glasskey.cli import _keys as keys
+from glasskey.cli import _service as service
+from glasskey.cli import _verify as verify
 
 app = typer.Typer(
     name="glasskey",

@@ -7,7 +7,7 @@ What "proven" requires beyond the proofs is one ``VerificationPolicy`` (pinned k
 checkpoint age, an ``AuditorPin``), given to either client or to ``verify_bundle``.
 """
 
-from glasskey.client.alerts import (
+from glasskey.client._alerts import (
     Alert,
     AuditorSignatureInvalid,
     AuditorSignatureMissing,
@@ -19,7 +19,7 @@ from glasskey.client.alerts import (
     UnexpectedKeyVersion,
     WrongLabel,
 )
-from glasskey.client.client import (
+from glasskey.client._client import (
     AsyncGlasskeyClient,
     GlasskeyClient,
     MonitorReport,
@@ -28,9 +28,9 @@ from glasskey.client.client import (
     ServerError,
     UploadReceipt,
 )
-from glasskey.client.policy import AuditorPin, VerificationPolicy
-from glasskey.client.state import ClientState, Head, Trust
-from glasskey.client.verify import VerifiedHistory, VerifiedKey
+from glasskey.client._policy import AuditorPin, VerificationPolicy
+from glasskey.client._state import ClientState, Head, Trust
+from glasskey.client._verify import VerifiedHistory, VerifiedKey
 from glasskey.core.errors import VerificationError
 
 __all__ = [

@@ -1,8 +1,8 @@
 """The AKD directory engine: batched epochs, lookup/history/audit proofs, audit blobs."""
 
-from glasskey.directory.blobs import BlobStore, FolderBlobStore, MemoryBlobStore
-from glasskey.directory.directory import Directory, Limits, ReadOnlyDirectory
-from glasskey.directory.errors import (
+from glasskey.directory._blobs import BlobStore, FolderBlobStore, MemoryBlobStore
+from glasskey.directory._directory import Directory, Limits, ReadOnlyDirectory
+from glasskey.directory._errors import (
     DirectoryError,
     InvalidEpoch,
     InvalidUpdate,

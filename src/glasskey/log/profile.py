@@ -1,6 +1,6 @@
 """glasskey's checkpoint profile: how the log signs a checkpoint and how a client opens it.
 
-Both sides of the wire need exactly these bytes — the server (``glasskey.server.rootlog``)
+Both sides of the wire need exactly these bytes — the server (``glasskey.server._rootlog``)
 to sign, every client to verify — so they live here, below both, rather than in either.
 
 A *checkpoint* is a C2SP tlog-checkpoint (``origin``, tree size, base64 root) signed as a

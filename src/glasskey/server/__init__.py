@@ -8,10 +8,10 @@ Embedding it in another ASGI process takes the same steps as ``glasskey serve``:
     app = create_app(create_service(settings, signer, vrf_key))
 """
 
+from glasskey.server._keyfiles import load_signing_key, load_vrf_seed
+from glasskey.server._service import DirectoryService, create_service
+from glasskey.server._settings import ServerSettings
 from glasskey.server.app import create_app
-from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
-from glasskey.server.service import DirectoryService, create_service
-from glasskey.server.settings import ServerSettings
 
 __all__ = [
     "DirectoryService",

@@ -17,11 +17,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from glasskey.core.ecvrf import VrfSecretKey
+from glasskey.server._keyfiles import load_signing_key, load_vrf_seed
+from glasskey.server._service import create_service
+from glasskey.server._settings import ServerSettings
 from glasskey.server.app import create_app
-from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
-from glasskey.server.service import create_service
-from glasskey.server.settings import ServerSettings
-from glasskey.storage.urls import parse_database_url
+from glasskey.storage._urls import parse_database_url
 
 SETTINGS_ENV = "GLASSKEY_SERVE_SETTINGS"
 ADMIN_TOKEN_ENV = "GLASSKEY_ADMIN_TOKEN"

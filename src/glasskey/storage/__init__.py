@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from glasskey.storage.base import NodeRecord, PendingRecord, Store, StoreTransaction, ValueState
-from glasskey.storage.urls import Backend, parse_database_url
+from glasskey.storage._base import NodeRecord, PendingRecord, Store, StoreTransaction, ValueState
+from glasskey.storage._urls import Backend, parse_database_url
 
 
 def open_store(url: str) -> Store:
     """Open a store by URL: ``memory://``, ``sqlite:///path`` or ``postgresql://...``."""
     parsed = parse_database_url(url)
     if parsed.backend is Backend.MEMORY:
-        from glasskey.storage.memory import MemoryStore
+        from glasskey.storage._memory import MemoryStore
 
         return MemoryStore()
     if parsed.backend is Backend.SQLITE:
-        from glasskey.storage.sqlite import SqliteStore
+        from glasskey.storage._sqlite import SqliteStore
 
         return SqliteStore(parsed)
     # PostgreSQL's driver is an optional dependency: imported only when asked for.
-    from glasskey.storage.postgres import PostgresStore
+    from glasskey.storage._postgres import PostgresStore
 
     return PostgresStore(parsed)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from glasskey.core.akd.node_label import Direction, NodeLabel
+from glasskey.core.akd._node_label import Direction, NodeLabel
 from glasskey.core.errors import UsageError
 
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from glasskey.core.akd.configuration import Configuration
-from glasskey.core.akd.markers import marker_version, marker_versions
-from glasskey.core.akd.node_label import (
+from glasskey.core.akd._markers import marker_version, marker_versions
+from glasskey.core.akd._node_label import (
     ROOT_LABEL,
     Direction,
     NodeLabel,
     empty_label,
     longest_common_prefix,
 )
+from glasskey.core.akd.configuration import Configuration
 from glasskey.core.akd.types import (
     HistoryParams,
     HistoryProof,

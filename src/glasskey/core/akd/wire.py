@@ -14,7 +14,7 @@ from typing import Any, Final, TypeVar
 
 from google.protobuf.message import Message
 
-from glasskey.core.akd.node_label import DIRECTIONS, NodeLabel
+from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel
 from glasskey.core.akd.proto import akd_pb2 as pb
 from glasskey.core.akd.types import (
     AppendOnlyProof,

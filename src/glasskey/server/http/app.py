@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from glasskey.server._ratelimit import RateLimiter
+from glasskey.server._service import DirectoryService
 from glasskey.server.http.errors import ERROR_RESPONSES, install_error_handlers
 from glasskey.server.http.middleware import ObserveMiddleware
 from glasskey.server.http.routers import blobs, keys, lookups, operations, transparency
-from glasskey.server.ratelimit import RateLimiter
-from glasskey.server.service import DirectoryService
 
 
 def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> FastAPI:

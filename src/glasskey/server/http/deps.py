@@ -13,7 +13,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Header, Path, Query, Request
 
 from glasskey.api.headers import PROTOBUF
-from glasskey.server.service import DirectoryService
+from glasskey.server._service import DirectoryService
 
 
 def service_of(request: Request) -> DirectoryService:

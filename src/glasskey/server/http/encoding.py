@@ -46,7 +46,7 @@ from glasskey.core.akd.wire import (
     encode_lookup_proof,
 )
 from glasskey.core.errors import UsageError
-from glasskey.server.results import (
+from glasskey.server._results import (
     AuditLog,
     AuditorInfo,
     AuditProof,

@@ -12,9 +12,9 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from glasskey.core.errors import RateLimited
+from glasskey.server._metrics import Metrics
+from glasskey.server._ratelimit import RateLimiter
 from glasskey.server.http.errors import error_response_for
-from glasskey.server.metrics import Metrics
-from glasskey.server.ratelimit import RateLimiter
 
 #: Path prefixes of the public reads that are rate limited per client address.
 PUBLIC_READS = ("/api/crypto/", "/api/transparency/")

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 
-from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
+from glasskey.storage._base import NodeRecord, PendingRecord, StoredProofs, ValueState
 
 
 class _MemoryTransaction:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glasskey.api.wire import BundleResponse, HistoryResponse, SignedState, parse
-from glasskey.client.alerts import (
+from glasskey.client._alerts import (
     AuditorSignatureInvalid,
     AuditorSignatureMissing,
     ForkDetected,
@@ -36,8 +36,8 @@ from glasskey.client.alerts import (
     StaleHead,
     WrongLabel,
 )
-from glasskey.client.policy import AuditorPin, VerificationPolicy
-from glasskey.client.state import Head, Trust
+from glasskey.client._policy import AuditorPin, VerificationPolicy
+from glasskey.client._state import Head, Trust
 from glasskey.core.akd.configuration import Configuration, get_configuration
 from glasskey.core.akd.types import HistoryParams, VerifyResult
 from glasskey.core.akd.verify import key_history_verify, lookup_verify

@@ -7,7 +7,7 @@ the tree checks raise it and callers know it as a directory error.
 from __future__ import annotations
 
 from glasskey.core.errors import GlasskeyError, NotFound, UsageError
-from glasskey.storage.errors import StoreCorrupted
+from glasskey.storage._errors import StoreCorrupted
 
 
 class DirectoryError(GlasskeyError):

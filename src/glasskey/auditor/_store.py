@@ -6,7 +6,7 @@ rules (strictly consecutive epochs, unique digests, no republish) are about *seq
 two publishers racing for one epoch must be serialised, not merely caught by a unique index.
 SQLite takes the database write lock up front (``BEGIN IMMEDIATE``); PostgreSQL locks the
 namespace row (``SELECT ... FOR UPDATE``). The unique indexes stay as a second line.
-Connections, transactions and both dialects come from ``glasskey.storage.sql``.
+Connections, transactions and both dialects come from ``glasskey.storage._sql``.
 
 Why a bias on epochs: epochs are u64 but both databases have signed 64-bit integers. Storing
 ``epoch - 2**63`` keeps the order and the full range.
@@ -31,8 +31,8 @@ from glasskey.core.plexi import (
     NamespaceStatus,
     SignatureResponse,
 )
-from glasskey.storage.sql import Database, open_database
-from glasskey.storage.urls import Backend, parse_database_url
+from glasskey.storage._sql import Database, open_database
+from glasskey.storage._urls import Backend, parse_database_url
 
 _BIAS = 2**63
 

@@ -42,13 +42,13 @@ from urllib.parse import urlparse
 
 import httpx
 
-from glasskey.auditor.store import AuditorStore, Evidence, NamespaceRow
+from glasskey.auditor._store import AuditorStore, Evidence, NamespaceRow
 from glasskey.core.akd.audit import format_audit_blob_name, parse_audit_blob_name
 from glasskey.core.akd.wire import MAX_AUDIT_PROOF_BYTES
 from glasskey.core.errors import GlasskeyError, MalformedError, VerificationError
 from glasskey.core.plexi import LastVerifiedEpoch, parse_root
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("glasskey.auditor.worker")
 
 USER_AGENT = "glasskey-auditor/0.1"
 CHUNK = 1 << 20
@@ -196,7 +196,7 @@ class VerificationWorker:
         clock: Callable[[], int] | None = None,
         poll_interval: float = 5.0,
     ) -> None:
-        from glasskey.auditor.service import now_ms
+        from glasskey.auditor._service import now_ms
 
         self.store = store
         self.verify_blob = verify_blob or default_verify_blob()

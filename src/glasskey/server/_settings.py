@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glasskey.storage.urls import parse_database_url
+from glasskey.storage._urls import parse_database_url
 
 DEFAULT_DB_FILE = "glasskey.db"
 DEFAULT_ORIGIN = "glasskey.local/log"

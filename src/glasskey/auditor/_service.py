@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from glasskey.auditor.store import AuditorStore, AuditorTxn, EpochRecord, Evidence, NamespaceRow
+from glasskey.auditor._store import AuditorStore, AuditorTxn, EpochRecord, Evidence, NamespaceRow
 from glasskey.core.errors import (
     Conflict,
     ConstraintViolation,
@@ -47,7 +47,7 @@ from glasskey.core.plexi import (
 from glasskey.core.plexi.messages import read_hex, read_uint
 from glasskey.core.signing import Signer
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("glasskey.auditor.service")
 
 DISABLED_MESSAGE = "Namespace is disabled and read-only."
 FIRST_EPOCH = 1

@@ -1,7 +1,7 @@
 """SQLite backend: the embedded default (one file, no setup).
 
 Connections, transactions and the file's settings (WAL, ``synchronous=FULL``) come from
-``glasskey.storage.sql``; this module holds the directory's queries in SQLite's dialect.
+``glasskey.storage._sql``; this module holds the directory's queries in SQLite's dialect.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from glasskey.storage import schema
-from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
-from glasskey.storage.sql import SqliteDatabase
-from glasskey.storage.urls import DatabaseUrl
+from glasskey.storage import _schema as schema
+from glasskey.storage._base import NodeRecord, PendingRecord, StoredProofs, ValueState
+from glasskey.storage._sql import SqliteDatabase
+from glasskey.storage._urls import DatabaseUrl
 
 _CHUNK = 30_000
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"

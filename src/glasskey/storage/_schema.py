@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from typing import Final
 
-from glasskey.storage.errors import StoreCorrupted
-from glasskey.storage.sql import SCHEMA_LOCK_ID, Database
+from glasskey.storage._errors import StoreCorrupted
+from glasskey.storage._sql import SCHEMA_LOCK_ID, Database
 
 MIGRATIONS: Final[list[tuple[int, str, list[str]]]] = [
     (

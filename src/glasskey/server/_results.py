@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from glasskey.core.akd.types import AppendOnlyProof, EpochHash, HistoryProof, LookupProof
 from glasskey.core.plexi import KeyInfo, SignatureResponse
-from glasskey.server.countersign import CountersignStatus
-from glasskey.server.rootlog import CheckpointRecord
+from glasskey.server._countersign import CountersignStatus
+from glasskey.server._rootlog import CheckpointRecord
 
 
 @dataclass(frozen=True, slots=True)

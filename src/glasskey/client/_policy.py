@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from glasskey.client.state import Trust
+from glasskey.client._state import Trust
 from glasskey.core.errors import UsageError
 
 ED25519_PUBLIC_KEY_SIZE = 32

@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from glasskey.core.errors import PermissionDenied, Unauthenticated, Unavailable
 from glasskey.directory import Directory, LabelNotFound
-from glasskey.server.auth import Authenticator, TokenAuthenticator, check_user_id
-from glasskey.server.batching import GroupCommitter
-from glasskey.server.db import ServiceDB
-from glasskey.server.metrics import Metrics
-from glasskey.server.reads import DirectoryReads
-from glasskey.server.results import Bundle, Receipt, UpdateStatus
+from glasskey.server._auth import Authenticator, TokenAuthenticator, check_user_id
+from glasskey.server._batching import GroupCommitter
+from glasskey.server._db import ServiceDB
+from glasskey.server._metrics import Metrics
+from glasskey.server._reads import DirectoryReads
+from glasskey.server._results import Bundle, Receipt, UpdateStatus
 
 #: Seconds between status checks while an upload waits for its epoch.
 PUBLICATION_POLL = 0.05

@@ -1,6 +1,6 @@
 """The verifying client, sync (``GlasskeyClient``) and async (``AsyncGlasskeyClient``).
 
-Nothing is returned before it is verified (see ``glasskey.client.verify``) against the
+Nothing is returned before it is verified (see ``glasskey.client._verify``) against the
 client's ``VerificationPolicy``, and every verified checkpoint is remembered in the client
 state so the next answer must extend it.
 
@@ -34,16 +34,16 @@ from glasskey.api.wire import (
     UpdateReceipt,
     parse,
 )
-from glasskey.client.alerts import (
+from glasskey.client._alerts import (
     Alert,
     KeyChanged,
     RollbackDetected,
     TrustMismatch,
     UnexpectedKeyVersion,
 )
-from glasskey.client.policy import DEFAULT_POLICY, VerificationPolicy
-from glasskey.client.state import ClientState, Trust
-from glasskey.client.verify import (
+from glasskey.client._policy import DEFAULT_POLICY, VerificationPolicy
+from glasskey.client._state import ClientState, Trust
+from glasskey.client._verify import (
     VerifiedHistory,
     VerifiedKey,
     verify_bundle,

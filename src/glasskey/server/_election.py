@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from glasskey.storage.errors import DatabaseUnavailable
-from glasskey.storage.sql import SessionLock
-from glasskey.storage.urls import DatabaseUrl
+from glasskey.storage._errors import DatabaseUnavailable
+from glasskey.storage._sql import SessionLock
+from glasskey.storage._urls import DatabaseUrl
 
 # Election news is publisher news: keep the logger operators already filter on.
 log = logging.getLogger("glasskey.server.publisher")

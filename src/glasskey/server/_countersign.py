@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from glasskey.core.errors import ConstraintViolation, GlasskeyError, NotFound, SignatureError
 from glasskey.core.plexi import KeyInfo, NamespaceInfo, SignatureResponse, parse_root
 from glasskey.core.plexi.messages import loads
-from glasskey.server.db import ServiceDB
+from glasskey.server._db import ServiceDB
 
 if TYPE_CHECKING:
-    from glasskey.server.rootlog import RootLog
+    from glasskey.server._rootlog import RootLog
 
 log = logging.getLogger("glasskey.server.countersign")
 

@@ -21,8 +21,8 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
+from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel, empty_label
 from glasskey.core.akd.configuration import Configuration
-from glasskey.core.akd.node_label import DIRECTIONS, NodeLabel, empty_label
 from glasskey.core.akd.types import (
     AppendOnlyProof,
     AzksElement,
@@ -31,8 +31,8 @@ from glasskey.core.akd.types import (
     SiblingProof,
     SingleAppendOnlyProof,
 )
-from glasskey.directory.errors import StoreCorrupted
-from glasskey.storage.base import NodeRecord, StoreTransaction
+from glasskey.directory._errors import StoreCorrupted
+from glasskey.storage._base import NodeRecord, StoreTransaction
 
 BITS: Final = 256
 _BE16 = struct.Struct(">H")

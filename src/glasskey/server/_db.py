@@ -7,7 +7,7 @@ is derivable or append-only, which is what makes that safe: the root log is rebu
 directory's epoch roots after a crash (see ``rootlog.RootLog.catch_up``).
 
 Connections, transactions and the two dialects' differences come from
-``glasskey.storage.sql``: statements here use ``?`` placeholders and ``{blob}``/``{bigint}``.
+``glasskey.storage._sql``: statements here use ``?`` placeholders and ``{blob}``/``{bigint}``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from glasskey.storage.sql import open_database
+from glasskey.storage._sql import open_database
 
 _TABLES = [
     """CREATE TABLE IF NOT EXISTS glasskey_root_log (

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from glasskey.server.election import Elector
-from glasskey.server.metrics import Metrics
+from glasskey.server._election import Elector
+from glasskey.server._metrics import Metrics
 
 log = logging.getLogger("glasskey.server.publisher")
 

@@ -14,23 +14,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from glasskey.auditor.client import AuditorClient
+from glasskey.auditor._client import AuditorClient
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.types import EpochHash
 from glasskey.core.errors import Unavailable
 from glasskey.directory import Directory, FolderBlobStore, MemoryBlobStore
-from glasskey.server.auth import Authenticator, TokenAuthenticator
-from glasskey.server.countersign import AuditorApi, Countersigner, SignatureStore
-from glasskey.server.db import ServiceDB
-from glasskey.server.election import Elector, elector_for
-from glasskey.server.metrics import Metrics
-from glasskey.server.publisher import Publisher
-from glasskey.server.reads import DirectoryReads
-from glasskey.server.results import Readiness
-from glasskey.server.rootlog import RootLog
-from glasskey.server.settings import ServerSettings
-from glasskey.server.uploads import Uploads
-from glasskey.storage.urls import Backend, parse_database_url
+from glasskey.server._auth import Authenticator, TokenAuthenticator
+from glasskey.server._countersign import AuditorApi, Countersigner, SignatureStore
+from glasskey.server._db import ServiceDB
+from glasskey.server._election import Elector, elector_for
+from glasskey.server._metrics import Metrics
+from glasskey.server._publisher import Publisher
+from glasskey.server._reads import DirectoryReads
+from glasskey.server._results import Readiness
+from glasskey.server._rootlog import RootLog
+from glasskey.server._settings import ServerSettings
+from glasskey.server._uploads import Uploads
+from glasskey.storage._urls import Backend, parse_database_url
 
 log = logging.getLogger("glasskey.server")
 

@@ -4,7 +4,7 @@ Keys come from ``GLASSKEY_AUDITOR_SIGNING_KEY`` (base64 of a PKCS#8 PEM, the way
 put secrets in environment variables; a raw PEM is accepted too) or from a PEM file. What the
 auditor adds to the shared loader: the source may hold *several* ``PRIVATE KEY`` blocks. That
 is how a rotation is staged — old and new key loaded together, the one with the newest valid
-``not_before`` signs (see :class:`glasskey.auditor.service.Keyring`).
+``not_before`` signs (see :class:`glasskey.auditor._service.Keyring`).
 
 Every failure names the source and what is wrong, never the bytes: a message that quoted
 the input would put the private key into logs.

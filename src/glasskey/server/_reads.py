@@ -19,9 +19,9 @@ from glasskey.core.akd.types import EpochHash, HistoryParams
 from glasskey.core.errors import MalformedError, Unavailable, UsageError
 from glasskey.core.plexi import SignatureResponse
 from glasskey.directory import Directory, LabelNotFound
-from glasskey.server.auth import check_user_id
-from glasskey.server.countersign import Countersigner, SignatureStore
-from glasskey.server.results import (
+from glasskey.server._auth import check_user_id
+from glasskey.server._countersign import Countersigner, SignatureStore
+from glasskey.server._results import (
     AuditLog,
     AuditorInfo,
     AuditProof,
@@ -34,7 +34,7 @@ from glasskey.server.results import (
     Snapshot,
     StateProof,
 )
-from glasskey.server.rootlog import RootLog
+from glasskey.server._rootlog import RootLog
 
 T = TypeVar("T")
 #: Seconds a read waits for the root log to sign the epoch it just read (the publisher

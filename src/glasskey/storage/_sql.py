@@ -24,9 +24,9 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeAlias, TypeVar
 
-from glasskey.storage.dialects import POSTGRES, SQLITE, Dialect
-from glasskey.storage.errors import DatabaseUnavailable
-from glasskey.storage.urls import DatabaseUrl, parse_database_url, postgres_driver
+from glasskey.storage._dialects import POSTGRES, SQLITE, Dialect
+from glasskey.storage._errors import DatabaseUnavailable
+from glasskey.storage._urls import DatabaseUrl, parse_database_url, postgres_driver
 
 if TYPE_CHECKING:
     import psycopg

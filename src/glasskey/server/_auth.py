@@ -20,7 +20,7 @@ import time
 from typing import Protocol
 
 from glasskey.core.errors import Conflict, UsageError
-from glasskey.server.db import ServiceDB
+from glasskey.server._db import ServiceDB
 
 #: User ids are the directory labels (UTF-8). Printable, no whitespace, bounded.
 USER_ID_RE = re.compile(r"^[A-Za-z0-9._@+\-:]{1,256}$")

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
+from glasskey.core.akd._markers import marker_version, marker_versions
+from glasskey.core.akd._node_label import NodeLabel
 from glasskey.core.akd.audit import format_audit_blob_name
 from glasskey.core.akd.configuration import Configuration, get_configuration
-from glasskey.core.akd.markers import marker_version, marker_versions
-from glasskey.core.akd.node_label import NodeLabel
 from glasskey.core.akd.types import (
     AppendOnlyProof,
     EpochHash,
@@ -35,15 +35,15 @@ from glasskey.core.akd.types import (
 )
 from glasskey.core.akd.wire import encode_single_append_only_proof
 from glasskey.core.ecvrf import VrfSecretKey, proof_to_hash
-from glasskey.directory.akd.labels import LabelComputer
-from glasskey.directory.akd.tree import AkdTree
-from glasskey.directory.blobs import BlobStore
-from glasskey.directory.errors import InvalidEpoch, InvalidUpdate, LabelNotFound, ReadOnly
+from glasskey.directory._blobs import BlobStore
+from glasskey.directory._errors import InvalidEpoch, InvalidUpdate, LabelNotFound, ReadOnly
+from glasskey.directory.akd._labels import LabelComputer
+from glasskey.directory.akd._tree import AkdTree
 from glasskey.storage import open_store
-from glasskey.storage.base import Store, StoreTransaction, ValueState
-from glasskey.storage.memory import MemoryStore
+from glasskey.storage._base import Store, StoreTransaction, ValueState
+from glasskey.storage._memory import MemoryStore
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("glasskey.directory.directory")
 
 #: Default input limits: generous for phone numbers / user ids and for key bundles.
 MAX_LABEL_BYTES: Final = 1024

@@ -16,10 +16,10 @@ from typing import Any, Final
 
 import psycopg
 
-from glasskey.storage import schema
-from glasskey.storage.base import NodeRecord, PendingRecord, StoredProofs, ValueState
-from glasskey.storage.sql import PostgresDatabase
-from glasskey.storage.urls import DatabaseUrl
+from glasskey.storage import _schema as schema
+from glasskey.storage._base import NodeRecord, PendingRecord, StoredProofs, ValueState
+from glasskey.storage._sql import PostgresDatabase
+from glasskey.storage._urls import DatabaseUrl
 
 #: Advisory lock id for "I am the publisher" (ASCII 'glasskey' as a signed 64-bit integer).
 PUBLISH_LOCK_ID: Final = int.from_bytes(b"glasskey", "big", signed=True)

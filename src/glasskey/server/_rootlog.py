@@ -27,7 +27,7 @@ from glasskey.core.errors import UsageError
 from glasskey.directory import Directory
 from glasskey.log.profile import epoch_leaf_hash, sign_checkpoint, verifier_key
 from glasskey.log.rfc6962 import MemoryHashStore, prove_consistency, prove_inclusion
-from glasskey.server.db import ServiceDB
+from glasskey.server._db import ServiceDB
 
 log = logging.getLogger("glasskey.server.rootlog")
 

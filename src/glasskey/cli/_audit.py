@@ -57,7 +57,7 @@ def _die(code: int, message: str, as_json: bool = False) -> NoReturn:
 
 
 def _client(remote_url: str) -> Any:
-    from glasskey.auditor.client import AuditorClient
+    from glasskey.auditor._client import AuditorClient
 
     return AuditorClient(remote_url)
 
@@ -117,12 +117,12 @@ def serve(
     """Serve the Plexi HTTP API (writes need the admin token or an mTLS client certificate)."""
     import uvicorn
 
+    from glasskey.auditor._keys import load_signers
+    from glasskey.auditor._service import Auditor, Keyring
+    from glasskey.auditor._store import open_auditor_store
+    from glasskey.auditor._tls import ClientCertH11Protocol
+    from glasskey.auditor._worker import VerificationWorker, default_verify_blob
     from glasskey.auditor.app import AuthConfig, create_app
-    from glasskey.auditor.keys import load_signers
-    from glasskey.auditor.service import Auditor, Keyring
-    from glasskey.auditor.store import open_auditor_store
-    from glasskey.auditor.tls import ClientCertH11Protocol
-    from glasskey.auditor.worker import VerificationWorker, default_verify_blob
 
     try:
         signers = load_signers(key_file=key_file)
@@ -166,7 +166,7 @@ def create_namespace(
     log_directory: Annotated[str | None, typer.Option(help="Audit blob URL or folder.")] = None,
 ) -> None:
     """Register a namespace (token from $GLASSKEY_AUDITOR_ADMIN_TOKEN)."""
-    from glasskey.auditor.client import AuditorClient
+    from glasskey.auditor._client import AuditorClient
 
     try:
         with AuditorClient(remote_url, os.environ.get(ADMIN_TOKEN_ENV)) as client:
@@ -186,7 +186,7 @@ def publish_epoch(
     digest: Annotated[str, typer.Option(help="Root hash, 64 hex digits.")],
 ) -> None:
     """Have the auditor countersign one epoch (token from $GLASSKEY_AUDITOR_ADMIN_TOKEN)."""
-    from glasskey.auditor.client import AuditorClient
+    from glasskey.auditor._client import AuditorClient
 
     try:
         with AuditorClient(remote_url, os.environ.get(ADMIN_TOKEN_ENV)) as client:
@@ -209,7 +209,7 @@ def ls(
     as_json: JsonOpt = False,
 ) -> None:
     """List the auditor's namespaces."""
-    from glasskey.auditor.inspect import format_ls
+    from glasskey.auditor._inspect import format_ls
 
     try:
         with _client(remote_url) as client:
@@ -235,8 +235,8 @@ def ls(
 def _checker(
     client: Any, namespace: str, verifying_key: bytes | None, verify: bool, config: str
 ) -> Any:
-    from glasskey.auditor.inspect import Checker
-    from glasskey.auditor.worker import default_verify_blob
+    from glasskey.auditor._inspect import Checker
+    from glasskey.auditor._worker import default_verify_blob
 
     blob_check = default_verify_blob(config) if verify else None
     return Checker(client, namespace, verifying_key=verifying_key, verify_blob=blob_check)
@@ -260,7 +260,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one epoch's signature and check it (and, with --verify, its audit proof)."""
-    from glasskey.auditor.inspect import default_epoch
+    from glasskey.auditor._inspect import default_epoch
 
     key = _verifying_key(verifying_key)
     try:
@@ -304,7 +304,7 @@ def verify_range(
     """Verify every signature and audit proof from --from to --to, chaining the digests."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from glasskey.auditor.inspect import AuditResult, is_failed
+    from glasskey.auditor._inspect import AuditResult, is_failed
 
     if start > end or start < 0:
         _die(EXIT_USAGE, "--from must be <= --to and not negative", as_json)

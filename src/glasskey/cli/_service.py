@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from glasskey.core.errors import GlasskeyError, UsageError, VerificationError
-from glasskey.storage.urls import parse_database_url
+from glasskey.storage._urls import parse_database_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -173,6 +173,9 @@ def register(app: typer.Typer) -> None:
         """
         import uvicorn
 
+        from glasskey.server._keyfiles import load_signing_key, load_vrf_seed
+        from glasskey.server._logs import configure_logging
+        from glasskey.server._settings import ServerSettings
         from glasskey.server.asgi import (
             ADMIN_TOKEN_ENV,
             AUDITOR_TOKEN_ENV,
@@ -181,9 +184,6 @@ def register(app: typer.Typer) -> None:
             key_dir_for,
             settings_to_env,
         )
-        from glasskey.server.keyfiles import load_signing_key, load_vrf_seed
-        from glasskey.server.logs import configure_logging
-        from glasskey.server.settings import ServerSettings
 
         configure_logging(log_level, json_logs)
         try:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from glasskey.core.errors import PermissionDenied, Unavailable, UsageError
-from glasskey.directory import LabelNotFound
+from glasskey.directory import InvalidEpoch, LabelNotFound
 from glasskey.server._reads import MAX_AUDIT_EPOCHS, public_url
 from glasskey.server._results import Bundle, StateProof
 from tests.server.conftest import Harness
@@ -70,8 +70,12 @@ def test_audit_proof_reads_the_roots_only_when_asked(harness: Harness) -> None:
     assert reads.audit_proof(1, 2, with_roots=False).roots == []
     with_roots = reads.audit_proof(1, 2, with_roots=True)
     assert with_roots.roots == [harness.service.directory.epoch_root(e) for e in (1, 2)]
-    with pytest.raises(UsageError, match="at most"):
-        reads.audit_proof(0, MAX_AUDIT_EPOCHS + 1, with_roots=False)
+    # A long range is bounded: one page of MAX_AUDIT_EPOCHS, which says where it stopped.
+    _publish_keys(harness, *(f"user{i}" for i in range(MAX_AUDIT_EPOCHS)))
+    page = reads.audit_proof(0, MAX_AUDIT_EPOCHS + 1, with_roots=False)
+    assert (page.start, page.end, page.requested_end) == (0, MAX_AUDIT_EPOCHS, MAX_AUDIT_EPOCHS + 1)
+    with pytest.raises(InvalidEpoch, match="greater than the current epoch"):
+        reads.audit_proof(0, MAX_AUDIT_EPOCHS + 3, with_roots=False)
 
 
 def test_upload_then_status_is_owner_only_and_carries_the_bundle(harness: Harness) -> None:

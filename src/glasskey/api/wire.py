@@ -168,10 +168,15 @@ class AuditLogResponse(WireModel):
 
 
 class AuditProofResponse(WireModel):
+    """One page of an audit: ``start..end`` with ``end`` at most 16 epochs past ``start``."""
+
     start: int
-    end: int
+    end: int = Field(description="Last epoch this page covers (at most the asked end).")
     hashes: list[Hex32] = Field(description="Root hashes of epochs start..end (hex).")
     proof: Base64 = Field(description="AKD AppendOnlyProof, protobuf, base64.")
+    next: str | None = Field(
+        default=None, description="URL of the next page; null once the asked end is reached."
+    )
 
 
 class BlobListResponse(WireModel):

@@ -143,6 +143,34 @@ def register(app: typer.Typer) -> None:
         rate_limit: Annotated[
             float, typer.Option(help="Public requests/s per client address; 0 disables.")
         ] = 50.0,
+        trusted_proxy: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--trusted-proxy",
+                help="Reverse proxy (address or CIDR) whose X-Forwarded-For is believed; "
+                "repeatable. Default: none, the TCP peer is the client.",
+            ),
+        ] = None,
+        expensive_concurrency: Annotated[
+            int,
+            typer.Option(
+                min=0, help="Audit/history/listing requests at once per process; 0: no limit."
+            ),
+        ] = 1,
+        expensive_bytes: Annotated[
+            float,
+            typer.Option(help="Bytes/s those expensive requests may serve per process."),
+        ] = 2 * 1024 * 1024,
+        max_body: Annotated[
+            int, typer.Option(min=1, help="Largest request body (bytes); larger is a 413.")
+        ] = 128 * 1024,
+        user_write_limit: Annotated[
+            float, typer.Option(min=0, help="Key uploads per minute per user; 0 disables.")
+        ] = 6.0,
+        write_rate_limit: Annotated[
+            float,
+            typer.Option(min=0, help="Writes/s per process from all users together; 0 disables."),
+        ] = 500.0,
         workers: Annotated[int, typer.Option(help="Server processes sharing the database.")] = 1,
         read_threads: Annotated[
             int | None,
@@ -194,6 +222,12 @@ def register(app: typer.Typer) -> None:
                 configuration=config,
                 blob_dir=blob_dir,
                 rate_limit=rate_limit,
+                trusted_proxies=tuple(trusted_proxy or ()),
+                expensive_concurrency=expensive_concurrency,
+                expensive_bytes_per_second=expensive_bytes,
+                max_body_bytes=max_body,
+                user_write_limit=user_write_limit,
+                write_rate_limit=write_rate_limit,
                 open_registration=open_registration,
                 admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
                 auditor_url=auditor_url,
@@ -216,14 +250,22 @@ def register(app: typer.Typer) -> None:
                 uvicorn.run(
                     "glasskey.server.asgi:app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_config=None, timeout_graceful_shutdown=30,
+                    proxy_headers=False,
                 )  # fmt: skip
                 return
             application = build_app(settings, signing_key_file, vrf_key_file)
         except GlasskeyError as exc:
             print(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(EXIT_USAGE) from None
+        # uvicorn's own proxy-header handling would believe X-Forwarded-For from 127.0.0.1
+        # (or $FORWARDED_ALLOW_IPS) before glasskey sees the request; --trusted-proxy decides.
         uvicorn.run(
-            application, host=host, port=port, log_config=None, timeout_graceful_shutdown=30
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            timeout_graceful_shutdown=30,
+            proxy_headers=False,
         )
 
     @app.command()

@@ -54,16 +54,18 @@ class Publisher:
         self._thread.start()
 
     def wake(self) -> None:
-        """Publish now instead of waiting for the next tick (used by tests and the demo)."""
+        """Publish now instead of waiting for the next tick, unless the last tick published
+        an epoch: epochs are never closer together than the interval."""
         self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
+            published = False
             try:
                 self.is_leader = self.elector.try_acquire()
                 if self.is_leader:
-                    self.service.publish_once()
+                    published = self.service.publish_once() is not None
                     # The rest of the tick stores the VRF proofs lookups will serve.
                     self.service.fill_vrf_proofs(
                         started + self.interval, lambda: self._wake.is_set() or self._stop.is_set()
@@ -75,7 +77,9 @@ class Publisher:
                 log.exception("publish tick failed; retrying at the next tick")
             remaining = self.interval - (time.monotonic() - started)
             if remaining > 0:
-                self._wake.wait(remaining)
+                # After an epoch nothing may bring the next one forward (a client uploading
+                # with ?wait would otherwise set the cadence); an idle tick may be woken.
+                (self._stop if published else self._wake).wait(remaining)
             self._wake.clear()
 
     def stop(self, timeout: float = 30.0) -> bool:

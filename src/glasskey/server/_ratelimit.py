@@ -61,3 +61,55 @@ class RateLimiter:
             del self._buckets[key]
         if len(self._buckets) > _MAX_CLIENTS:  # under attack from many addresses: start over
             self._buckets.clear()
+
+
+class CostLimiter:
+    """Admission for expensive public reads: a few at once, and a budget of cost per second.
+
+    Why: a lookup costs well under a millisecond, an audit page or a long key history
+    thousands of times that, so counting requests (``RateLimiter``) cannot protect lookups.
+    ``admit`` lets a request in while fewer than ``concurrency`` run and the budget is not in
+    debt; ``done(cost)`` charges what it turned out to cost (the bytes it served), which may
+    put the budget in debt: later requests wait until the refill pays it back. Global, not
+    per client: the resource protected is the process's CPU.
+    """
+
+    def __init__(self, concurrency: int, rate: float) -> None:
+        self.concurrency = max(0, int(concurrency))
+        self.rate = float(rate)
+        self._tokens = self.rate
+        self._updated = time.monotonic()
+        self._running = 0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.concurrency > 0
+
+    def admit(self) -> float:
+        """0.0 if the request may run now (call ``done`` after it), else seconds to wait."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            self._refill()
+            if self._tokens < 0:
+                return -self._tokens / self.rate
+            if self._running >= self.concurrency:
+                return 1.0
+            self._running += 1
+            return 0.0
+
+    def done(self, cost: float) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self._running -= 1
+            if self.rate > 0:
+                self._refill()
+                self._tokens -= cost
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        if self.rate > 0:
+            self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now

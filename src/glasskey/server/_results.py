@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from glasskey.core.akd.types import AppendOnlyProof, EpochHash, HistoryProof, LookupProof
+from glasskey.core.akd.types import EpochHash, HistoryProof, LookupProof
 from glasskey.core.plexi import KeyInfo, SignatureResponse
 from glasskey.server._countersign import CountersignStatus
 from glasskey.server._rootlog import CheckpointRecord
@@ -99,13 +99,15 @@ class AuditLog:
 
 @dataclass(frozen=True, slots=True)
 class AuditProof:
-    """AKD append-only proof over epochs ``start..end``; the epochs' ``roots`` (empty unless
-    they were asked for)."""
+    """AKD append-only proof over epochs ``start..end`` (encoded AppendOnlyProof); the
+    epochs' ``roots`` (empty unless they were asked for). ``end`` is where this page stops,
+    ``requested_end`` where the caller asked to go: the rest is the next page's."""
 
     start: int
     end: int
-    proof: AppendOnlyProof
+    proof: bytes
     roots: list[bytes]
+    requested_end: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from glasskey.core.errors import ConfigurationError
+from glasskey.server._proxies import parse_trusted_proxies
 from glasskey.storage._urls import parse_database_url
 
 DEFAULT_DB_FILE = "glasskey.db"
@@ -30,6 +32,22 @@ class ServerSettings:
     #: Public-endpoint rate limit per client address (requests/second; 0 disables).
     rate_limit: float = 50.0
     rate_burst: float | None = None
+    #: Reverse proxies (addresses or CIDR blocks) whose ``X-Forwarded-For`` is believed; the
+    #: client is then the right-most address in it that is not one of them. Empty: the TCP
+    #: peer is the client, whatever the header says.
+    trusted_proxies: tuple[str, ...] = ()
+    #: Expensive public reads (audit proofs, key histories, blob listings, the audit log)
+    #: running at once per process (0: no limit), and the response bytes per second they may
+    #: serve together. Over either: 429 with Retry-After, so lookups keep their latency.
+    expensive_concurrency: int = 1
+    expensive_bytes_per_second: float = 2 * 1024 * 1024
+    #: Largest request body accepted (bytes). A key upload is at most ~88 KB of JSON (a
+    #: 64 KiB key in base64), so this leaves room while refusing anything absurd with a 413.
+    max_body_bytes: int = 128 * 1024
+    #: Key uploads per minute per user (also the burst; 0 disables), and writes (uploads and
+    #: registrations) per second per process from everyone together (bursts of twice that).
+    user_write_limit: float = 6.0
+    write_rate_limit: float = 500.0
     #: Anyone may register an unused user id (first come, first served). Off in production:
     #: there the messaging service's own authenticator or the admin token registers users.
     open_registration: bool = False
@@ -64,6 +82,11 @@ class ServerSettings:
     #: cores): 0 threads 1,590 lookups/s, 2 threads 1,340/s, 8 threads 1,000/s — but with the
     #: database across a network every round trip would stall the loop, so threads it is.
     read_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        parse_trusted_proxies(self.trusted_proxies)  # a bad address fails at start-up
+        if self.max_body_bytes < 1:
+            raise ConfigurationError("the request body limit must be at least one byte")
 
     def resolved_read_threads(self) -> int:
         if self.read_threads is not None:

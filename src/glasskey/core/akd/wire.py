@@ -9,11 +9,12 @@ written out, ``label_val`` with trailing zero bytes stripped, ``epochs`` unpacke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
 from google.protobuf.message import Message
 
+from glasskey.core._varint import encode_varint
 from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel
 from glasskey.core.akd.proto import akd_pb2 as pb
 from glasskey.core.akd.types import (
@@ -366,6 +367,20 @@ def encode_single_append_only_proof(proof: SingleAppendOnlyProof) -> bytes:
     m = pb.SingleAppendOnlyProof()
     _fill_single(m, proof)
     return m.SerializeToString()
+
+
+def join_append_only_proof(singles: Sequence[bytes], epochs: Sequence[int]) -> bytes:
+    """An ``AppendOnlyProof`` from already encoded ``SingleAppendOnlyProof`` messages.
+
+    Byte for byte what ``encode_append_only_proof`` gives for the decoded proofs (field 1
+    length-delimited per proof, then field 2 unpacked, section 10.2), without decoding:
+    a server can answer from its stored audit blobs in time linear in their size.
+    """
+    if len(singles) != len(epochs):
+        raise ValueError("one start epoch per single proof")
+    parts = [b"\x0a" + encode_varint(len(single)) + single for single in singles]
+    parts += [b"\x10" + encode_varint(epoch) for epoch in epochs]
+    return b"".join(parts)
 
 
 def encode_append_only_proof(proof: AppendOnlyProof) -> bytes:

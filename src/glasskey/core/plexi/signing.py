@@ -23,6 +23,7 @@ from typing import Final
 import nacl.exceptions
 import nacl.signing
 
+from glasskey.core._varint import encode_varint
 from glasskey.core.errors import MalformedError, SignatureError
 
 DIGEST_BYTES: Final = 32
@@ -82,33 +83,24 @@ class EpochStatement:
 # -- encoders -------------------------------------------------------------------------------
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def encode_protobuf(statement: EpochStatement) -> bytes:
     """Ciphersuite 1: prost encoding of ``SignatureMessage`` (proto2, all fields required)."""
     ns = statement.namespace.encode("utf-8")
-    epoch_msg = b"\x08" + _varint(statement.epoch)
+    epoch_msg = b"\x08" + encode_varint(statement.epoch)
     return b"".join(
         (
             b"\x08",
-            _varint(statement.ciphersuite),
+            encode_varint(statement.ciphersuite),
             b"\x12",
-            _varint(len(ns)),
+            encode_varint(len(ns)),
             ns,
             b"\x18",
-            _varint(statement.timestamp),
+            encode_varint(statement.timestamp),
             b"\x22",
-            _varint(len(epoch_msg)),
+            encode_varint(len(epoch_msg)),
             epoch_msg,
             b"\x2a",
-            _varint(len(statement.digest)),
+            encode_varint(len(statement.digest)),
             statement.digest,
         )
     )

@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from glasskey.server._ratelimit import RateLimiter
+from glasskey.server._proxies import ClientAddresses
+from glasskey.server._ratelimit import CostLimiter, RateLimiter
 from glasskey.server._service import DirectoryService
 from glasskey.server.http.errors import ERROR_RESPONSES, install_error_handlers
-from glasskey.server.http.middleware import ObserveMiddleware
+from glasskey.server.http.middleware import ObserveMiddleware, WriteGuardMiddleware
 from glasskey.server.http.routers import blobs, keys, lookups, operations, transparency
 
 
@@ -40,8 +41,23 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
     )
     app.state.service = service
     install_error_handlers(app)
-    limiter = RateLimiter(service.settings.rate_limit, service.settings.rate_burst)
-    app.add_middleware(ObserveMiddleware, limiter=limiter, metrics=service.metrics)
+    settings = service.settings
+    # The middleware added last runs first: ObserveMiddleware sees every answer, the
+    # write guard's refusals included.
+    app.add_middleware(
+        WriteGuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        authenticate=service.uploads.authenticate,
+        user_writes=RateLimiter(settings.user_write_limit / 60, settings.user_write_limit),
+        writes=RateLimiter(settings.write_rate_limit),
+    )
+    app.add_middleware(
+        ObserveMiddleware,
+        limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
+        costs=CostLimiter(settings.expensive_concurrency, settings.expensive_bytes_per_second),
+        addresses=ClientAddresses(settings.trusted_proxies),
+        metrics=service.metrics,
+    )
     for resource in (keys, lookups, transparency, blobs, operations):
         app.include_router(resource.router)
     return app

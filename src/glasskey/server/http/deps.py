@@ -14,6 +14,7 @@ from fastapi import Depends, Header, Path, Query, Request
 
 from glasskey.api.headers import PROTOBUF
 from glasskey.server._service import DirectoryService
+from glasskey.server.http.middleware import PRINCIPAL_STATE
 
 
 def service_of(request: Request) -> DirectoryService:
@@ -31,7 +32,14 @@ Authorization = Annotated[str | None, Header()]
 
 
 async def principal(request: Request, authorization: Authorization = None) -> str:
-    """The authenticated user; a missing or unknown token is a 401."""
+    """The authenticated user; a missing or unknown token is a 401.
+
+    An upload was already authenticated from its headers before its body was read
+    (``WriteGuardMiddleware``), which left the user in the request's state.
+    """
+    known = request.scope.get("state", {}).get(PRINCIPAL_STATE)
+    if isinstance(known, str):
+        return known
     return await service_of(request).uploads.authenticate(authorization)
 
 

@@ -41,7 +41,6 @@ from glasskey.api.wire import (
     UpdateReceipt,
 )
 from glasskey.core.akd.wire import (
-    encode_append_only_proof,
     encode_history_proof,
     encode_lookup_proof,
 )
@@ -211,17 +210,33 @@ def audit_log_model(audit_log: AuditLog) -> AuditLogResponse:
     )
 
 
+def audit_next(audit: AuditProof) -> str | None:
+    """The URL of the page after ``audit``, or None when it reached the asked end."""
+    if audit.end >= audit.requested_end:
+        return None
+    return f"/api/transparency/audit?start={audit.end}&end={audit.requested_end}"
+
+
+def _next_link(audit: AuditProof) -> dict[str, str]:
+    following = audit_next(audit)
+    return {"Link": f'<{following}>; rel="next"'} if following else {}
+
+
 def audit_protobuf(audit: AuditProof) -> Response:
-    return Response(encode_append_only_proof(audit.proof), media_type=PROTOBUF)
+    return Response(audit.proof, media_type=PROTOBUF, headers=_next_link(audit))
 
 
-def audit_model(audit: AuditProof) -> AuditProofResponse:
-    return AuditProofResponse.model_construct(
+def audit_response(audit: AuditProof) -> Response:
+    model = AuditProofResponse.model_construct(
         start=audit.start,
         end=audit.end,
         hashes=audit.roots,
-        proof=encode_append_only_proof(audit.proof),
+        proof=audit.proof,
+        next=audit_next(audit),
     )
+    response = json_response(model)
+    response.headers.update(_next_link(audit))
+    return response
 
 
 def blob_list_model(names: list[str]) -> BlobListResponse:

@@ -76,12 +76,17 @@ def get_audit_log(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] 
     responses=encoding.PROTOBUF_RESPONSES,
 )
 def get_audit(request: Request, start: Size, end: Size) -> Response:
-    """AKD append-only (audit) proof from epoch ``start`` to ``end``."""
+    """AKD append-only (audit) proof from epoch ``start`` towards ``end``, a page at a time.
+
+    A page covers at most 16 epochs (fewer if their proofs are large): its ``end`` is where
+    it stops, and ``next`` (also a ``Link: <...>; rel="next"`` header, the only pointer in
+    a protobuf answer) is the URL of the next page, until the asked ``end`` is reached.
+    """
     protobuf = wants_protobuf(request)
     audit = service_of(request).reads.audit_proof(start, end, with_roots=not protobuf)
     if protobuf:
         return encoding.audit_protobuf(audit)
-    return encoding.json_response(encoding.audit_model(audit))
+    return encoding.audit_response(audit)
 
 
 @router.get("/api/transparency/auditor", response_model=AuditorResponse)

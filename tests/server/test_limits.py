@@ -1,0 +1,51 @@
+"""The building blocks of the abuse limits: cost-aware admission, trusted proxies, and the
+audit proof joined from stored single-epoch proofs."""
+
+from __future__ import annotations
+
+import pytest
+
+from glasskey.core.akd.wire import (
+    encode_append_only_proof,
+    encode_single_append_only_proof,
+    join_append_only_proof,
+)
+from glasskey.core.errors import ConfigurationError
+from glasskey.directory import Directory
+from glasskey.server._proxies import ClientAddresses
+from glasskey.server._ratelimit import CostLimiter
+
+
+def test_cost_limiter_bounds_concurrency_and_charges_cost() -> None:
+    costs = CostLimiter(concurrency=1, rate=1000)
+    assert costs.admit() == 0.0
+    assert costs.admit() > 0  # one at a time
+    costs.done(3000)  # served three seconds' worth of budget
+    retry = costs.admit()
+    assert 1.5 < retry <= 3.0  # in debt until the refill pays it back
+    assert CostLimiter(concurrency=0, rate=1).admit() == 0.0  # disabled
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
+    untrusting = ClientAddresses([])
+    assert untrusting.client("127.0.0.1", ["1.2.3.4"]) == "127.0.0.1"
+    addresses = ClientAddresses(["127.0.0.0/8", "10.0.0.1"])
+    assert addresses.client("192.0.2.1", ["1.2.3.4"]) == "192.0.2.1"  # peer is not a proxy
+    assert addresses.client("127.0.0.1", ["6.6.6.6, 203.0.113.9, 10.0.0.1"]) == "203.0.113.9"
+    assert addresses.client("127.0.0.1", ["6.6.6.6", "203.0.113.9"]) == "203.0.113.9"
+    assert addresses.client("127.0.0.1", ["10.0.0.1"]) == "127.0.0.1"  # only proxies
+    assert addresses.client("127.0.0.1", []) == "127.0.0.1"
+    with pytest.raises(ConfigurationError, match="trusted-proxy"):
+        ClientAddresses(["not-an-address"])
+
+
+def test_joined_audit_proof_is_byte_identical_to_the_encoded_one() -> None:
+    directory = Directory.in_memory(vrf_seed=bytes(32))
+    for epoch in range(4):
+        directory.publish([(b"user%d" % i, bytes([epoch])) for i in range(epoch, epoch + 30)])
+    proof = directory.audit(0, 4)
+    singles = [encode_single_append_only_proof(single) for single in proof.proofs]
+    assert join_append_only_proof(singles, proof.epochs) == encode_append_only_proof(proof)
+    assert join_append_only_proof([], []) == b""
+    with pytest.raises(ValueError):
+        join_append_only_proof(singles, [0])

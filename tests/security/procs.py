@@ -82,11 +82,13 @@ class Process:
             self.proc.wait()
 
 
-def _spawn(folder: Path, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(
+    folder: Path, args: list[str], env: dict[str, str], program: str = PY_MAIN
+) -> subprocess.Popen[bytes]:
     folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "process.log", "ab")  # noqa: SIM115 - closed by the process's exit
     return subprocess.Popen(
-        [sys.executable, "-c", PY_MAIN, *args], cwd=folder, stdout=log,
+        [sys.executable, "-c", program, *args], cwd=folder, stdout=log,
         stderr=subprocess.STDOUT, env={**os.environ, **env},
     )  # fmt: skip
 
@@ -98,15 +100,20 @@ def start_log_server(
     db: str | None = None,
     env: dict[str, str] | None = None,
     port: int | None = None,
+    program: str = PY_MAIN,
 ) -> Process:
-    """``glasskey serve`` with the admin token set (no open registration unless asked)."""
+    """``glasskey serve`` with the admin token set (no open registration unless asked).
+
+    ``program``: the ``python -c`` program that runs the CLI (e.g. a lying server's,
+    ``glasskey.server.malicious.FROZEN_SERVE_MAIN``).
+    """
     port = port or free_port()
     env = {"GLASSKEY_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
     args = [
         "serve", "--port", str(port), "--db", db or str(folder / "glasskey.db"),
         "--epoch-interval", str(epoch_interval), "--log-level", "info", *extra,
     ]  # fmt: skip
-    proc = _spawn(folder, args, env)
+    proc = _spawn(folder, args, env, program)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
     return Process(folder, url, proc, env)

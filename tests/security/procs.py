@@ -37,6 +37,26 @@ def cli(
     )  # fmt: skip
 
 
+#: The maximum publication delay ``glasskey serve`` declares by default for these servers'
+#: 0.3 s epoch interval (five intervals, at least 5 s).
+DEFAULT_PUBLICATION_DELAY = 5.0
+
+
+def register_user(url: str, user: str, cwd: Path) -> str:
+    """``glasskey register USER`` with the admin token; the user's bearer token."""
+    done = cli("register", user, "--server", url, "--admin-token", ADMIN_TOKEN, cwd=cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def upload_key(
+    url: str, user: str, key: bytes, token: str, state: str, cwd: Path, wait: float = 0
+) -> subprocess.CompletedProcess[str]:
+    """``glasskey upload USER --key KEY`` from the device whose state file is ``state``."""
+    return cli("upload", user, "--server", url, "--key", base64.b64encode(key).decode(),
+               "--token", token, "--wait", str(wait), "--state", state, cwd=cwd)  # fmt: skip
+
+
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
     """Poll ``check`` until it returns something truthy; fail naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout

@@ -72,6 +72,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import secrets
+
 import httpx
 
 from glasskey.core.akd.configuration import get_configuration
@@ -470,7 +472,8 @@ async def _updates(base: str, tokens: dict[str, str], duration: float,
                 key = base64.b64encode(os.urandom(32)).decode()
                 t0 = time.perf_counter()
                 auth = {"Authorization": f"Bearer {tokens[user]}"}
-                r = await http.post("/api/crypto/keys/identity", json={"key": key}, headers=auth)
+                body = {"key": key, "upload_id": secrets.token_hex(16)}
+                r = await http.post("/api/crypto/keys/identity", json=body, headers=auth)
                 if r.status_code == 202:
                     latencies.append(time.perf_counter() - t0)
                 else:

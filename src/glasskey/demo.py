@@ -4,7 +4,10 @@
 2. rotate alice's key and look both up with full verification;
 3. put a malicious middlebox in front of the server and show the client refusing a forged
    key, another user's entry, a bad signature, a rollback to an old checkpoint, and a split
-   view (a second server with the *same* keys but a different history).
+   view (a second server with the *same* keys but a different history);
+4. restart the server frozen (it keeps re-signing its old head but publishes nothing) and
+   show alice's own monitoring catching her acknowledged upload missing past the log's
+   declared maximum publication delay, while every lookup still verifies.
 
 It drives both sides of the wire — server processes and the verifying client — so it sits
 above both, beside the CLI, and never inside the server (which must not import its client).
@@ -25,9 +28,11 @@ import httpx
 
 from glasskey.client import GlasskeyClient
 from glasskey.core.errors import VerificationError
-from glasskey.server._malicious import Attack, MaliciousTransport
+from glasskey.server._malicious import FROZEN_SERVE_MAIN, Attack, MaliciousTransport
 
 _PY_MAIN = "from glasskey.cli import main; main()"
+#: The demo log's promise (seconds from an accepted upload to its epoch): short, to watch.
+DEMO_PUBLICATION_DELAY = 2.0
 
 
 def free_port() -> int:
@@ -43,11 +48,15 @@ def start_server(
     epoch_interval: float = 0.3,
     db: str | None = None,
     extra: list[str] | None = None,
+    program: str = _PY_MAIN,
 ) -> subprocess.Popen[bytes]:
-    """Run ``glasskey serve`` in ``folder`` (its own dev keys; SQLite there unless ``db``)."""
+    """Run ``glasskey serve`` in ``folder`` (its own dev keys; SQLite there unless ``db``).
+
+    ``program``: the ``python -c`` program running the CLI (a lying server's, for the demo).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [
-        sys.executable, "-c", _PY_MAIN, "serve", "--port", str(port),
+        sys.executable, "-c", program, "serve", "--port", str(port),
         "--db", db or str(folder / "glasskey.db"), "--epoch-interval", str(epoch_interval),
         "--open-registration", "--rate-limit", "0", "--log-level", "warning",
         *(extra or []),
@@ -94,7 +103,8 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
     failures = 0
     try:
         _say("start", f"server on {url} (SQLite in {folder / 'honest'})")
-        procs.append(start_server(folder / "honest", port))
+        delay = ["--max-publication-delay", str(DEMO_PUBLICATION_DELAY)]
+        procs.append(start_server(folder / "honest", port, extra=delay))
         with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
             tokens = {u: alice_phone.register(u) for u in ("alice", "bob")}
             _say("register", "alice and bob registered (bearer tokens stored hashed)")
@@ -142,8 +152,8 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
             _say("mitm", f"bob's phone, through a malicious middlebox: alice -> "
                  f"{first.key.decode()} verified while the middlebox is honest")  # fmt: skip
             # Alice rotates again and bob's phone sees it: the recorded response is now old.
-            with GlasskeyClient(url) as helper:
-                helper.upload("alice", b"alice-key-3", tokens["alice"], wait=10)
+            with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
+                alice_phone.upload("alice", b"alice-key-3", tokens["alice"], wait=10)
             newer = bob_phone.lookup("alice")
             _say("mitm", f"alice rotated again: {newer.key.decode()} verified at epoch "
                  f"{newer.epoch}")  # fmt: skip
@@ -162,6 +172,7 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
                 mitm.attack = Attack.NONE
             key = bob_phone.lookup("alice")
             _say("honest", f"middlebox honest again: alice -> {key.key.decode()} verified")
+        failures += _frozen_head(folder, port, procs, tokens["alice"], delay)
         _say("done", "every attack was detected" if not failures else f"{failures} MISSED")
         return 0 if failures == 0 else 1
     except Exception as exc:  # the demo reports and exits non-zero rather than a traceback
@@ -174,6 +185,33 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
             print(f"demo folder kept: {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _frozen_head(
+    folder: Path, port: int, procs: list[subprocess.Popen[bytes]], token: str, delay: list[str]
+) -> int:
+    """The operator restarts the log frozen; alice's phone notices, nobody else can. Returns
+    the number of missed detections (0 or 1)."""
+    url = f"http://127.0.0.1:{port}"
+    stop_server(procs[0])
+    procs[0] = start_server(folder / "honest", port, extra=delay, program=FROZEN_SERVE_MAIN)
+    _say("attacker", "the server restarts frozen: it keeps re-signing its old head, so every "
+         "checkpoint looks fresh, but it publishes nothing any more")  # fmt: skip
+    with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
+        receipt = alice_phone.upload("alice", b"alice-key-4", token)
+        _say("upload", f"alice: update {receipt.update_id} {receipt.status} (202 accepted)")
+        time.sleep(DEMO_PUBLICATION_DELAY + 0.5)
+        with GlasskeyClient(url, state=folder / "bob-phone.db") as bob_phone:
+            key = bob_phone.lookup("alice")
+        _say("frozen", f"bob's lookup still verifies: alice -> {key.key.decode()} (the old key)")
+        report = alice_phone.monitor("alice", own=True)
+    missing = [a for a in report.alerts if a.code == "update_not_published"]
+    if missing:
+        _say("caught", f"alice's own monitoring: ALERT (update_not_published: "
+             f"{missing[0].message})")  # fmt: skip
+        return 0
+    _say("MISSED", "the frozen head hid alice's upload and her monitoring said ok")
+    return 1
 
 
 class _RedirectTransport(httpx.BaseTransport):

@@ -249,8 +249,11 @@ def test_async_client(server: Harness) -> None:
             token = await client.register("dave", ADMIN)
             receipt = await client.upload("dave", b"d1", token)
             assert receipt.status == "pending"
-            ids = client.state.own_update_ids("glasskey.local/log", "dave")
-            assert ids == {hashlib.sha256(b"d1").digest(): receipt.update_id}
+            (mine,) = client.state.own_uploads("glasskey.local/log", "dave")
+            assert (mine.value_sha256, mine.update_id) == (
+                hashlib.sha256(b"d1").digest(),
+                receipt.update_id,
+            )
             with pytest.raises(ServerError) as refused:
                 await client.register("dave", ADMIN)
             assert refused.value.status == 409

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,26 @@ def cli(
         [sys.executable, "-c", PY_MAIN, *args], capture_output=True, text=True, cwd=cwd,
         timeout=timeout, env={**os.environ, **(env or {})},
     )  # fmt: skip
+
+
+#: The maximum publication delay ``glasskey serve`` declares by default for these servers'
+#: 0.3 s epoch interval (five intervals, at least 5 s).
+DEFAULT_PUBLICATION_DELAY = 5.0
+
+
+def register_user(url: str, user: str, cwd: Path) -> str:
+    """``glasskey register USER`` with the admin token; the user's bearer token."""
+    done = cli("register", user, "--server", url, "--admin-token", ADMIN_TOKEN, cwd=cwd)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def upload_key(
+    url: str, user: str, key: bytes, token: str, state: str, cwd: Path, wait: float = 0
+) -> subprocess.CompletedProcess[str]:
+    """``glasskey upload USER --key KEY`` from the device whose state file is ``state``."""
+    return cli("upload", user, "--server", url, "--key", base64.b64encode(key).decode(),
+               "--token", token, "--wait", str(wait), "--state", state, cwd=cwd)  # fmt: skip
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -82,11 +103,13 @@ class Process:
             self.proc.wait()
 
 
-def _spawn(folder: Path, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(
+    folder: Path, args: list[str], env: dict[str, str], program: str = PY_MAIN
+) -> subprocess.Popen[bytes]:
     folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "process.log", "ab")  # noqa: SIM115 - closed by the process's exit
     return subprocess.Popen(
-        [sys.executable, "-c", PY_MAIN, *args], cwd=folder, stdout=log,
+        [sys.executable, "-c", program, *args], cwd=folder, stdout=log,
         stderr=subprocess.STDOUT, env={**os.environ, **env},
     )  # fmt: skip
 
@@ -98,15 +121,20 @@ def start_log_server(
     db: str | None = None,
     env: dict[str, str] | None = None,
     port: int | None = None,
+    program: str = PY_MAIN,
 ) -> Process:
-    """``glasskey serve`` with the admin token set (no open registration unless asked)."""
+    """``glasskey serve`` with the admin token set (no open registration unless asked).
+
+    ``program``: the ``python -c`` program that runs the CLI (e.g. a lying server's,
+    ``glasskey.server._malicious.FROZEN_SERVE_MAIN``).
+    """
     port = port or free_port()
     env = {"GLASSKEY_ADMIN_TOKEN": ADMIN_TOKEN, **(env or {})}
     args = [
         "serve", "--port", str(port), "--db", db or str(folder / "glasskey.db"),
         "--epoch-interval", str(epoch_interval), "--log-level", "info", *extra,
     ]  # fmt: skip
-    proc = _spawn(folder, args, env)
+    proc = _spawn(folder, args, env, program)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
     return Process(folder, url, proc, env)
@@ -146,3 +174,8 @@ def start_auditor(folder: Path, *extra: str, seed: int = 7) -> tuple[Process, by
         process.stop()
         raise
     return process, public
+
+
+def upload_body() -> dict[str, str]:
+    """A small key upload with its own fresh ``upload_id`` (a repeated id is a replay)."""
+    return {"key": "a2V5", "upload_id": uuid.uuid4().hex}

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.security.procs import ADMIN_TOKEN, Process
+from tests.security.procs import ADMIN_TOKEN, Process, upload_body
 
 UPLOAD = "/api/crypto/keys/identity"
 MIB = 1024 * 1024
@@ -111,5 +111,5 @@ def test_a_chunked_body_over_the_limit_is_413(log_server: Callable[..., Process]
     assert status == 413
     assert _rss_kib(server) - before < 20 * 1024
     # A normal upload still works.
-    ok = httpx.post(f"{server.url}{UPLOAD}", json={"key": "a2V5"}, headers=auth)
+    ok = httpx.post(f"{server.url}{UPLOAD}", json=upload_body(), headers=auth)
     assert ok.status_code == 202, ok.text

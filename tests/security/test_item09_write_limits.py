@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.security.procs import ADMIN_TOKEN, Process
+from tests.security.procs import ADMIN_TOKEN, Process, upload_body
 
 UPLOAD = "/api/crypto/keys/identity"
 
@@ -37,7 +37,7 @@ def test_one_user_cannot_upload_without_limit(log_server: Callable[..., Process]
     server = log_server()  # default limits
     with httpx.Client(base_url=server.url, timeout=30) as http:
         alice = _register(http, "alice")
-        codes = [http.post(UPLOAD, json={"key": "a2V5"}, headers=alice) for _ in range(30)]
+        codes = [http.post(UPLOAD, json=upload_body(), headers=alice) for _ in range(30)]
         statuses = [r.status_code for r in codes]
         assert statuses[0] == 202
         assert 429 in statuses, statuses
@@ -46,7 +46,7 @@ def test_one_user_cannot_upload_without_limit(log_server: Callable[..., Process]
         assert int(refused.headers["retry-after"]) >= 1
         # Another user is not affected by alice's limit.
         bob = _register(http, "bob")
-        assert http.post(UPLOAD, json={"key": "a2V5"}, headers=bob).status_code == 202
+        assert http.post(UPLOAD, json=upload_body(), headers=bob).status_code == 202
 
 
 def test_the_global_write_limit(log_server: Callable[..., Process]) -> None:
@@ -54,7 +54,7 @@ def test_the_global_write_limit(log_server: Callable[..., Process]) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as http:
         users = [_register(http, f"user{i}") for i in range(12)]
         time.sleep(2.5)  # the bucket refills to its burst of 4
-        statuses = [http.post(UPLOAD, json={"key": "a2V5"}, headers=u).status_code for u in users]
+        statuses = [http.post(UPLOAD, json=upload_body(), headers=u).status_code for u in users]
     assert statuses.count(202) <= 6, statuses
     assert 429 in statuses
 
@@ -68,7 +68,7 @@ def test_wait_does_not_bring_epochs_forward(log_server: Callable[..., Process]) 
         def hammer(headers: dict[str, str]) -> None:
             with httpx.Client(base_url=server.url, timeout=30) as own:
                 for _ in range(3):
-                    own.post(UPLOAD, params={"wait": 1}, json={"key": "a2V5"}, headers=headers)
+                    own.post(UPLOAD, params={"wait": 1}, json=upload_body(), headers=headers)
 
         threads = [threading.Thread(target=hammer, args=(u,)) for u in users]
         for thread in threads:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ class Harness:
     def upload(self, user: str, token: str, key: bytes) -> dict:
         r = self.http.post(
             "/api/crypto/keys/identity",
-            json={"key": base64.b64encode(key).decode()},
+            json={"key": base64.b64encode(key).decode(), "upload_id": secrets.token_hex(16)},
             headers={"Authorization": f"Bearer {token}"},
         )
         assert r.status_code == 202, r.text

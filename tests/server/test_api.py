@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import time
+
+import httpx
 
 from glasskey.api.wire import BundleResponse
 from glasskey.core.akd.configuration import get_configuration
@@ -49,7 +52,7 @@ def test_tokens_are_stored_only_hashed(harness: Harness) -> None:
 def test_upload_requires_auth_and_own_label(harness: Harness) -> None:
     alice = harness.register("alice")
     harness.register("bob")
-    body = {"key": base64.b64encode(b"k").decode()}
+    body = {"key": base64.b64encode(b"k").decode(), "upload_id": secrets.token_hex(16)}
     r = harness.http.post("/api/crypto/keys/identity", json=body)
     _error(r, 401, "unauthenticated")
     assert r.headers["www-authenticate"] == "Bearer"
@@ -304,3 +307,39 @@ def _fill_proofs_in_batches(harness: Harness) -> None:
         assert txn.unproven_states(10) == []
     assert "glasskey_vrf_proofs_filled_total 3" in harness.http.get("/metrics").text
     assert harness.http.get("/api/crypto/bundles/bob").json() == before
+
+
+def _post_key(harness: Harness, token: str, key: bytes, upload_id: str | None) -> httpx.Response:
+    body = {"key": base64.b64encode(key).decode()}
+    if upload_id is not None:
+        body["upload_id"] = upload_id
+    return harness.http.post(
+        "/api/crypto/keys/identity", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+def test_an_upload_without_a_valid_upload_id_is_refused(harness: Harness) -> None:
+    alice = harness.register("alice")
+    assert "upload_id is required" in _error(_post_key(harness, alice, b"k", None), 400, "usage")
+    assert "16-64 characters" in _error(_post_key(harness, alice, b"k", "short"), 400, "usage")
+    assert harness.service.directory.pending_count() == 0
+
+
+def test_a_repeated_upload_id_is_a_retry_or_a_refused_replay(harness: Harness) -> None:
+    alice = harness.register("alice")
+    first = _post_key(harness, alice, b"k1", "a" * 32)
+    retry = _post_key(harness, alice, b"k1", "a" * 32)  # the answer got lost: same receipt
+    assert retry.status_code == 202 and retry.json()["update_id"] == first.json()["update_id"]
+    assert harness.service.directory.pending_count() == 1
+    assert "another key" in _error(
+        _post_key(harness, alice, b"k2", "a" * 32), 409, "replayed_upload"
+    )
+    assert _post_key(harness, alice, b"k2", "b" * 32).status_code == 202
+    harness.publish()
+    replay = _post_key(harness, alice, b"k1", "a" * 32)  # superseded: would revert the key
+    assert "older key back" in _error(replay, 409, "replayed_upload")
+    harness.publish()
+    bundle = harness.http.get("/api/crypto/bundles/alice").json()
+    assert base64.b64decode(bundle["key"]) == b"k2" and bundle["version"] == 1
+    bob = harness.register("bob")  # ids are per user: bob's "a"*32 is his own first upload
+    assert _post_key(harness, bob, b"b1", "a" * 32).status_code == 202

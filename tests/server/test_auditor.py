@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ class Loop:
         token = self.tokens[user]
         r = self.http.post(
             "/api/crypto/keys/identity",
-            json={"key": base64.b64encode(key).decode()},
+            json={"key": base64.b64encode(key).decode(), "upload_id": secrets.token_hex(16)},
             headers={"Authorization": f"Bearer {token}"},
         )
         assert r.status_code == 202, r.text

@@ -8,6 +8,7 @@ the middle of publishing: nothing accepted may be lost.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -142,7 +143,7 @@ def test_kill_during_publish_loses_no_accepted_update(tmp_path: Path, db_url: st
                 token = http.post("/api/auth/register", json={"user_id": user}).json()["token"]
                 r = http.post(
                     "/api/crypto/keys/identity",
-                    json={"key": "a2V5"},  # "key"
+                    json={"key": "a2V5", "upload_id": secrets.token_hex(16)},  # "key"
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 assert r.status_code == 202
@@ -153,7 +154,7 @@ def test_kill_during_publish_loses_no_accepted_update(tmp_path: Path, db_url: st
             http.post(
                 "/api/crypto/keys/identity",
                 params={"wait": 0.05},
-                json={"key": "a2V5"},
+                json={"key": "a2V5", "upload_id": secrets.token_hex(16)},
                 headers={"Authorization": f"Bearer {token}"},
             )
         time.sleep(0.05)

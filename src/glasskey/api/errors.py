@@ -23,6 +23,7 @@ from glasskey.core.errors import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    ReplayedUpload,
     RequestError,
     Unauthenticated,
     Unavailable,
@@ -38,6 +39,7 @@ STATUS: dict[type[GlasskeyError], int] = {
     PermissionDenied: 403,
     NotFound: 404,
     Conflict: 409,
+    ReplayedUpload: 409,
     RateLimited: 429,
     Unavailable: 503,
 }
@@ -63,6 +65,7 @@ _BY_CODE: dict[str, type[RequestError]] = {
             PermissionDenied,
             NotFound,
             Conflict,
+            ReplayedUpload,
             RateLimited,
             Unavailable,
         )

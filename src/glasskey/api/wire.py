@@ -206,6 +206,13 @@ class KeysResponse(WireModel):
     vrf_public_key: Hex32 = Field(description="ECVRF-EDWARDS25519 public key (hex).")
     configuration: str
     domain_label: str | None = None
+    max_publication_delay: float | None = Field(
+        default=None,
+        description="Seconds within which every accepted upload is in a published epoch. "
+        "Owners' clients pin it with the keys and report an upload missing after it; a log "
+        "that later declares another value is refused like one with other keys. Absent from "
+        "logs that declare none (clients then assume one hour).",
+    )
 
 
 # -- key owner ----------------------------------------------------------------------------------
@@ -219,6 +226,13 @@ class KeyUpload(BaseModel):
     )
     user_id: str | None = Field(
         default=None, description="Must be the authenticated user (defaults to it).", max_length=256
+    )
+    upload_id: str | None = Field(
+        default=None,
+        description="Required: a fresh random id for this upload (16-64 characters "
+        "A-Z a-z 0-9 _ -). Sending it again returns the same receipt while it is your newest "
+        "upload (a retry); otherwise, or with another key, the answer is 409 replayed_upload.",
+        max_length=64,
     )
 
 

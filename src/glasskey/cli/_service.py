@@ -193,6 +193,13 @@ def register(app: typer.Typer) -> None:
         auditor_retry_max: Annotated[
             float, typer.Option(help="Longest back-off between countersign retries (s).")
         ] = 60.0,
+        max_publication_delay: Annotated[
+            float | None,
+            typer.Option(
+                help="Declared maximum seconds from an accepted upload to its epoch; owners' "
+                "clients pin it and alert past it. Default: 5 epoch intervals, at least 5 s."
+            ),
+        ] = None,
     ) -> None:
         """Run the key-transparency server (embedded SQLite by default, no setup).
 
@@ -234,6 +241,7 @@ def register(app: typer.Typer) -> None:
                 auditor_namespace=auditor_namespace,
                 auditor_token=os.environ.get(AUDITOR_TOKEN_ENV) or None,
                 auditor_retry_max=auditor_retry_max,
+                max_publication_delay=max_publication_delay,
                 freeze_gc=True,
                 read_threads=read_threads,
             )
@@ -440,7 +448,8 @@ def register(app: typer.Typer) -> None:
         keep: Annotated[bool, typer.Option(help="Keep the demo folder.")] = False,
     ) -> None:
         """Start a server, register users, rotate a key, verify lookups — then show that a
-        server serving a forged key, forking its view or rolling back is caught."""
+        server serving a forged key, forking its view, rolling back or freezing its head
+        (hiding an upload) is caught."""
         from glasskey.demo import run_demo
 
         raise typer.Exit(run_demo(port=port, keep=keep))

@@ -17,6 +17,7 @@ from glasskey.client._alerts import (
     StaleHead,
     TrustMismatch,
     UnexpectedKeyVersion,
+    UpdateNotPublished,
     WrongLabel,
 )
 from glasskey.client._client import (
@@ -29,7 +30,7 @@ from glasskey.client._client import (
     UploadReceipt,
 )
 from glasskey.client._policy import AuditorPin, VerificationPolicy
-from glasskey.client._state import ClientState, Head, Trust
+from glasskey.client._state import ClientState, Head, OwnUpload, Trust
 from glasskey.client._verify import VerifiedHistory, VerifiedKey
 from glasskey.core.errors import VerificationError
 
@@ -47,12 +48,14 @@ __all__ = [
     "MonitorReport",
     "NetworkError",
     "NotFound",
+    "OwnUpload",
     "RollbackDetected",
     "ServerError",
     "StaleHead",
     "Trust",
     "TrustMismatch",
     "UnexpectedKeyVersion",
+    "UpdateNotPublished",
     "UploadReceipt",
     "VerificationError",
     "VerificationPolicy",

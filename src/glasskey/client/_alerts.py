@@ -11,7 +11,10 @@ catches all of them), and each maps to one thing the server did wrong:
 ``ForkDetected``            two signed checkpoints that do not extend each other (split view)
 ``RollbackDetected``        an older log than one already seen (rollback / replayed head)
 ``StaleHead``               the newest signed head is older than the configured maximum age
-``UnexpectedKeyVersion``    owner monitoring: a version of your label you did not make
+``UnexpectedKeyVersion``    owner monitoring: a version of your label you did not make, or an
+                            old upload of yours published again (a replay)
+``UpdateNotPublished``      owner monitoring: an upload of yours is still not in the log after
+                            the log's declared maximum publication delay (frozen or dropped)
 ``AuditorSignatureInvalid`` the auditor countersignature served with a proof does not verify
                             under the pinned auditor key(s), or covers another epoch/root
 ``AuditorSignatureMissing`` ``AuditorPin(required=True)``: the served epoch has no
@@ -50,6 +53,13 @@ class UnexpectedKeyVersion(VerificationError):
     """Owner monitoring found a version of your own label that this client did not upload."""
 
     code = "unexpected_version"
+
+
+class UpdateNotPublished(VerificationError):
+    """Owner monitoring: an upload this client sent is not in the log past the delay the log
+    promised (its pinned ``max_publication_delay``): a frozen head or a dropped upload."""
+
+    code = "update_not_published"
 
 
 class KeyChanged(ForkDetected):
@@ -108,6 +118,7 @@ __all__ = [
     "StaleHead",
     "TrustMismatch",
     "UnexpectedKeyVersion",
+    "UpdateNotPublished",
     "VerificationError",
     "VrfError",
     "WrongLabel",

@@ -16,9 +16,11 @@ makes those requests, synchronously or with ``await``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Generator, Iterator, Mapping
+import secrets
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -40,16 +42,17 @@ from glasskey.client._alerts import (
     RollbackDetected,
     TrustMismatch,
     UnexpectedKeyVersion,
+    UpdateNotPublished,
 )
 from glasskey.client._policy import DEFAULT_POLICY, VerificationPolicy
-from glasskey.client._state import ClientState, Trust
+from glasskey.client._state import ClientState, OwnUpload, Trust
 from glasskey.client._verify import (
     VerifiedHistory,
     VerifiedKey,
     verify_bundle,
     verify_history,
 )
-from glasskey.core.akd.types import HistoryParams
+from glasskey.core.akd.types import HistoryParams, VerifyResult
 from glasskey.core.errors import (
     GlasskeyError,
     MalformedError,
@@ -100,6 +103,103 @@ class MonitorReport:
         return not self.alerts
 
 
+def _trust_of(keys: KeysResponse) -> Trust:
+    """What a log's key document asks a client to pin."""
+    return Trust(
+        origin=keys.origin,
+        log_public_key=keys.log_public_key,
+        vrf_public_key=keys.vrf_public_key,
+        configuration=keys.configuration,
+        domain_label=keys.domain_label.encode("utf-8") if keys.domain_label else None,
+        max_publication_delay=keys.max_publication_delay,
+    )
+
+
+def _trust_mismatch() -> TrustMismatch:
+    return TrustMismatch(
+        "the configured keys differ from the ones pinned earlier for this server; "
+        "use a fresh state file if the server legitimately rotated its keys"
+    )
+
+
+def _own_history_alerts(
+    user_id: str,
+    versions: Sequence[VerifyResult],
+    uploads: Sequence[OwnUpload],
+    deadline: float,
+    now: float,
+) -> list[Alert]:
+    """Owner monitoring: the versions of our label against our uploads, both in order.
+
+    Versions must be our uploads, in the order we sent them; an upload skipped over was
+    superseded within one epoch (only the last upload per label in an epoch becomes a
+    version). So the versions are matched to a subsequence of the uploads, as many as
+    possible and, among those matchings, ending as late as possible. A version left over
+    holds a key we never uploaded, or one we uploaded *before* an upload already published
+    (an old request replayed): ``unexpected_version``. The uploads after the last matched one
+    are pending, and ``update_not_published`` once older than the log's ``deadline``.
+    """
+    ordered = sorted(versions, key=lambda r: r.version)
+    digests = [hashlib.sha256(r.value).digest() for r in ordered]
+    # best[i][j]: (matched, index of the last matched upload) for the first i versions and
+    # the first j uploads; tuples compare as wanted: more matches first, then a later end.
+    best = [[(0, -1)] * (len(uploads) + 1) for _ in range(len(ordered) + 1)]
+    for i, digest in enumerate(digests, 1):
+        for j, upload in enumerate(uploads, 1):
+            options = [best[i - 1][j], best[i][j - 1]]
+            if upload.value_sha256 == digest:
+                options.append((best[i - 1][j - 1][0] + 1, j - 1))
+            best[i][j] = max(options)
+    unmatched: list[int] = []
+    i, j = len(ordered), len(uploads)
+    while i > 0:
+        if j > 0 and uploads[j - 1].value_sha256 == digests[i - 1] and best[i][j] == (
+            best[i - 1][j - 1][0] + 1, j - 1,
+        ):  # fmt: skip
+            i, j = i - 1, j - 1
+        elif best[i - 1][j] == best[i][j] or j == 0:
+            unmatched.append(i - 1)
+            i -= 1
+        else:
+            j -= 1
+    last = best[len(ordered)][len(uploads)][1]
+    alerts: list[Alert] = []
+    for index in reversed(unmatched):
+        result = ordered[index]
+        if digests[index] in {u.value_sha256 for u in uploads[: last + 1]}:
+            what = (
+                "holds a key this client uploaded before a newer upload that is already "
+                "published: an old upload was published again (a replay reverting your key)"
+            )
+        else:
+            what = "holds a key this client did not upload"
+        err = UnexpectedKeyVersion(
+            f"version {result.version} of your label {user_id!r} (epoch {result.epoch}) {what}"
+        )
+        alerts.append(Alert.from_error(err, user_id, result.version))
+    for upload in uploads[last + 1 :]:
+        age = now - upload.sent_at
+        if age > deadline:
+            alerts.append(Alert.from_error(_not_published(user_id, upload, age, deadline), user_id))
+    return alerts
+
+
+def _not_published(
+    user_id: str, upload: OwnUpload, age: float, deadline: float
+) -> UpdateNotPublished:
+    receipt = (
+        f"update {upload.update_id}"
+        if upload.update_id is not None
+        else "no receipt: it may not have reached the server, upload it again"
+    )
+    return UpdateNotPublished(
+        f"your upload {upload.upload_id} for {user_id!r} ({receipt}; key sha256 "
+        f"{upload.value_sha256.hex()[:16]}…) was sent {age:.0f}s ago and is not in the log, "
+        f"which promises publication within {deadline:g}s: the server froze its head or "
+        "dropped the upload"
+    )
+
+
 def _key_changed(user_id: str, version: int) -> KeyChanged:
     return KeyChanged(
         f"version {version} of {user_id!r} now has a different key than the one "
@@ -134,24 +234,41 @@ class _Core:
         stored = self.state.trust(self.server)
         wanted = self.policy.trust
         if stored is not None:
-            if wanted is not None and wanted != stored:
-                raise TrustMismatch(
-                    "the configured keys differ from the ones pinned earlier for this server; "
-                    "use a fresh state file if the server legitimately rotated its keys"
-                )
+            if wanted is not None and not (
+                wanted.same_keys(stored)
+                and wanted.max_publication_delay in (None, stored.max_publication_delay)
+            ):
+                raise _trust_mismatch()
             return stored
         if wanted is None:
-            body = yield _Request("GET", "/api/transparency/keys")
-            keys = parse(KeysResponse, body, "the server's key document")
-            wanted = Trust(
-                origin=keys.origin,
-                log_public_key=keys.log_public_key,
-                vrf_public_key=keys.vrf_public_key,
-                configuration=keys.configuration,
-                domain_label=keys.domain_label.encode("utf-8") if keys.domain_label else None,
-            )
+            wanted = _trust_of((yield from self._key_document()))
         self.state.pin(self.server, wanted)
         return wanted
+
+    def _key_document(self) -> Generator[_Request, Any, KeysResponse]:
+        body = yield _Request("GET", "/api/transparency/keys")
+        return parse(KeysResponse, body, "the server's key document")
+
+    def _declared_trust(self, pinned: Trust) -> Generator[_Request, Any, Trust]:
+        """``pinned``, checked against what the log declares now (owner monitoring).
+
+        A log that now declares other keys, or another publication delay than the one pinned
+        (raising it would hide a dropped upload for longer), is a ``TrustMismatch``. A
+        configured trust that left the delay to the log takes the declared one, once.
+        """
+        declared = _trust_of((yield from self._key_document()))
+        if not declared.same_keys(pinned):
+            raise _trust_mismatch()
+        if pinned.max_publication_delay is None and declared.max_publication_delay is not None:
+            pinned = replace(pinned, max_publication_delay=declared.max_publication_delay)
+            self.state.pin(self.server, pinned)
+        elif declared.max_publication_delay != pinned.max_publication_delay:
+            raise TrustMismatch(
+                f"the log now declares a maximum publication delay of "
+                f"{declared.max_publication_delay}s, not the {pinned.max_publication_delay}s "
+                "pinned at first contact: a log may not change its promise"
+            )
+        return pinned
 
     def _check_observed(self, trust: Trust, user_id: str, version: int, digest: bytes) -> None:
         seen = self.state.observation(trust.origin, user_id, version)
@@ -203,21 +320,30 @@ class _Core:
         return history
 
     def monitor(self, user_id: str, own: bool) -> Generator[_Request, Any, MonitorReport]:
-        """Complete history, verified; alerts for versions we did not make / changed values."""
+        """Complete history, verified; alerts for versions we did not make, changed values
+        and (own label) our uploads the log has not published within its promised delay."""
         trust = yield from self.trust()
+        if own:
+            trust = yield from self._declared_trust(trust)
         alerts: list[Alert] = []
         seen_before = {v: d for v, _, d in self.state.observations(trust.origin, user_id)}
-        history = yield from self.history(user_id, HistoryParams.complete())
+        uploads = self.state.own_uploads(trust.origin, user_id) if own else []
+        try:
+            history = yield from self.history(user_id, HistoryParams.complete())
+        except NotFound:
+            # No version at all: nothing to report but our uploads that should be there.
+            overdue = _own_history_alerts(
+                user_id, (), uploads, trust.publication_deadline, time.time()
+            )
+            if overdue:
+                raise UpdateNotPublished(overdue[0].message) from None
+            raise
         if own:
-            mine = self.state.own_digests(trust.origin, user_id)
-            for result in history.versions:
-                digest = hashlib.sha256(result.value).digest()
-                if digest not in mine:
-                    err = UnexpectedKeyVersion(
-                        f"version {result.version} of your label {user_id!r} (epoch "
-                        f"{result.epoch}) holds a key this client did not upload"
-                    )
-                    alerts.append(Alert.from_error(err, user_id, result.version))
+            alerts.extend(
+                _own_history_alerts(
+                    user_id, history.versions, uploads, trust.publication_deadline, time.time()
+                )
+            )
         proven = {r.version for r in history.versions}
         for version in seen_before:
             if version not in proven:
@@ -233,17 +359,20 @@ class _Core:
     ) -> Generator[_Request, Any, UploadReceipt]:
         trust = yield from self.trust()
         digest = hashlib.sha256(key).digest()
+        upload_id = self._upload_id(trust, user_id, digest)
         # Recorded *before* sending: a crash after the server accepted it must not make our
-        # own key look foreign to the owner monitor.
-        self.state.record_own_update(trust.origin, user_id, digest, None)
+        # own key look foreign to the owner monitor, nor its loss go unnoticed.
+        self.state.record_upload(trust.origin, user_id, upload_id, digest)
         # Built, not validated: limits are the server's to enforce and to answer for.
-        upload = KeyUpload.model_construct(user_id=user_id, key=encode_base64(key))
+        upload = KeyUpload.model_construct(
+            user_id=user_id, key=encode_base64(key), upload_id=upload_id
+        )
         body = yield _Request(
             "POST", "/api/crypto/keys/identity", {"wait": wait} if wait else {},
             upload.model_dump(), token,
         )  # fmt: skip
         receipt = parse(UpdateReceipt, body, "the server's upload receipt")
-        self.state.record_own_update(trust.origin, user_id, digest, receipt.update_id)
+        self.state.confirm_upload(upload_id, receipt.update_id)
         verified: VerifiedKey | None = None
         if receipt.status == "published":
             # Never trust the embedded bundle blindly: fetch and verify like any lookup.
@@ -251,6 +380,15 @@ class _Core:
         return UploadReceipt(
             receipt.update_id, user_id, digest.hex(), receipt.status, receipt.epoch, verified
         )
+
+    def _upload_id(self, trust: Trust, user_id: str, digest: bytes) -> str:
+        """A fresh random id; or, when our newest upload of this label is the same key and
+        never got its receipt, that upload's id again: a retry after a lost answer, which the
+        server answers with the original receipt instead of a second version."""
+        uploads = self.state.own_uploads(trust.origin, user_id)
+        if uploads and uploads[-1].update_id is None and uploads[-1].value_sha256 == digest:
+            return uploads[-1].upload_id
+        return secrets.token_hex(16)
 
     def register(self, user_id: str, admin_token: str | None) -> Generator[_Request, Any, str]:
         request = RegisterRequest.model_construct(user_id=user_id)
@@ -286,10 +424,25 @@ class _Exchange(Generic[T]):
     def _collect(self, steps: Generator[_Request, Any, T]) -> Generator[_Request, Any, None]:
         self._result.append((yield from steps))
 
-    def answer(self, body: Any) -> None:
-        """Give the core the decoded body (it raises here if the answer does not verify)."""
+    def answer(self, response: httpx.Response) -> None:
+        """Give the core the answer (it raises here if the answer does not verify).
+
+        An error answer is raised inside the core, at the request that got it, so that the
+        core may handle it (owner monitoring turns a missing history into its own finding).
+        """
+        error: RequestError | None = None
         try:
-            self.request = self._running.send(body)
+            body = _decode(response)
+        except RequestError as exc:
+            error = exc
+        if error is not None:
+            self._step(lambda: self._running.throw(error))
+        else:
+            self._step(lambda: self._running.send(body))
+
+    def _step(self, advance: Callable[[], _Request]) -> None:
+        try:
+            self.request = advance()
         except StopIteration:
             self.request = None
 
@@ -368,7 +521,7 @@ class GlasskeyClient(_ClientBase):
         while exchange.request is not None:
             with _reaching(self._core.server):
                 response = self._http.send(_outgoing(self._http, exchange.request))
-            exchange.answer(_decode(response))
+            exchange.answer(response)
         return exchange.result()
 
     def trust(self) -> Trust:
@@ -466,7 +619,7 @@ class AsyncGlasskeyClient(_ClientBase):
         while exchange.request is not None:
             with _reaching(self._core.server):
                 response = await self._http.send(_outgoing(self._http, exchange.request))
-            exchange.answer(_decode(response))
+            exchange.answer(response)
         return exchange.result()
 
     async def trust(self) -> Trust:

@@ -3,17 +3,23 @@
 Why persistent: rollback and fork detection compare what the server says *now* with what it
 said *before*; a client that forgets between runs can be shown a different history each
 time. A small SQLite file is enough (one row per server for trust and head, one per
-(label, version) seen). Values are stored as SHA-256 digests only: the state file is evidence,
-not a key cache.
+(label, version) seen, one per own upload in the order they were sent). Values are stored as
+SHA-256 digests only: the state file is evidence, not a key cache.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from glasskey.core.errors import UsageError
+
+#: The publication delay a client assumes for a log whose key document declares none.
+UNDECLARED_PUBLICATION_DELAY = 3600.0
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS trust (
@@ -48,15 +54,31 @@ _SCHEMA = [
         seen_at REAL NOT NULL,
         PRIMARY KEY (origin, label, version)
     )""",
-    """CREATE TABLE IF NOT EXISTS own_updates (
+    # Every upload of this device, in the order sent (``seq``): one row per upload, so the
+    # same key uploaded twice is two uploads, and owner monitoring can tell an old upload
+    # published again from a new one.
+    """CREATE TABLE IF NOT EXISTS own_uploads (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
         origin TEXT NOT NULL,
         label TEXT NOT NULL,
+        upload_id TEXT NOT NULL UNIQUE,
         value_sha256 BLOB NOT NULL,
         update_id INTEGER,
-        created_at REAL NOT NULL,
-        PRIMARY KEY (origin, label, value_sha256)
+        sent_at REAL NOT NULL
     )""",
 ]
+
+#: State files written before the changes named: brought forward when opened.
+_UPGRADES = [
+    # The log's declared publication delay is pinned with its keys.
+    ("trust", "max_publication_delay", "ALTER TABLE trust ADD COLUMN max_publication_delay REAL"),
+]
+#: Own uploads were once one row per key digest; their order is the order first sent.
+_OLD_OWN_UPDATES = (
+    "INSERT INTO own_uploads (origin, label, upload_id, value_sha256, update_id, sent_at) "
+    "SELECT origin, label, 'legacy-' || lower(hex(value_sha256)), value_sha256, update_id, "
+    "created_at FROM own_updates ORDER BY created_at"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +90,43 @@ class Trust:
     vrf_public_key: bytes
     configuration: str
     domain_label: bytes | None = None
+    #: The log's promise (from its key document): every accepted upload is in a published
+    #: epoch within this many seconds. Pinned at first contact like the keys; None in a
+    #: configured trust means "take the log's declaration at first contact".
+    max_publication_delay: float | None = None
+
+    def __post_init__(self) -> None:
+        delay = self.max_publication_delay
+        if delay is not None and (
+            isinstance(delay, bool)
+            or not isinstance(delay, int | float)
+            or not math.isfinite(delay)
+            or delay <= 0
+        ):
+            raise UsageError("Trust.max_publication_delay must be a positive number of seconds")
+
+    @property
+    def publication_deadline(self) -> float:
+        """Seconds after which an own upload missing from the log is reported."""
+        delay = self.max_publication_delay
+        return UNDECLARED_PUBLICATION_DELAY if delay is None else float(delay)
+
+    def same_keys(self, other: Trust) -> bool:
+        """Whether ``other`` pins the same log keys (the publication delay aside)."""
+        return (self.origin, self.log_public_key, self.vrf_public_key, self.configuration,
+                self.domain_label) == (other.origin, other.log_public_key, other.vrf_public_key,
+                                       other.configuration, other.domain_label)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OwnUpload:
+    """One upload this device sent, in sending order (``seq``)."""
+
+    seq: int
+    upload_id: str
+    value_sha256: bytes
+    update_id: int | None  # None until the server's receipt arrived
+    sent_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +153,21 @@ class ClientState:
         with self._lock:
             for statement in _SCHEMA:
                 self._conn.execute(statement)
+            self._upgrade()
+
+    def _upgrade(self) -> None:
+        for table, column, statement in _UPGRADES:
+            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._conn.execute(statement)
+        old = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'own_updates'"
+        ).fetchone()
+        if old:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(_OLD_OWN_UPDATES)
+            self._conn.execute("DROP TABLE own_updates")
+            self._conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
@@ -103,20 +177,23 @@ class ClientState:
     def trust(self, server: str) -> Trust | None:
         with self._lock:
             row = self._conn.execute(
-                "SELECT origin, log_public_key, vrf_public_key, configuration, domain_label "
-                "FROM trust WHERE server = ?",
+                "SELECT origin, log_public_key, vrf_public_key, configuration, domain_label, "
+                "max_publication_delay FROM trust WHERE server = ?",
                 (server,),
             ).fetchone()
         if row is None:
             return None
-        return Trust(row[0], row[1], bytes(row[2]), row[3], bytes(row[4]) if row[4] else None)
+        return Trust(
+            row[0], row[1], bytes(row[2]), row[3], bytes(row[4]) if row[4] else None, row[5]
+        )
 
     def pin(self, server: str, trust: Trust) -> None:
         with self._lock:
             self._conn.execute(
-                "INSERT OR REPLACE INTO trust VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO trust (server, origin, log_public_key, vrf_public_key, "
+                "configuration, domain_label, max_publication_delay) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (server, trust.origin, trust.log_public_key, trust.vrf_public_key,
-                 trust.configuration, trust.domain_label),
+                 trust.configuration, trust.domain_label, trust.max_publication_delay),
             )  # fmt: skip
 
     # -- heads -------------------------------------------------------------------------------------
@@ -211,32 +288,32 @@ class ClientState:
 
     # -- own uploads -------------------------------------------------------------------------------
 
-    def record_own_update(
-        self, origin: str, label: str, digest: bytes, update_id: int | None
-    ) -> None:
-        """Remember a key we uploaded (first with no id, before sending; then with the
-        server's update id, which is kept: the earlier row only said "we sent this")."""
+    def record_upload(self, origin: str, label: str, upload_id: str, digest: bytes) -> None:
+        """Remember an upload *before* sending it: a crash after the server accepted it must
+        not make our own key look foreign, nor its loss go unnoticed."""
         with self._lock:
             self._conn.execute(
-                "INSERT INTO own_updates VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (origin, label, value_sha256) DO UPDATE SET "
-                "update_id = COALESCE(excluded.update_id, own_updates.update_id)",
-                (origin, label, digest, update_id, time.time()),
+                "INSERT INTO own_uploads (origin, label, upload_id, value_sha256, sent_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (upload_id) DO NOTHING",
+                (origin, label, upload_id, digest, time.time()),
             )
 
-    def own_update_ids(self, origin: str, label: str) -> dict[bytes, int | None]:
-        """Digest → update id of the keys we uploaded for ``label`` (None: no receipt yet)."""
+    def confirm_upload(self, upload_id: str, update_id: int) -> None:
+        """The server's receipt for an upload: its update id."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT value_sha256, update_id FROM own_updates WHERE origin = ? AND label = ?",
-                (origin, label),
-            ).fetchall()
-        return {bytes(d): (int(i) if i is not None else None) for d, i in rows}
+            self._conn.execute(
+                "UPDATE own_uploads SET update_id = ? WHERE upload_id = ?", (update_id, upload_id)
+            )
 
-    def own_digests(self, origin: str, label: str) -> set[bytes]:
+    def own_uploads(self, origin: str, label: str) -> list[OwnUpload]:
+        """Every upload this state file recorded for ``label``, oldest first."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT value_sha256 FROM own_updates WHERE origin = ? AND label = ?",
+                "SELECT seq, upload_id, value_sha256, update_id, sent_at FROM own_uploads "
+                "WHERE origin = ? AND label = ? ORDER BY seq",
                 (origin, label),
             ).fetchall()
-        return {bytes(r[0]) for r in rows}
+        return [
+            OwnUpload(int(q), str(u), bytes(d), int(i) if i is not None else None, float(t))
+            for q, u, d, i, t in rows
+        ]

@@ -169,6 +169,13 @@ class Conflict(RequestError):
     code = "conflict"
 
 
+class ReplayedUpload(Conflict):
+    """An upload repeats an earlier one's ``upload_id`` and may not take effect again: with
+    another key, or after a newer upload (it would revert the key to an older one)."""
+
+    code = "replayed_upload"
+
+
 class Unavailable(RequestError):
     """The service cannot answer right now (starting, lagging, a dependency is down)."""
 
@@ -218,6 +225,7 @@ __all__ = [
     "PermissionDenied",
     "ProofError",
     "RateLimited",
+    "ReplayedUpload",
     "RequestError",
     "RollbackDetected",
     "SignatureError",

@@ -43,6 +43,15 @@ _TABLES = [
         value_sha256 {blob} NOT NULL,
         accepted_at DOUBLE PRECISION NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS glasskey_updates_user ON glasskey_updates (user_id, update_id)",
+    # The client's id of each accepted upload: a repeat is a retry or a replay, never a
+    # second version (``_uploads.Uploads``).
+    """CREATE TABLE IF NOT EXISTS glasskey_upload_ids (
+        user_id TEXT NOT NULL,
+        upload_id TEXT NOT NULL,
+        update_id {bigint} NOT NULL,
+        PRIMARY KEY (user_id, upload_id)
+    )""",
     # Verified auditor countersignatures (SignatureResponse JSON), see ``countersign.py``.
     """CREATE TABLE IF NOT EXISTS glasskey_auditor_signatures (
         namespace TEXT NOT NULL,

@@ -13,6 +13,12 @@ Attacks (``Attack`` values):
 * ``SPLIT_VIEW``  — send the request to a second server with the same keys but another
   history (a fork: both views are signed by the log key);
 * ``BAD_SIGNATURE`` — corrupt one byte of the checkpoint's signature.
+
+And one lie a transport cannot tell, told by the server process itself:
+``freeze_publishing()`` makes ``glasskey serve`` (in the process that calls it) keep
+accepting uploads and re-signing its old head at every tick while it never publishes another
+epoch — a frozen head that looks perfectly fresh. Start such a process with
+``FROZEN_SERVE_MAIN`` as the ``python -c`` program (then ``serve`` and its options).
 """
 
 from __future__ import annotations
@@ -25,7 +31,15 @@ from typing import Any
 
 import httpx
 
+from glasskey.core.akd.types import EpochHash
 from glasskey.core.akd.wire import decode_lookup_proof, encode_lookup_proof
+from glasskey.server._service import DirectoryService
+
+#: ``python -c`` program: ``glasskey ...`` with publishing frozen (``freeze_publishing``).
+FROZEN_SERVE_MAIN = (
+    "from glasskey.server._malicious import freeze_publishing; freeze_publishing(); "
+    "from glasskey.cli import main; main()"
+)
 
 
 class Attack(StrEnum):
@@ -121,3 +135,20 @@ def _corrupt_signature(note: str) -> str:
     raw[10] ^= 0x01
     lines[0] = f"{prefix} {base64.b64encode(bytes(raw)).decode()}"
     return text + "\n\n" + "\n".join(lines)
+
+
+def freeze_publishing() -> None:
+    """Make every ``DirectoryService`` of this process stop publishing but keep signing.
+
+    Each publisher tick still catches the root log up and re-signs the head checkpoint (at
+    every tick, not once a minute, so even a client with a tiny ``max_age`` sees a fresh
+    head), but the queue of accepted uploads is never drained into an epoch.
+    """
+    publish = DirectoryService.publish_once
+
+    def publish_nothing(self: DirectoryService, drain: bool = True) -> EpochHash | None:
+        publish(self, drain=False)
+        self.rootlog.sign_checkpoint()
+        return None
+
+    DirectoryService.publish_once = publish_nothing  # type: ignore[method-assign]

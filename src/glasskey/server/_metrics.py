@@ -51,6 +51,7 @@ class Metrics:
         self.epochs_published = 0
         self.updates_published = 0
         self.updates_accepted = 0
+        self.uploads_replayed = 0
         self.publish_failures = 0
         self.vrf_proofs_filled = 0
         self.publish_seconds = _Histogram(PUBLISH_BUCKETS)
@@ -96,6 +97,9 @@ class Metrics:
                     self.updates_published)  # fmt: skip
             counter("glasskey_updates_accepted_total", "Key updates accepted into the queue.",
                     self.updates_accepted)  # fmt: skip
+            counter("glasskey_uploads_replayed_total",
+                    "Uploads refused because they repeated an earlier upload's id (409).",
+                    self.uploads_replayed)  # fmt: skip
             counter("glasskey_publish_failures_total", "Publish attempts that failed.",
                     self.publish_failures)  # fmt: skip
             counter("glasskey_vrf_proofs_filled_total",

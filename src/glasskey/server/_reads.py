@@ -76,12 +76,14 @@ class DirectoryReads:
         *,
         read_threads: int,
         auditor_url: str | None,
+        max_publication_delay: float,
     ) -> None:
         self.directory = directory
         self.rootlog = rootlog
         self.signatures = signatures
         self.countersigner = countersigner
         self._auditor_url = public_url(auditor_url or "")
+        self._max_publication_delay = max_publication_delay
         self._read_pool = (
             ThreadPoolExecutor(read_threads, thread_name_prefix="glasskey-read")
             if read_threads
@@ -339,4 +341,5 @@ class DirectoryReads:
             self.directory.vrf_public_key,
             config.name,
             getattr(config, "domain_label", None),
+            self._max_publication_delay,
         )

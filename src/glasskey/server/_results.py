@@ -123,13 +123,15 @@ class AuditorInfo:
 
 @dataclass(frozen=True, slots=True)
 class LogKeys:
-    """The public keys and configuration a client pins."""
+    """The public keys and configuration a client pins, with the log's publication promise."""
 
     origin: str
     log_public_key: str
     vrf_public_key: bytes
     configuration: str
     domain_label: bytes | None
+    #: Seconds within which every accepted upload is published (``ServerSettings``).
+    max_publication_delay: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,7 @@ class DirectoryService:
             self.countersigner,
             read_threads=settings.resolved_read_threads(),
             auditor_url=settings.auditor_url,
+            max_publication_delay=settings.resolved_max_publication_delay(),
         )
         self.uploads = Uploads(
             directory,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,14 @@ from glasskey.storage._urls import parse_database_url
 
 DEFAULT_DB_FILE = "glasskey.db"
 DEFAULT_ORIGIN = "glasskey.local/log"
+
+#: The default maximum publication delay: this many epoch intervals, but never below
+#: ``MIN_DEFAULT_PUBLICATION_DELAY`` seconds (with sub-second intervals an epoch's publish
+#: time, not the interval, decides when an upload is in the tree).
+PUBLICATION_DELAY_INTERVALS = 5
+MIN_DEFAULT_PUBLICATION_DELAY = 5.0
+#: A longer declared delay would let a dropped upload go unnoticed for more than a day.
+MAX_PUBLICATION_DELAY = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,13 @@ class ServerSettings:
     #: Versions per batch when storing lookup VRF proofs between epochs (two proofs each,
     #: ~0.2 ms apiece over the VRF pool): small enough to keep publisher ticks on time.
     vrf_fill_batch: int = 1_000
+    #: The log's promise: every accepted upload is in a published epoch within this many
+    #: seconds. Declared in the key document; key owners' clients pin it at first contact and
+    #: report an upload still missing after it (``update_not_published``). None: the default
+    #: (``PUBLICATION_DELAY_INTERVALS`` epoch intervals, at least
+    #: ``MIN_DEFAULT_PUBLICATION_DELAY``). Changing it later makes those clients refuse the
+    #: log (``trust_mismatch``), like a changed key.
+    max_publication_delay: float | None = None
     #: Start the background publisher (False: tests drive ``publish_once`` themselves).
     run_publisher: bool = True
     shutdown_timeout: float = 30.0
@@ -87,6 +103,22 @@ class ServerSettings:
         parse_trusted_proxies(self.trusted_proxies)  # a bad address fails at start-up
         if self.max_body_bytes < 1:
             raise ConfigurationError("the request body limit must be at least one byte")
+        delay = self.max_publication_delay
+        if delay is None:
+            return
+        lowest = 2 * self.epoch_interval
+        if not (math.isfinite(delay) and lowest <= delay <= MAX_PUBLICATION_DELAY):
+            raise ConfigurationError(
+                f"--max-publication-delay must be at least two epoch intervals ({lowest:g} s), "
+                f"so that an honest publisher meets it, and at most {MAX_PUBLICATION_DELAY:g} s; "
+                f"got {delay:g}"
+            )
+
+    def resolved_max_publication_delay(self) -> float:
+        """The declared maximum publication delay in seconds (configured or default)."""
+        if self.max_publication_delay is not None:
+            return self.max_publication_delay
+        return max(PUBLICATION_DELAY_INTERVALS * self.epoch_interval, MIN_DEFAULT_PUBLICATION_DELAY)
 
     def resolved_read_threads(self) -> int:
         if self.read_threads is not None:

@@ -2,17 +2,34 @@
 
 Uploads are queued, not published: the publisher turns the queue into the next epoch. A
 receipt is durable as soon as it is returned; its status says when the key is published.
+
+Replays: every upload carries the client's random ``upload_id``, stored with its receipt.
+The same id again is a client retrying after a lost answer (same user, same key, and still
+that user's newest upload): it gets the original receipt and makes no second version.
+Anything else with a used id — another key, or an upload a newer one has superseded, which
+would put an old key back — is refused with ``ReplayedUpload`` (409). That stops whoever
+re-sends a captured request as it is; whoever holds the bearer token can still upload any
+key, which is what owner monitoring is for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
-from glasskey.core.errors import PermissionDenied, Unauthenticated, Unavailable
+from glasskey.core.errors import (
+    PermissionDenied,
+    ReplayedUpload,
+    Unauthenticated,
+    Unavailable,
+    UsageError,
+)
 from glasskey.directory import Directory, LabelNotFound
 from glasskey.server._auth import Authenticator, TokenAuthenticator, check_user_id
 from glasskey.server._batching import GroupCommitter
@@ -23,6 +40,21 @@ from glasskey.server._results import Bundle, Receipt, UpdateStatus
 
 #: Seconds between status checks while an upload waits for its epoch.
 PUBLICATION_POLL = 0.05
+
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def check_upload_id(upload_id: str) -> str:
+    """``upload_id`` if it is 16-64 characters of ``A-Z a-z 0-9 _ -``, else ``UsageError``."""
+    if not isinstance(upload_id, str) or not _UPLOAD_ID.fullmatch(upload_id):
+        raise UsageError("upload_id must be 16-64 characters from A-Z a-z 0-9 _ -")
+    return upload_id
+
+
+class _Upload(NamedTuple):
+    user_id: str
+    value: bytes
+    upload_id: str
 
 
 class Uploads:
@@ -47,7 +79,7 @@ class Uploads:
         self.metrics = metrics
         self._wake_publisher = wake_publisher
         self._open_registration = open_registration
-        self._enqueuer: GroupCommitter[tuple[str, bytes], Receipt] = GroupCommitter(
+        self._enqueuer: GroupCommitter[_Upload, Receipt | ReplayedUpload] = GroupCommitter(
             self._enqueue_batch
         )
         # Uploads wait in GroupCommitter.submit (a blocking call) on these threads; the one
@@ -82,19 +114,35 @@ class Uploads:
 
     # -- uploads ----------------------------------------------------------------------------------
 
-    def submit(self, principal: str, user_id: str, value: bytes) -> Receipt:
-        """Queue ``value`` as the new key of ``user_id`` on behalf of ``principal``."""
+    def submit(
+        self, principal: str, user_id: str, value: bytes, upload_id: str | None = None
+    ) -> Receipt:
+        """Queue ``value`` as the new key of ``user_id`` on behalf of ``principal``.
+
+        ``upload_id``: the client's id of this upload (see the module docstring); None for a
+        caller in this process, whose calls cannot be replayed: each is a new upload.
+        """
         if principal != user_id:
             raise PermissionDenied(
                 f"you are authenticated as {principal!r} and may only change your own label"
             )
         label = user_id.encode("utf-8")
         self.directory.check_update(label, value)  # a bad update must not fail its batch
-        receipt = self._enqueuer.submit((user_id, value))
+        upload = _Upload(
+            user_id,
+            value,
+            secrets.token_hex(16) if upload_id is None else check_upload_id(upload_id),
+        )
+        outcome = self._enqueuer.submit(upload)
+        if isinstance(outcome, ReplayedUpload):
+            self.metrics.inc("uploads_replayed")
+            raise outcome
         self.metrics.inc("updates_accepted")
-        return receipt
+        return outcome
 
-    async def upload(self, principal: str, user_id: str, value: bytes, wait: float) -> UpdateStatus:
+    async def upload(
+        self, principal: str, user_id: str, value: bytes, wait: float, upload_id: str | None = None
+    ) -> UpdateStatus:
         """Queue a new key; with ``wait`` > 0, wait up to that many seconds for its epoch.
 
         The wait polls on the event loop (``asyncio.sleep``): a thread per waiting upload
@@ -102,7 +150,7 @@ class Uploads:
         """
         loop = asyncio.get_running_loop()
         receipt = await loop.run_in_executor(
-            self._write_pool, self.submit, principal, user_id, value
+            self._write_pool, self.submit, principal, user_id, value, upload_id
         )
         if wait > 0:
             self._wake_publisher()
@@ -132,24 +180,80 @@ class Uploads:
         except Unavailable:
             return None
 
-    def _enqueue_batch(self, updates: Sequence[tuple[str, bytes]]) -> list[Receipt]:
+    def _enqueue_batch(self, uploads: Sequence[_Upload]) -> list[Receipt | ReplayedUpload]:
         """Queue concurrent submissions together: one queue commit and one receipt commit
-        for the whole batch instead of two per update (``GroupCommitter``)."""
-        ids = self.directory.enqueue_many([(u.encode("utf-8"), v) for u, v in updates])
+        for the whole batch instead of two per update (``GroupCommitter``).
+
+        Batches of one process are written one at a time, so an id checked here cannot be
+        taken by this process meanwhile; two processes racing with one id can at worst both
+        queue the same newest key (an old one is never newest), which owner monitoring flags.
+        """
+        outcomes: list[Receipt | ReplayedUpload | None] = [None] * len(uploads)
+        first: dict[tuple[str, str], int] = {}
+        fresh: list[int] = []
+        for i, upload in enumerate(uploads):
+            key = (upload.user_id, upload.upload_id)
+            if key in first:
+                continue  # a retry racing its original: answered below, like the original
+            first[key] = i
+            outcome = self._repeated(upload)
+            if outcome is None:
+                fresh.append(i)
+            outcomes[i] = outcome
+        ids = self.directory.enqueue_many(
+            [(uploads[i].user_id.encode("utf-8"), uploads[i].value) for i in fresh]
+        )
         accepted_at = time.time()
-        receipts = [
-            Receipt(update_id, user_id, hashlib.sha256(value).digest(), accepted_at)
-            for update_id, (user_id, value) in zip(ids, updates, strict=True)
-        ]
+        for i, update_id in zip(fresh, ids, strict=True):
+            upload = uploads[i]
+            outcomes[i] = Receipt(
+                update_id, upload.user_id, hashlib.sha256(upload.value).digest(), accepted_at
+            )
+        receipts = [outcomes[i] for i in fresh]
         with self.db.transaction():
             self.db.executemany(
                 "INSERT INTO glasskey_updates (update_id, user_id, value_sha256, accepted_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
                 "user_id = excluded.user_id, value_sha256 = excluded.value_sha256, "
                 "accepted_at = excluded.accepted_at",
-                [(r.update_id, r.user_id, r.value_sha256, r.accepted_at) for r in receipts],
+                [(r.update_id, r.user_id, r.value_sha256, r.accepted_at)
+                 for r in receipts if isinstance(r, Receipt)],
+            )  # fmt: skip
+            self.db.executemany(
+                "INSERT INTO glasskey_upload_ids (user_id, upload_id, update_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id, upload_id) DO NOTHING",
+                [(uploads[i].user_id, uploads[i].upload_id, update_id)
+                 for i, update_id in zip(fresh, ids, strict=True)],
+            )  # fmt: skip
+        answered: list[Receipt | ReplayedUpload] = []
+        for upload in uploads:
+            outcome = outcomes[first[(upload.user_id, upload.upload_id)]]
+            assert outcome is not None
+            if isinstance(outcome, Receipt) and outcome.value_sha256 != _digest(upload):
+                outcome = _reused_for_another_key(upload)
+            answered.append(outcome)
+        return answered
+
+    def _repeated(self, upload: _Upload) -> Receipt | ReplayedUpload | None:
+        """None for an unused ``upload_id``; else the retry's receipt or the replay's refusal."""
+        rows = self.db.query(
+            "SELECT u.update_id, u.value_sha256, u.accepted_at, "
+            "(SELECT MAX(n.update_id) FROM glasskey_updates n WHERE n.user_id = i.user_id) "
+            "FROM glasskey_upload_ids i JOIN glasskey_updates u ON u.update_id = i.update_id "
+            "WHERE i.user_id = ? AND i.upload_id = ?",
+            (upload.user_id, upload.upload_id),
+        )
+        if not rows:
+            return None
+        update_id, digest, accepted_at, newest = rows[0]
+        if bytes(digest) != _digest(upload):
+            return _reused_for_another_key(upload)
+        if newest != update_id:
+            return ReplayedUpload(
+                f"upload {upload.upload_id} was accepted as update {update_id}, which a newer "
+                "upload has superseded: accepting it again would put an older key back"
             )
-        return receipts
+        return Receipt(int(update_id), upload.user_id, bytes(digest), float(accepted_at))
 
     def update_record(self, update_id: int) -> Receipt:
         rows = self.db.query(
@@ -160,3 +264,11 @@ class Uploads:
             raise LabelNotFound(f"no update with id {update_id}")
         user_id, digest, accepted_at = rows[0]
         return Receipt(update_id, str(user_id), bytes(digest), float(accepted_at))
+
+
+def _digest(upload: _Upload) -> bytes:
+    return hashlib.sha256(upload.value).digest()
+
+
+def _reused_for_another_key(upload: _Upload) -> ReplayedUpload:
+    return ReplayedUpload(f"upload {upload.upload_id} was already used for another key")

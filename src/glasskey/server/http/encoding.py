@@ -83,6 +83,20 @@ def decode_key(text: str) -> bytes:
     return value
 
 
+def required_upload_id(upload_id: str | None) -> str:
+    """An upload over HTTP must name itself: without an id a replayed request is a new upload.
+
+    Clients from before upload ids are refused with this message rather than served without
+    replay protection: every glasskey client sends one.
+    """
+    if upload_id is None:
+        raise UsageError(
+            "upload_id is required: send a fresh random id (16-64 characters A-Z a-z 0-9 _ -) "
+            "with every upload; a repeated id is a retry or a refused replay"
+        )
+    return upload_id
+
+
 # -- proofs and the signed state they are valid in ------------------------------------------------
 
 
@@ -271,6 +285,7 @@ def keys_model(keys: LogKeys) -> KeysResponse:
         vrf_public_key=keys.vrf_public_key,
         configuration=keys.configuration,
         domain_label=domain.decode("utf-8", "replace") if domain else None,
+        max_publication_delay=keys.max_publication_delay,
     )
 
 

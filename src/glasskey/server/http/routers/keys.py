@@ -45,7 +45,7 @@ def register(
     "/api/crypto/keys/identity",
     response_model=UpdateReceipt,
     status_code=202,
-    responses=_AUTH_ERRORS,
+    responses={**_AUTH_ERRORS, 409: {"model": ErrorResponse}},
 )
 async def upload_key(
     request: Request,
@@ -55,9 +55,15 @@ async def upload_key(
 ) -> Response:
     """Queue a new identity key for the authenticated user (keys are never deleted:
     revoking is uploading a new one). Returns the receipt; with ``wait`` it also waits
-    for the next epoch and includes the lookup proof once published."""
+    for the next epoch and includes the lookup proof once published.
+
+    ``upload_id`` is required: the same id again is answered with the same receipt while it
+    is your newest upload (a retry), and refused with 409 ``replayed_upload`` otherwise."""
     value = encoding.decode_key(body.key)
-    update = await service_of(request).uploads.upload(user, body.user_id or user, value, wait)
+    upload_id = encoding.required_upload_id(body.upload_id)
+    update = await service_of(request).uploads.upload(
+        user, body.user_id or user, value, wait, upload_id
+    )
     return encoding.json_response(encoding.update_model(update), 202)
 
 

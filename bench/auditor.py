@@ -125,7 +125,7 @@ def kib(field):
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
-from glasskey.auditor._worker import FolderSource, default_verify_blob
+from glasskey.auditor._sources import FolderSource, default_verify_blob
 verify = default_verify_blob("whatsapp_v1")
 source = FolderSource(sys.argv[1])
 data = source.fetch(sys.argv[2])

@@ -5,7 +5,10 @@
 3. put a malicious middlebox in front of the server and show the client refusing a forged
    key, another user's entry, a bad signature, a rollback to an old checkpoint, and a split
    view (a second server with the *same* keys but a different history);
-4. restart the server frozen (it keeps re-signing its old head but publishes nothing) and
+4. start an auditor: the shadow server's operator cannot create a namespace with its log
+   credential, and even a genuine countersignature from another namespace of the same
+   auditor is refused by a phone that pins the auditor as (key, the honest log's namespace);
+5. restart the server frozen (it keeps re-signing its old head but publishes nothing) and
    show alice's own monitoring catching her acknowledged upload missing past the log's
    declared maximum publication delay, while every lookup still verifies.
 
@@ -15,18 +18,24 @@ above both, beside the CLI, and never inside the server (which must not import i
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from glasskey.client import GlasskeyClient
+from glasskey.auditor._service import owner_token_id
+from glasskey.client import AuditorPin, GlasskeyClient, VerificationPolicy
 from glasskey.core.errors import VerificationError
 from glasskey.server._malicious import FROZEN_SERVE_MAIN, Attack, MaliciousTransport
 
@@ -49,6 +58,7 @@ def start_server(
     db: str | None = None,
     extra: list[str] | None = None,
     program: str = _PY_MAIN,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Run ``glasskey serve`` in ``folder`` (its own dev keys; SQLite there unless ``db``).
 
@@ -62,7 +72,9 @@ def start_server(
         *(extra or []),
     ]  # fmt: skip
     log = open(folder / "server.log", "ab")  # noqa: SIM115 - closed by the process's exit
-    proc = subprocess.Popen(cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
     wait_ready(f"http://127.0.0.1:{port}", proc)
     return proc
 
@@ -172,6 +184,7 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
                 mitm.attack = Attack.NONE
             key = bob_phone.lookup("alice")
             _say("honest", f"middlebox honest again: alice -> {key.key.decode()} verified")
+        failures += _auditor_scene(folder, procs, port, shadow_port)
         failures += _frozen_head(folder, port, procs, tokens["alice"], delay)
         _say("done", "every attack was detected" if not failures else f"{failures} MISSED")
         return 0 if failures == 0 else 1
@@ -212,6 +225,92 @@ def _frozen_head(
         return 0
     _say("MISSED", "the frozen head hid alice's upload and her monitoring said ok")
     return 1
+
+
+HONEST_NAMESPACE, SHADOW_NAMESPACE = "demo.honest-log", "demo.shadow-log"
+
+
+def _auditor_scene(
+    folder: Path, procs: list[subprocess.Popen[bytes]], honest_port: int, shadow_port: int
+) -> int:
+    """Item: a fork carrying a genuine auditor signature, from a namespace of its own."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    auditor_key = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    admin = secrets.token_urlsafe(24)
+    (folder / "auditor").mkdir()
+    port = free_port()
+    auditor_url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "GLASSKEY_AUDITOR_SIGNING_KEY": base64.b64encode(pem).decode(),
+           "GLASSKEY_AUDITOR_ADMIN_TOKEN": admin}  # fmt: skip
+    log = open(folder / "auditor" / "auditor.log", "ab")  # noqa: SIM115 - closed by the exit
+    procs.append(subprocess.Popen(
+        [sys.executable, "-c", _PY_MAIN, "auditor", "serve", "--port", str(port),
+         "--db", f"sqlite:///{folder / 'auditor' / 'auditor.db'}"],
+        cwd=folder / "auditor", env=env, stdout=log, stderr=subprocess.STDOUT,
+    ))  # fmt: skip
+    _wait(lambda: httpx.get(f"{auditor_url}/info", timeout=1).status_code == 200)
+    shadow_token = secrets.token_urlsafe(32)  # the shadow log's only auditor credential
+    operator = {"Authorization": f"Bearer {admin}"}
+    for name, owner, log_port in (
+        (HONEST_NAMESPACE, owner_token_id(secrets.token_urlsafe(32)), honest_port),
+        (SHADOW_NAMESPACE, owner_token_id(shadow_token), shadow_port),
+    ):
+        blobs = f"http://127.0.0.1:{log_port}/api/transparency/blobs"
+        body = {"name": name, "signature_version": 1, "owners": [owner], "log_directory": blobs}
+        httpx.post(f"{auditor_url}/namespaces", json=body, headers=operator).raise_for_status()
+    _say("auditor", f"an auditor on {auditor_url}; its operator registered {HONEST_NAMESPACE} "
+         f"(the honest log) and {SHADOW_NAMESPACE} (another log)")  # fmt: skip
+    failures = 0
+    tried = httpx.post(
+        f"{auditor_url}/namespaces", json={"name": "demo.fork", "signature_version": 1},
+        headers={"Authorization": f"Bearer {shadow_token}"},
+    )  # fmt: skip
+    if tried.status_code in (401, 403):
+        _say("caught", f"a log's credential cannot create a namespace: HTTP {tried.status_code}")
+    else:
+        failures += 1
+        _say("MISSED", f"a log's credential created a namespace (HTTP {tried.status_code})")
+    # The shadow server, now countersigned in its own namespace with genuine signatures.
+    shadow = folder / "shadow"
+    stop_server(procs[1])
+    procs[1] = start_server(
+        shadow, shadow_port,
+        extra=["--auditor-url", auditor_url, "--auditor-namespace", SHADOW_NAMESPACE],
+        env={"GLASSKEY_AUDITOR_TOKEN": shadow_token},
+    )  # fmt: skip
+    shadow_url = f"http://127.0.0.1:{shadow_port}"
+    _wait(lambda: httpx.get(f"{shadow_url}/api/crypto/bundles/alice").json()["auditor_signature"])
+    pin = AuditorPin([auditor_key], HONEST_NAMESPACE, required=True)
+    policy = VerificationPolicy(auditor=pin)
+    with GlasskeyClient(shadow_url, policy=policy, state=folder / "carol-phone.db") as phone:
+        try:
+            got = phone.lookup("alice")
+        except VerificationError as exc:
+            _say("caught", f"the shadow log carries a genuine countersignature from "
+                 f"{SHADOW_NAMESPACE}; a phone pinning ({auditor_key.hex()[:12]}…, "
+                 f"{HONEST_NAMESPACE}) REFUSED it ({exc.code}: {exc})")  # fmt: skip
+        else:
+            failures += 1
+            _say("MISSED", f"a shadow-namespace countersignature was accepted: {got.key!r}")
+    return failures
+
+
+def _wait(check: Callable[[], object], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out after {timeout}s")
 
 
 class _RedirectTransport(httpx.BaseTransport):

@@ -10,14 +10,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from glasskey.auditor._keys import Ed25519Signer
+from glasskey.auditor._proofs import ProofGate, Transition
 from glasskey.auditor._service import Auditor, Keyring
-from glasskey.auditor._store import AuditorStore, open_auditor_store
+from glasskey.auditor._store import AuditorStore, Evidence, open_auditor_store
 from glasskey.auditor.app import AuthConfig, create_app
 
 VECTOR_SEED = bytes.fromhex("d6af1bca3db4fc2766b0c483706c20bf4837a46d54c1d39c2a34a9088572d712")
 VECTOR_TIMESTAMP = 1717084639921
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class TrustingProofs(ProofGate):
+    """Every proof verifies: for the tests of the publication rules and signing, which are
+    not about proofs (``test_proofs`` checks the real gate)."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda _name, _data: None, bytes(32))
+
+    def check(self, log_directory: str | None, transition: Transition) -> Evidence | None:
+        return None
 
 
 class Clock:
@@ -51,12 +63,14 @@ def env(auditor_db_url: str) -> Iterator[Env]:
     stores: list[AuditorStore] = []
 
     def make_auditor(
-        signers: list[Ed25519Signer] | None = None, not_before: int | None = 0
+        signers: list[Ed25519Signer] | None = None,
+        not_before: int | None = 0,
+        proofs: ProofGate | None = None,
     ) -> Auditor:
         store = open_auditor_store(auditor_db_url)
         stores.append(store)
         keyring = Keyring(signers or [Ed25519Signer.from_seed(VECTOR_SEED)], not_before)
-        return Auditor(store, keyring, clock=clock)
+        return Auditor(store, keyring, clock=clock, proofs=proofs or TrustingProofs())
 
     auditor = make_auditor()
     app = create_app(auditor, AuthConfig(admin_token=TOKEN))

@@ -107,7 +107,7 @@ def test_publish_reproduces_plexi_vectors(env: Env, suite: int, name: str) -> No
     assert env.client.get(f"/namespaces/{name}/audits/latest").text == r.text
     ns = env.client.get(f"/namespaces/{name}").json()
     assert ns["status"] == "Online" and ns["root"] == f"1/{D1}"
-    assert "last_verified_epoch" not in ns
+    assert ns["last_verified_epoch"] == 1  # the operator's anchor: verified as configured
 
 
 def test_create_namespace_validation(env: Env) -> None:

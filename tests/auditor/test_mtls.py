@@ -26,6 +26,7 @@ from glasskey.auditor._store import open_auditor_store
 from glasskey.auditor._tls import ClientCertH11Protocol, spki_sha256_of_pem
 from glasskey.auditor.app import AuthConfig, create_app
 from glasskey.core.signing import Ed25519Signer
+from tests.auditor.conftest import TrustingProofs
 
 
 def free_port() -> int:
@@ -77,7 +78,9 @@ def test_mtls_writes(tmp_path: Path) -> None:
     owner_spki = spki_sha256_of_pem(owner_crt.read_bytes())
 
     store = open_auditor_store(f"sqlite:///{tmp_path}/a.db")
-    auditor = Auditor(store, Keyring([Ed25519Signer.from_seed(bytes([5] * 32))], 0))
+    auditor = Auditor(  # about who may write, not about proofs
+        store, Keyring([Ed25519Signer.from_seed(bytes([5] * 32))], 0), proofs=TrustingProofs()
+    )
     app = create_app(auditor, AuthConfig(operator_certs=frozenset({operator_spki})))
     port = free_port()
     server = uvicorn.Server(

@@ -89,17 +89,20 @@ def _countersign(body: dict[str, Any], namespace: str = NAMESPACE) -> dict[str, 
 )
 def test_auditor_pin_refuses_unusable_keys(keys: Any, message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        AuditorPin(keys)
+        AuditorPin(keys, NAMESPACE)
 
 
 def test_auditor_pin_normalises_hex_and_checks_its_options() -> None:
     pin = AuditorPin([AUDITOR_KEY.hex(), OTHER_KEY], NAMESPACE, required=True)
     assert pin.keys == (AUDITOR_KEY, OTHER_KEY)
     assert (pin.namespace, pin.required) == (NAMESPACE, True)
-    with pytest.raises(UsageError, match="namespace"):
-        AuditorPin([AUDITOR_KEY], "")
+    for bad in ("", "a/b", None):
+        with pytest.raises(UsageError, match="namespace"):
+            AuditorPin([AUDITOR_KEY], bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):  # a key alone is not a pin: which log would it vouch for?
+        AuditorPin([AUDITOR_KEY])  # type: ignore[call-arg]
     with pytest.raises(UsageError, match="required"):
-        AuditorPin([AUDITOR_KEY], required="yes")  # type: ignore[arg-type]
+        AuditorPin([AUDITOR_KEY], NAMESPACE, required="yes")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("max_age", [0, -1.0, True, "3600"])
@@ -146,14 +149,16 @@ def test_verify_bundle_checks_the_countersignature_in_the_same_call(server: Harn
     assert body["auditor_signature"] is None
     policy = VerificationPolicy(trust=_trust(server), max_age=None)
 
-    required = dataclasses.replace(policy, auditor=AuditorPin([AUDITOR_KEY], required=True))
+    required = dataclasses.replace(
+        policy, auditor=AuditorPin([AUDITOR_KEY], NAMESPACE, required=True)
+    )
     with pytest.raises(AuditorSignatureMissing, match="epoch 1"):
         verify_bundle(required, "alice", body, None)
     signed = _countersign(body)
     key = verify_bundle(required, "alice", signed, None)
     assert key.auditor_signature is not None and key.auditor_signature.epoch == 1
 
-    other_key = dataclasses.replace(policy, auditor=AuditorPin([OTHER_KEY]))
+    other_key = dataclasses.replace(policy, auditor=AuditorPin([OTHER_KEY], NAMESPACE))
     with pytest.raises(AuditorSignatureInvalid, match="pinned auditor key"):
         verify_bundle(other_key, "alice", signed, None)
     other_namespace = dataclasses.replace(policy, auditor=AuditorPin([AUDITOR_KEY], "other.log"))
@@ -162,8 +167,8 @@ def test_verify_bundle_checks_the_countersignature_in_the_same_call(server: Harn
     forged = _countersign(body)
     forged["auditor_signature"]["signature"] = "00" * 64
     with pytest.raises(AuditorSignatureInvalid, match="does not verify"):
-        verify_bundle(dataclasses.replace(policy, auditor=AuditorPin([AUDITOR_KEY])), "alice",
-                      forged, None)  # fmt: skip
+        pinned = dataclasses.replace(policy, auditor=AuditorPin([AUDITOR_KEY], NAMESPACE))
+        verify_bundle(pinned, "alice", forged, None)
     # Without a pin the countersignature is not looked at, whatever it holds.
     assert verify_bundle(policy, "alice", forged, None).auditor_signature is None
 
@@ -171,7 +176,9 @@ def test_verify_bundle_checks_the_countersignature_in_the_same_call(server: Harn
 def test_verify_history_checks_the_countersignature_too(server: Harness) -> None:
     body = server.http.get("/api/crypto/history/alice").json()
     policy = VerificationPolicy(
-        trust=_trust(server), max_age=None, auditor=AuditorPin([AUDITOR_KEY], required=True)
+        trust=_trust(server),
+        max_age=None,
+        auditor=AuditorPin([AUDITOR_KEY], NAMESPACE, required=True),
     )
     with pytest.raises(AuditorSignatureMissing):
         verify_history(policy, "alice", body, None, HistoryParams())
@@ -259,11 +266,11 @@ def test_sync_and_async_clients_refuse_the_same_answers(
     transport: httpx.BaseTransport = server.http._transport  # type: ignore[assignment]
     policy = VerificationPolicy()
     if case == "auditor_required":
-        policy = VerificationPolicy(auditor=AuditorPin([AUDITOR_KEY], required=True))
+        policy = VerificationPolicy(auditor=AuditorPin([AUDITOR_KEY], NAMESPACE, required=True))
     elif case in ("auditor_other_key", "auditor_signed"):
         transport = _signing_transport(transport)
         keys = [OTHER_KEY] if case == "auditor_other_key" else [AUDITOR_KEY]
-        policy = VerificationPolicy(auditor=AuditorPin(keys, required=True))
+        policy = VerificationPolicy(auditor=AuditorPin(keys, NAMESPACE, required=True))
     elif case == "wrong_vrf_key":
         policy = VerificationPolicy(
             trust=dataclasses.replace(_trust(server), vrf_public_key=bytes(32))

@@ -163,7 +163,7 @@ def start_auditor(folder: Path, *extra: str, seed: int = 7) -> tuple[Process, by
     }
     args = [
         "auditor", "serve", "--port", str(port), "--db",
-        f"sqlite:///{folder / 'auditor.db'}", "--poll-interval", "0.2", *extra,
+        f"sqlite:///{folder / 'auditor.db'}", *extra,
     ]  # fmt: skip
     proc = _spawn(folder, args, env)
     url = f"http://127.0.0.1:{port}"

@@ -21,9 +21,10 @@ from fastapi.testclient import TestClient
 
 from glasskey.auditor._client import AuditorClient
 from glasskey.auditor._keys import Ed25519Signer as AuditorSigner
+from glasskey.auditor._proofs import ProofGate, ProofUnavailable, Transition
 from glasskey.auditor._service import Auditor, Identity, Keyring
-from glasskey.auditor._store import open_auditor_store
-from glasskey.auditor._worker import HttpSource, VerificationWorker
+from glasskey.auditor._sources import HttpSource
+from glasskey.auditor._store import Evidence, open_auditor_store
 from glasskey.auditor.app import AuthConfig
 from glasskey.auditor.app import create_app as create_auditor_app
 from glasskey.client import (
@@ -40,6 +41,7 @@ from glasskey.server._service import DirectoryService, create_service
 from glasskey.server._settings import ServerSettings
 from glasskey.server.app import create_app
 from glasskey.server.http.s3 import decode_continuation, list_objects_v2
+from tests.auditor.conftest import TrustingProofs
 from tests.server.conftest import ADMIN, VRF_SEED
 
 AUDITOR_SEED = bytes(range(100, 132))
@@ -100,7 +102,8 @@ class Loop:
 def loop(tmp_path: Path) -> Iterator[Loop]:
     signer = AuditorSigner.from_seed(AUDITOR_SEED)
     store = open_auditor_store(f"sqlite:///{tmp_path}/auditor.db")
-    auditor = Auditor(store, Keyring([signer], 0))
+    # The countersigner's behaviour, not the proofs (test_proof_gate_reads_the_servers_blobs).
+    auditor = Auditor(store, Keyring([signer], 0), proofs=TrustingProofs())
     auditor.create_namespace({"name": NAMESPACE, "signature_version": 1}, Identity(operator=True))
     with TestClient(create_auditor_app(auditor, AuthConfig(admin_token=AUDITOR_TOKEN))) as ahttp:
         transport = SwitchableTransport(ahttp._transport)
@@ -330,7 +333,7 @@ def test_tampered_countersignature_is_an_alert(loop: Loop, edit, message: str) -
 
     client = GlasskeyClient(
         "http://testserver", transport=_tampering(loop, change),
-        policy=VerificationPolicy(auditor=AuditorPin([loop.auditor_public_key])),
+        policy=VerificationPolicy(auditor=AuditorPin([loop.auditor_public_key], NAMESPACE)),
     )  # fmt: skip
     with client, pytest.raises(AuditorSignatureInvalid, match=message) as info:
         client.lookup("alice")
@@ -345,7 +348,7 @@ def test_other_auditor_key_and_other_namespace_are_alerts(loop: Loop) -> None:
     other_pk = other.public_key if isinstance(other.public_key, bytes) else None
     wrong_key = other_pk or bytes(31) + b"\x01"
     with (
-        loop.client(AuditorPin([wrong_key])) as client,
+        loop.client(AuditorPin([wrong_key], NAMESPACE)) as client,
         pytest.raises(AuditorSignatureInvalid, match="pinned auditor key"),
     ):
         client.lookup("alice")
@@ -358,9 +361,9 @@ def test_other_auditor_key_and_other_namespace_are_alerts(loop: Loop) -> None:
 
 def test_missing_countersignature(loop: Loop) -> None:
     loop.upload("alice", b"alice-key")  # not countersigned yet
-    with loop.client(AuditorPin([loop.auditor_public_key])) as client:
+    with loop.client(AuditorPin([loop.auditor_public_key], NAMESPACE)) as client:
         assert client.lookup("alice").auditor_signature is None  # optional: accepted
-    strict = loop.client(AuditorPin([loop.auditor_public_key], required=True))
+    strict = loop.client(AuditorPin([loop.auditor_public_key], NAMESPACE, required=True))
     with strict, pytest.raises(AuditorSignatureMissing, match="epoch 1"):
         strict.lookup("alice")
     with loop.client() as client:  # no pinned key: the signature is not checked at all
@@ -372,7 +375,9 @@ def test_stripped_signature_with_require_auditor(loop: Loop) -> None:
     _countersigner(loop).run_once()
     client = GlasskeyClient(
         "http://testserver", transport=_tampering(loop, lambda b: b.update(auditor_signature=None)),
-        policy=VerificationPolicy(auditor=AuditorPin([loop.auditor_public_key], required=True)),
+        policy=VerificationPolicy(
+            auditor=AuditorPin([loop.auditor_public_key], NAMESPACE, required=True)
+        ),
     )  # fmt: skip
     with client, pytest.raises(AuditorSignatureMissing):
         client.lookup("alice")
@@ -429,25 +434,52 @@ def test_blob_listing_over_http(loop: Loop) -> None:
         assert "error" in r.json()
 
 
-def test_auditor_worker_reads_the_servers_listing_and_blobs(loop: Loop) -> None:
-    """The worker's HTTP source (S3 form) against the server: equivocation check + verify."""
+def test_proof_gate_reads_the_servers_listing_and_blobs(loop: Loop) -> None:
+    """The auditor's HTTP source (S3 form) against the server: equivocation check + verify."""
     for i in range(3):
         loop.upload(f"u{i}", b"k")
-    _countersigner(loop).run_once()
     base = "http://testserver/api/transparency/blobs"
-    with loop.auditor.store.write() as txn:
-        row = txn.get_namespace(NAMESPACE)
-        assert row is not None
-        from dataclasses import replace
-
-        txn.update_namespace(replace(row, log_directory=base))
     source = HttpSource(base, transport=loop.http._transport)
     assert source.names_for_epoch(2) == loop.service.directory.blob_store.list()[1:2]  # type: ignore[union-attr]
-    worker = VerificationWorker(loop.auditor.store, source_factory=lambda _: source)
-    progress = worker.run_once()
-    assert progress[NAMESPACE].verified == 2  # epochs 2 and 3; epoch 1 is the root anchor
-    lve = loop.auditor_http.get(f"/namespaces/{NAMESPACE}/last-verified-epoch").json()
-    assert lve["epoch"] == 3
+    real = ProofGate.for_configuration()
+    gate = ProofGate(real.verify_blob, real.empty_root, source_for=lambda _: source)
+    roots = [real.empty_root] + [loop.service.rootlog.epoch_root(e) for e in (1, 2, 3)]
+    for epoch in (1, 2, 3):  # the first from the empty tree
+        assert gate.check(base, (NAMESPACE, epoch, roots[epoch - 1], roots[epoch])) is None
+    evidence = gate.check(base, (NAMESPACE, 3, roots[2], roots[1]))
+    assert evidence is not None and evidence.kind == "equivocation"
+    gate.close()
+
+
+class LateProofs(TrustingProofs):
+    """The log's proof appears only after ``late`` sign requests (an object store lagging)."""
+
+    def __init__(self, late: int) -> None:
+        super().__init__()
+        self.late = late
+
+    def check(self, log_directory: str | None, transition: Transition) -> Evidence | None:
+        if self.late > 0:
+            self.late -= 1
+            raise ProofUnavailable(f"the audit proof of epoch {transition[1]} is not available yet")
+        return None
+
+
+def test_a_proof_not_published_yet_is_retried_quietly(
+    loop: Loop, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop.auditor.proofs = LateProofs(2)
+    loop.upload("alice", b"k1")
+    signer = _countersigner(loop)
+    with caplog.at_level("INFO", logger="glasskey.server.countersign"):
+        assert signer.run_once() == 0
+        assert signer.last_error is not None and "not available yet" in signer.last_error
+        assert signer.run_once() == 0
+        assert signer.run_once() == 1
+    assert signer.failures == 0
+    assert loop.service.signatures.get(NAMESPACE, 1) is not None
+    retries = [r for r in caplog.records if "not obtained" in r.getMessage()]
+    assert len(retries) == 2 and all(r.levelname == "INFO" for r in retries)
 
 
 def test_signature_store_caches_hits_and_rechecks_misses(

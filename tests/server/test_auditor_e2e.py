@@ -80,7 +80,7 @@ def auditor(tmp_path: Path) -> Iterator[tuple[str, bytes]]:
     log = open(folder / "auditor.log", "ab")  # noqa: SIM115 - closed after the process ends
     proc = subprocess.Popen(
         [sys.executable, "-c", _PY_MAIN, "auditor", "serve", "--port", str(port),
-         "--db", f"sqlite:///{folder / 'auditor.db'}", "--poll-interval", "0.2"],
+         "--db", f"sqlite:///{folder / 'auditor.db'}"],
         cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -99,16 +99,20 @@ def test_log_auditor_client_loop(
     port = free_port()
     server_url = f"http://127.0.0.1:{port}"
     blobs = f"{server_url}/api/transparency/blobs"
-    # The operator registers the namespace first, pointing the auditor at the log's blobs.
+    # The log makes its publishing token and hands the auditor's operator only its owner id;
+    # the operator registers the namespace, pointing the auditor at the log's blobs.
+    made = _cli("auditor", "owner-token", "--json", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    log_token, owner = json.loads(made.stdout)["token"], json.loads(made.stdout)["owner"]
     created = _cli(
         "auditor", "create-namespace", NAMESPACE, "--remote-url", auditor_url,
-        "--log-directory", blobs, cwd=tmp_path,
+        "--log-directory", blobs, "--owner", owner, cwd=tmp_path,
         env={"GLASSKEY_AUDITOR_ADMIN_TOKEN": AUDITOR_TOKEN},
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["status"] == "Initialization"
 
-    monkeypatch.setenv("GLASSKEY_AUDITOR_TOKEN", AUDITOR_TOKEN)
+    monkeypatch.setenv("GLASSKEY_AUDITOR_TOKEN", log_token)
     server_dir = tmp_path / "server"
     proc = start_server(
         server_dir, port, epoch_interval=0.2,
@@ -177,25 +181,27 @@ def test_log_auditor_client_loop(
         with (
             GlasskeyClient(
                 server_url,
-                policy=VerificationPolicy(auditor=AuditorPin([auditor_key])),
+                policy=VerificationPolicy(auditor=AuditorPin([auditor_key], NAMESPACE)),
                 transport=httpx.MockTransport(tamper),
             ) as client,
             pytest.raises(AuditorSignatureInvalid, match="does not verify"),
         ):
             client.lookup("alice")
 
-        # The CLI: --auditor-key pins it; a wrong key is exit 1 (refused).
+        # The CLI: --auditor-key with --auditor-namespace pins it; a wrong key is exit 1.
         ok = _cli("lookup", "bob", "--server", server_url, "--state", str(tmp_path / "c.db"),
-                  "--auditor-key", auditor_key.hex(), "--require-auditor", "--json",
-                  cwd=tmp_path)  # fmt: skip
+                  "--auditor-key", auditor_key.hex(), "--auditor-namespace", NAMESPACE,
+                  "--require-auditor", "--json", cwd=tmp_path)  # fmt: skip
         assert ok.returncode == 0, ok.stdout + ok.stderr
         out = json.loads(ok.stdout)
         assert out["auditor"]["epoch"] == served and out["auditor"]["namespace"] == NAMESPACE
         bad = _cli("lookup", "bob", "--server", server_url, "--state", str(tmp_path / "d.db"),
-                   "--auditor-key", "11" * 32, "--json", cwd=tmp_path)  # fmt: skip
+                   "--auditor-key", "11" * 32, "--auditor-namespace", NAMESPACE, "--json",
+                   cwd=tmp_path)  # fmt: skip
         assert bad.returncode == 1, bad.stdout + bad.stderr
         assert json.loads(bad.stdout)["error"] == "auditor_signature_invalid"
     finally:
         stop_server(proc)
     server_log = (server_dir / "server.log").read_text()
     assert AUDITOR_TOKEN not in server_log
+    assert log_token not in server_log

@@ -54,8 +54,9 @@ _BY_STATUS: dict[int, type[RequestError]] = {
     503: Unavailable,
 }
 
-#: The request-outcome classes by the codes services put in error bodies; the auditor's two
-#: refinements (``glasskey.auditor._service``, above this layer) map to their bases.
+#: The request-outcome classes by the codes services put in error bodies; the auditor's
+#: refinements (``glasskey.auditor._service`` and ``.proofs``, above this layer) map to their
+#: bases.
 _BY_CODE: dict[str, type[RequestError]] = {
     **{
         cls.code: cls
@@ -71,7 +72,11 @@ _BY_CODE: dict[str, type[RequestError]] = {
         )
     },
     "namespace_disabled": ConstraintViolation,
+    "evidence_recorded": ConstraintViolation,
+    "evidence_unresolved": ConstraintViolation,
     "unauthorized": Unauthenticated,
+    "proof_unavailable": Unavailable,
+    "verification_in_progress": Unavailable,
 }
 
 

@@ -30,8 +30,9 @@ USER_AGENT = "glasskey/0.1"
 class AuditorClient:
     """``AuditorClient(base_url, token).publish(namespace, epoch, digest)``.
 
-    ``token`` is the admin bearer token; for mutual TLS pass ``cert=(cert_pem, key_pem)``
-    paths instead. ``transport`` lets tests run against an in-process ASGI app.
+    ``token``: a bearer token — a log's owner token (publishes to its namespace) or the
+    auditor's admin token (operator); for mutual TLS pass ``cert=(cert_pem, key_pem)`` paths
+    instead. ``transport`` lets tests run against an in-process ASGI app.
     """
 
     def __init__(
@@ -150,6 +151,13 @@ class AuditorClient:
     def disable(self, namespace: str) -> NamespaceInfo:
         data = self._request("PATCH", f"/namespaces/{namespace}", {"status": "Disabled"})
         return NamespaceInfo.from_json_obj(data)
+
+    def clear_evidence(self, namespace: str, reason: str) -> dict[str, Any]:
+        """Operator only: resume a stopped namespace; returns the public clearing record."""
+        data = self._request("POST", f"/namespaces/{namespace}/evidence/clear", {"reason": reason})
+        if not isinstance(data, dict):
+            raise MalformedError("evidence clearing: not a JSON object")
+        return data
 
     def publish(
         self, namespace: str, epoch: int, digest: bytes | str, *, verify: bool = True

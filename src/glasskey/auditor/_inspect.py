@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glasskey.auditor._client import AuditorClient
-from glasskey.auditor._worker import BlobMissing, BlobSource, VerifyBlob, source_for
+from glasskey.auditor._sources import BlobMissing, BlobSource, VerifyBlob, source_for
 from glasskey.core.akd.audit import format_audit_blob_name
 from glasskey.core.errors import GlasskeyError, MalformedError, NotFound
 from glasskey.core.plexi import (

@@ -121,6 +121,28 @@ class Evidence:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class EvidenceClearing:
+    """An operator cleared a namespace's evidence: who, when, why, and what was cleared.
+
+    Kept forever and served publicly next to the evidence: clearing is the one act that lets
+    a stopped namespace be signed again, so it must stay visible."""
+
+    namespace: str
+    cleared_ms: int
+    actor: str
+    reason: str
+    evidence: tuple[Evidence, ...]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "cleared_at": self.cleared_ms,
+            "by": self.actor,
+            "reason": self.reason,
+            "evidence": [e.to_json_dict() for e in self.evidence],
+        }
+
+
 # -- protocol --------------------------------------------------------------------------------
 
 
@@ -134,6 +156,8 @@ class AuditorTxn(Protocol):
     def insert_epoch(self, record: EpochRecord) -> None: ...
     def add_evidence(self, evidence: Evidence) -> None: ...
     def list_evidence(self, namespace: str) -> list[Evidence]: ...
+    def clear_evidence(self, clearing: EvidenceClearing) -> None: ...
+    def list_clearings(self, namespace: str) -> list[EvidenceClearing]: ...
     def list_keys(self) -> list[KeyInfo]: ...
     def add_key(self, key: KeyInfo, added_ms: int) -> None: ...
 
@@ -172,7 +196,23 @@ _SCHEMA = [
             id {serial_pk}, namespace TEXT NOT NULL, epoch BIGINT NOT NULL,
             blob_name TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
             blob_sha256 TEXT, detected_ms BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS auditor_evidence_clearings (
+            id {serial_pk}, namespace TEXT NOT NULL, cleared_ms BIGINT NOT NULL,
+            actor TEXT NOT NULL, reason TEXT NOT NULL, evidence TEXT NOT NULL)""",
 ]
+
+
+def _evidence_of(namespace: str, item: dict[str, Any]) -> Evidence:
+    """An ``Evidence`` back from its JSON form (as kept in a clearing record)."""
+    return Evidence(
+        namespace,
+        item["epoch"],
+        item["blob"],
+        item["kind"],
+        item["reason"],
+        item["blob_sha256"],
+        item["detected_at"],
+    )
 
 
 class _SqlTxn:
@@ -327,6 +367,39 @@ class _SqlTxn:
             for r in rows
         ]
 
+    def clear_evidence(self, clearing: EvidenceClearing) -> None:
+        """Move ``clearing.evidence`` out of the active table into the clearing record."""
+        for evidence in clearing.evidence:
+            self._q("DELETE FROM auditor_evidence WHERE id = ?", (evidence.id,))
+        self._q(
+            "INSERT INTO auditor_evidence_clearings (namespace, cleared_ms, actor, reason, "
+            "evidence) VALUES (?, ?, ?, ?, ?)",
+            (
+                clearing.namespace,
+                clearing.cleared_ms,
+                clearing.actor,
+                clearing.reason,
+                json.dumps([e.to_json_dict() for e in clearing.evidence]),
+            ),
+        )
+
+    def list_clearings(self, namespace: str) -> list[EvidenceClearing]:
+        rows = self._q(
+            "SELECT cleared_ms, actor, reason, evidence FROM auditor_evidence_clearings "
+            "WHERE namespace = ? ORDER BY id",
+            (namespace,),
+        ).fetchall()
+        return [
+            EvidenceClearing(
+                namespace,
+                int(r[0]),
+                r[1],
+                r[2],
+                tuple(_evidence_of(namespace, e) for e in json.loads(r[3])),
+            )
+            for r in rows
+        ]
+
     def list_keys(self) -> list[KeyInfo]:
         rows = self._q(
             "SELECT public_key, not_before FROM auditor_keys ORDER BY not_before, added_ms"
@@ -381,6 +454,7 @@ __all__ = [
     "AuditorTxn",
     "EpochRecord",
     "Evidence",
+    "EvidenceClearing",
     "NamespaceRow",
     "SqlAuditorStore",
     "open_auditor_store",

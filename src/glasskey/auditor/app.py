@@ -7,9 +7,13 @@ JSON body ``{"error": code, "message": text}``; a client that asks for ``text/pl
 bare message, which is the form Cloudflare documents (``Namespace is disabled and read-only.``).
 Nothing reaches the client as a 500 with internals; unexpected errors are logged, not echoed.
 
-Writes are authenticated by an admin bearer token (compared in constant time) or by a TLS
+Writes are authenticated by a bearer token — the admin token (operator rights, compared in
+constant time) or a namespace owner's token (identified by ``owner_token_id``) — or by a TLS
 client certificate (identified by the SHA-256 of its SubjectPublicKeyInfo), see
 :mod:`glasskey.auditor._tls`. Reads are public and CORS-open (plexi-core also runs in browsers).
+
+Publishing verifies an audit proof (up to seconds of CPU and a download): it runs in the
+thread pool like every call into the service, never on the event loop.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glasskey.api.errors import http_status
-from glasskey.auditor._service import Auditor, Identity, Unauthorized
+from glasskey.auditor._service import Auditor, Identity, Unauthorized, owner_token_id
 from glasskey.auditor._tls import client_cert_spki_sha256
 from glasskey.core.errors import GlasskeyError, MalformedError
 from glasskey.core.plexi.messages import dumps, loads
@@ -41,8 +45,9 @@ _CORS = {"Access-Control-Allow-Origin": "*"}
 
 @dataclass(frozen=True)
 class AuthConfig:
-    """``admin_token``: bearer token with operator rights (None disables token auth).
-    ``operator_certs``: SPKI SHA-256 hex of client certificates with operator rights."""
+    """``admin_token``: bearer token with operator rights (None: no token is the operator's).
+    ``operator_certs``: SPKI SHA-256 hex of client certificates with operator rights. Any
+    other bearer token is a candidate namespace owner, checked by the service."""
 
     admin_token: str | None = None
     operator_certs: frozenset[str] = field(default_factory=frozenset)
@@ -51,14 +56,16 @@ class AuthConfig:
         header = request.headers.get("authorization")
         if header is not None:
             scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token or self.admin_token is None:
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
                 raise Unauthorized("invalid credentials")
-            # Hash both sides first: compare_digest is constant time only for equal lengths.
-            given = hashlib.sha256(token.strip().encode()).digest()
-            expected = hashlib.sha256(self.admin_token.encode()).digest()
-            if not hmac.compare_digest(given, expected):
-                raise Unauthorized("invalid credentials")
-            return Identity(operator=True)
+            if self.admin_token is not None:
+                # Hash both sides first: compare_digest is constant time only for equal lengths.
+                given = hashlib.sha256(token.encode()).digest()
+                expected = hashlib.sha256(self.admin_token.encode()).digest()
+                if hmac.compare_digest(given, expected):
+                    return Identity(operator=True)
+            return Identity(operator=False, token_sha256=owner_token_id(token))
         spki = client_cert_spki_sha256(request.scope)
         if spki is not None:
             return Identity(operator=spki in self.operator_certs, cert_spki_sha256=spki)
@@ -91,22 +98,15 @@ def _epoch_param(text: str) -> int:
     return int(text)
 
 
-def create_app(
-    auditor: Auditor,
-    auth: AuthConfig,
-    *,
-    background: Callable[[], AbstractAsyncContextManager[None]] | None = None,
-) -> FastAPI:
-    """Build the ASGI app. ``background`` is an async context (e.g. the verification
-    worker) entered for the app's lifetime."""
+def create_app(auditor: Auditor, auth: AuthConfig) -> FastAPI:
+    """Build the ASGI app; the auditor's proof sources are closed when it stops."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if background is None:
+        try:
             yield
-            return
-        async with background():
-            yield
+        finally:
+            auditor.close()
 
     app = FastAPI(
         title="glasskey auditor (Plexi-compatible)",
@@ -179,8 +179,20 @@ def create_app(
 
     @app.get("/namespaces/{name}/evidence")
     async def evidence(name: str) -> Response:
-        items = await run_in_threadpool(auditor.evidence, name)
-        return _json({"evidence": [e.to_json_dict() for e in items]})
+        items, clearings = await run_in_threadpool(auditor.evidence, name)
+        return _json(
+            {
+                "evidence": [e.to_json_dict() for e in items],
+                "cleared": [c.to_json_dict() for c in clearings],
+            }
+        )
+
+    @app.post("/namespaces/{name}/evidence/clear")
+    async def clear_evidence(name: str, request: Request) -> Response:
+        identity = auth.identify(request)
+        body = await _body(request)
+        clearing = await run_in_threadpool(auditor.clear_evidence, name, body, identity)
+        return _json(clearing.to_json_dict())
 
     @app.get("/healthz")
     async def healthz() -> Response:

@@ -29,6 +29,7 @@ from glasskey.core.plexi import SignatureResponse
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 REMOTE_ENV = ["GLASSKEY_REMOTE_URL", "PLEXI_REMOTE_URL"]
 ADMIN_TOKEN_ENV = "GLASSKEY_AUDITOR_ADMIN_TOKEN"
+OWNER_TOKEN_ENV = "GLASSKEY_AUDITOR_TOKEN"  # the log's: publishes to its own namespace only
 
 auditor_app = typer.Typer(help="Run a Plexi-compatible auditor.", no_args_is_help=True)
 audit_app = typer.Typer(
@@ -108,25 +109,42 @@ def serve(
         list[str] | None,
         typer.Option(help="SHA-256 (hex) of an operator client certificate's SPKI; repeatable."),
     ] = None,
-    worker: Annotated[bool, typer.Option(help="Run the proof verification worker.")] = True,
-    poll_interval: Annotated[float, typer.Option(help="Worker poll interval (s).")] = 5.0,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            hidden=True, help="Deprecated, no effect: proofs are verified before signing."
+        ),
+    ] = True,
+    poll_interval: Annotated[
+        float | None, typer.Option(hidden=True, help="Deprecated, no effect.")
+    ] = None,
     akd_config: Annotated[
         str, typer.Option(help="AKD configuration of the audited logs.")
     ] = "whatsapp_v1",
 ) -> None:
-    """Serve the Plexi HTTP API (writes need the admin token or an mTLS client certificate)."""
+    """Serve the Plexi HTTP API (writes need a token or an mTLS client certificate).
+
+    Each epoch is signed only after its audit proof (from the namespace's log directory)
+    has verified."""
     import uvicorn
 
     from glasskey.auditor._keys import load_signers
+    from glasskey.auditor._proofs import ProofGate
     from glasskey.auditor._service import Auditor, Keyring
     from glasskey.auditor._store import open_auditor_store
     from glasskey.auditor._tls import ClientCertH11Protocol
-    from glasskey.auditor._worker import VerificationWorker, default_verify_blob
     from glasskey.auditor.app import AuthConfig, create_app
 
+    if not worker or poll_interval is not None:
+        print(
+            "warning: --no-worker and --poll-interval have no effect: every epoch's proof is "
+            "verified before it is signed",
+            file=sys.stderr,
+        )
     try:
         signers = load_signers(key_file=key_file)
         store = open_auditor_store(db)
+        proofs = ProofGate.for_configuration(akd_config)
     except GlasskeyError as exc:
         _die(EXIT_USAGE, str(exc))
     token = os.environ.get(ADMIN_TOKEN_ENV) or None
@@ -135,18 +153,9 @@ def serve(
             f"warning: neither {ADMIN_TOKEN_ENV} nor --client-ca is set: the API is read-only",
             file=sys.stderr,
         )
-    verifier = None
-    if worker:
-        verifier = VerificationWorker(
-            store, verify_blob=default_verify_blob(akd_config), poll_interval=poll_interval
-        )
-    auditor = Auditor(
-        store,
-        Keyring(signers, key_not_before),
-        on_published=(lambda _ns, _e: verifier.wake()) if verifier else None,
-    )
+    auditor = Auditor(store, Keyring(signers, key_not_before), proofs=proofs)
     auth = AuthConfig(admin_token=token, operator_certs=frozenset(operator_cert or ()))
-    app = create_app(auditor, auth, background=verifier.running if verifier else None)
+    app = create_app(auditor, auth)
     ssl_kwargs: dict[str, Any] = {}
     if tls_cert or tls_key:
         ssl_kwargs = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key}
@@ -164,18 +173,59 @@ def create_namespace(
     ciphersuite: Annotated[int, typer.Option(help="1 = protobuf, 2 = bincode.")] = 1,
     root: Annotated[str | None, typer.Option(help='Anchor "EPOCH/DIGEST_HEX".')] = None,
     log_directory: Annotated[str | None, typer.Option(help="Audit blob URL or folder.")] = None,
+    owner: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Who may publish: a log token's owner id (glasskey auditor owner-token) or "
+            "a client certificate's SPKI SHA-256; repeatable."
+        ),
+    ] = None,
 ) -> None:
-    """Register a namespace (token from $GLASSKEY_AUDITOR_ADMIN_TOKEN)."""
+    """Register a namespace (the auditor operator's: token from $GLASSKEY_AUDITOR_ADMIN_TOKEN)."""
     from glasskey.auditor._client import AuditorClient
 
     try:
-        with AuditorClient(remote_url, os.environ.get(ADMIN_TOKEN_ENV)) as client:
+        with AuditorClient(remote_url, os.environ.get(ADMIN_TOKEN_ENV) or None) as client:
             info = client.create_namespace(
-                name, ciphersuite=ciphersuite, root=root, log_directory=log_directory
-            )
+                name, ciphersuite=ciphersuite, root=root, log_directory=log_directory,
+                owners=owner or (),
+            )  # fmt: skip
     except GlasskeyError as exc:
         _die(EXIT_ERROR, str(exc))
     print(json.dumps(info.to_json_dict()))
+
+
+@auditor_app.command("owner-token")
+def owner_token(as_json: JsonOpt = False) -> None:
+    """Make a log's publishing token. The log keeps the token (GLASSKEY_AUDITOR_TOKEN); the
+    auditor's operator registers only its owner id (create-namespace --owner)."""
+    import secrets
+
+    from glasskey.auditor._service import owner_token_id
+
+    token = secrets.token_urlsafe(32)
+    if as_json:
+        print(json.dumps({"token": token, "owner": owner_token_id(token)}))
+    else:
+        print(f"token (the log keeps it, secret): {token}")
+        print(f"owner id (for the auditor's operator): {owner_token_id(token)}")
+
+
+@auditor_app.command("clear-evidence")
+def clear_evidence(
+    remote_url: RemoteOpt,
+    namespace: Annotated[str, typer.Argument(help="Namespace whose evidence is resolved.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded publicly with the cleared evidence).")],
+) -> None:
+    """Resume signing a namespace stopped by evidence (operator only; recorded and logged)."""
+    from glasskey.auditor._client import AuditorClient
+
+    try:
+        with AuditorClient(remote_url, os.environ.get(ADMIN_TOKEN_ENV) or None) as client:
+            cleared = client.clear_evidence(namespace, reason)
+    except GlasskeyError as exc:
+        _die(EXIT_ERROR, str(exc))
+    print(json.dumps(cleared))
 
 
 @auditor_app.command("publish")
@@ -185,11 +235,13 @@ def publish_epoch(
     epoch: Annotated[int, typer.Option(help="Epoch to publish.")],
     digest: Annotated[str, typer.Option(help="Root hash, 64 hex digits.")],
 ) -> None:
-    """Have the auditor countersign one epoch (token from $GLASSKEY_AUDITOR_ADMIN_TOKEN)."""
+    """Have the auditor countersign one epoch (the log's token from $GLASSKEY_AUDITOR_TOKEN,
+    else $GLASSKEY_AUDITOR_ADMIN_TOKEN)."""
     from glasskey.auditor._client import AuditorClient
 
+    token = os.environ.get(OWNER_TOKEN_ENV) or os.environ.get(ADMIN_TOKEN_ENV) or None
     try:
-        with AuditorClient(remote_url, os.environ.get(ADMIN_TOKEN_ENV)) as client:
+        with AuditorClient(remote_url, token) as client:
             response = client.publish(namespace, epoch, digest)
     except GlasskeyError as exc:
         _die(EXIT_ERROR, str(exc))
@@ -236,7 +288,7 @@ def _checker(
     client: Any, namespace: str, verifying_key: bytes | None, verify: bool, config: str
 ) -> Any:
     from glasskey.auditor._inspect import Checker
-    from glasskey.auditor._worker import default_verify_blob
+    from glasskey.auditor._sources import default_verify_blob
 
     blob_check = default_verify_blob(config) if verify else None
     return Checker(client, namespace, verifying_key=verifying_key, verify_blob=blob_check)

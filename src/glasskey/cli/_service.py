@@ -70,6 +70,7 @@ def _client(
     max_age: float | None,
     trust: dict[str, Any],
     auditor_keys: list[str] | None = None,
+    auditor_namespace: str | None = None,
     require_auditor: bool = False,
 ) -> Any:
     from glasskey.client import AuditorPin, GlasskeyClient, Trust, VerificationPolicy
@@ -86,7 +87,14 @@ def _client(
         pinned = Trust(origin, str(trust["log_key"]), vrf, str(trust["config"]))
     if require_auditor and not auditor_keys:
         raise UsageError("--require-auditor needs at least one --auditor-key")
-    auditor = AuditorPin(auditor_keys, required=require_auditor) if auditor_keys else None
+    if bool(auditor_keys) != (auditor_namespace is not None):
+        raise UsageError(
+            "an auditor is pinned as a pair: --auditor-key and --auditor-namespace (the "
+            "log's namespace at that auditor) go together"
+        )
+    auditor = None
+    if auditor_keys and auditor_namespace is not None:
+        auditor = AuditorPin(auditor_keys, auditor_namespace, required=require_auditor)
     policy = VerificationPolicy(trust=pinned, max_age=max_age or None, auditor=auditor)
     return GlasskeyClient(server, policy=policy, state=state or _default_state())
 
@@ -106,6 +114,13 @@ ConfigOpt = Annotated[str, typer.Option("--config", help="AKD configuration when
 AuditorKeyOpt = Annotated[
     list[str] | None,
     typer.Option("--auditor-key", help="Pin an auditor's Ed25519 public key (hex); repeatable."),
+]
+AuditorNamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--auditor-namespace",
+        help="The log's namespace at the pinned auditor (required with --auditor-key).",
+    ),
 ]
 RequireAuditorOpt = Annotated[
     bool,
@@ -286,6 +301,7 @@ def register(app: typer.Typer) -> None:
         vrf_key: VrfKeyOpt = None,
         config: ConfigOpt = "whatsapp_v1",
         auditor_key: AuditorKeyOpt = None,
+        auditor_namespace: AuditorNamespaceOpt = None,
         require_auditor: RequireAuditorOpt = False,
         as_json: JsonOpt = False,
     ) -> None:
@@ -293,7 +309,9 @@ def register(app: typer.Typer) -> None:
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
-            with _client(server, state, max_age, trust, auditor_key, require_auditor) as client:
+            with _client(
+                server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor
+            ) as client:
                 return client.lookup(label)
 
         key = _run_client(as_json, action)

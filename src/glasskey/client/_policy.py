@@ -11,8 +11,7 @@ asked label) are not optional and so are not in the policy; it holds only what a
 chooses: which keys to pin, how fresh a head must be, which third parties must vouch for it.
 
 Planned: witness cosignatures will join as one more optional field (a pin of witness keys
-with a threshold, checked like ``auditor``), and ``AuditorPin.namespace`` will become
-mandatory. Both are additions to these classes; callers that build a policy by keyword keep
+with a threshold, checked like ``auditor``); callers that build a policy by keyword keep
 working.
 """
 
@@ -22,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from glasskey.client._state import Trust
-from glasskey.core.errors import UsageError
+from glasskey.core.errors import MalformedError, UsageError
+from glasskey.core.plexi import validate_namespace_name
 
 ED25519_PUBLIC_KEY_SIZE = 32
 
@@ -47,15 +47,18 @@ def _ed25519_public_key(key: object) -> bytes:
 
 @dataclass(frozen=True, slots=True, init=False)
 class AuditorPin:
-    """The third-party auditor whose countersignature a client checks.
+    """The third-party auditor whose countersignature a client checks: a (keys, namespace)
+    pair, both pinned out of band.
 
-    ``keys``: the auditor's Ed25519 public keys, pinned out of band (a key taken from the log,
-    or from an auditor the log chose, proves nothing); raw 32 bytes or 64 hex characters, at
-    least one. Every countersignature a response carries must verify under one of them and
-    cover exactly the served epoch and root, else ``AuditorSignatureInvalid``.
+    ``keys``: the auditor's Ed25519 public keys (a key taken from the log, or from an auditor
+    the log chose, proves nothing); raw 32 bytes or 64 hex characters, at least one. Every
+    countersignature a response carries must verify under one of them and cover exactly the
+    served epoch and root, else ``AuditorSignatureInvalid``.
 
-    ``namespace``: when given, the countersignature must also name this auditor namespace
-    (optional for now; it will become mandatory).
+    ``namespace``: the auditor namespace of *this* log. Required: one auditor audits many
+    logs, so a key alone would accept a genuine countersignature of a shadow log (same log
+    keys, other history) that some other namespace of the same auditor carries. The namespace
+    is inside the signed bytes, so it cannot be relabelled either.
 
     ``required``: also refuse a response whose epoch carries no countersignature
     (``AuditorSignatureMissing``). The auditor signs shortly after each epoch, so expect brief
@@ -64,19 +67,22 @@ class AuditorPin:
     """
 
     keys: tuple[bytes, ...]
-    namespace: str | None
+    namespace: str
     required: bool
 
-    def __init__(
-        self, keys: Iterable[bytes | str], namespace: str | None = None, required: bool = False
-    ) -> None:
+    def __init__(self, keys: Iterable[bytes | str], namespace: str, required: bool = False) -> None:
         if isinstance(keys, str | bytes):
             raise UsageError("auditor keys are a sequence of keys: wrap a single key in a tuple")
         pinned = tuple(_ed25519_public_key(key) for key in keys)
         if not pinned:
             raise UsageError("an auditor pin needs at least one Ed25519 public key")
-        if namespace is not None and (not isinstance(namespace, str) or not namespace):
-            raise UsageError("the auditor namespace must be a non-empty string (or None)")
+        try:
+            namespace = validate_namespace_name(namespace)
+        except MalformedError:
+            raise UsageError(
+                "an auditor pin needs the log's auditor namespace: 1-255 characters of "
+                f"[A-Za-z0-9._-], got {namespace!r}"
+            ) from None
         if not isinstance(required, bool):
             raise UsageError("AuditorPin.required must be True or False")
         object.__setattr__(self, "keys", pinned)

@@ -281,15 +281,17 @@ def verify_auditor_signature(
     root_hash: bytes,
     auditor_keys: tuple[bytes, ...],
     *,
-    namespace: str | None = None,
+    namespace: str,
     require: bool = False,
 ) -> SignatureResponse | None:
     """Check the ``auditor_signature`` served with a verified proof of ``(epoch, root_hash)``.
 
     Why only against pinned keys: a key taken from the log (or from an auditor the log
     chose) proves nothing. Without pinned keys the signature is ignored (None). With them, a
-    signature present must be a well-formed Plexi SignatureResponse for exactly this epoch and
-    root (and ``namespace`` when given) that verifies under one of ``auditor_keys``, else
+    signature present must be a well-formed Plexi SignatureResponse for exactly this epoch,
+    root and auditor ``namespace`` (a shadow log countersigned in another namespace of the same
+    auditor is refused; the namespace is in the signed bytes) that verifies under one of
+    ``auditor_keys``, else
     ``AuditorSignatureInvalid``; ``require`` makes a missing one ``AuditorSignatureMissing``.
     """
     raw = body.get("auditor_signature") if isinstance(body, Mapping) else None
@@ -311,7 +313,7 @@ def verify_auditor_signature(
             f"{response.digest.hex()[:16]}…, not the served epoch {epoch} root "
             f"{root_hash.hex()[:16]}…"
         )
-    if namespace is not None and response.namespace != namespace:
+    if response.namespace != namespace:
         raise AuditorSignatureInvalid(
             f"the auditor signature is for namespace {response.namespace!r}, not {namespace!r}"
         )

@@ -18,6 +18,18 @@ the auditor what it already has (``latest``), else reads the namespace's ``root`
 auditor reports as "already published" (we crashed after it signed, before we stored) is
 fetched back and stored if it carries our digest; a different digest is a fork at the auditor
 and is reported, never papered over.
+
+What each answer of the auditor's sign request means here (glasskey's auditor verifies the
+epoch's audit proof before it signs, so some answers are "not yet"):
+
+* 200: the signature, checked and stored.
+* 503 (``Unavailable``: the proof is not published yet, or being verified): expected right
+  after an epoch; retried with the usual back-off and logged at INFO, not as a failure
+  worth a warning.
+* 400 "already published": fetched back (above). Any other 400 (the proof was found wrong,
+  the namespace has unresolved evidence or is disabled), 401/403 (our credential is not an
+  owner of the namespace): retried with back-off and logged as a WARNING — an operator must
+  act, and signing resumes by itself once they have.
 """
 
 from __future__ import annotations
@@ -29,7 +41,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from glasskey.core.errors import ConstraintViolation, GlasskeyError, NotFound, SignatureError
+from glasskey.core.errors import (
+    ConstraintViolation,
+    GlasskeyError,
+    NotFound,
+    SignatureError,
+    Unavailable,
+)
 from glasskey.core.plexi import KeyInfo, NamespaceInfo, SignatureResponse, parse_root
 from glasskey.core.plexi.messages import loads
 from glasskey.server._db import ServiceDB
@@ -301,8 +319,9 @@ class Countersigner:
         self.on_failure()
         if not isinstance(exc, GlasskeyError):
             self._next = None  # unexpected: re-derive the start from scratch next time
-        log.warning(
-            "auditor countersignature failed (%d in a row; retry in %.1fs): %s",
+        level = logging.INFO if isinstance(exc, Unavailable) else logging.WARNING
+        log.log(
+            level, "auditor countersignature not obtained (%d in a row; retry in %.1fs): %s",
             self.failures, delay, self.last_error,
         )  # fmt: skip
 

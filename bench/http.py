@@ -15,8 +15,9 @@ What it does, in order (everything on 127.0.0.1; the server is terminated even o
    seconds and every run starts from the same state. With ``--postgres ADMIN_URL`` the
    directory is built into a template database ``glasskey_bench_tN_v3`` on that server and
    each run serves a fresh clone of it (``CREATE DATABASE … TEMPLATE``, dropped after).
-2. **Server.** ``glasskey serve --db COPY --rate-limit 0 --workers W`` (the per-address limit
-   would otherwise throttle a single-address load generator). The VRF seed is handed over
+2. **Server.** ``glasskey serve --db COPY --rate-limit 0 --user-write-limit 0
+   --write-rate-limit 0 --workers W`` (the read and write limits would otherwise throttle a
+   single-address load generator). The VRF seed is handed over
    the way a development server finds it — ``glasskey-vrf-key.hex`` next to the database —
    and the server creates its own dev signing key and signs the root log and checkpoint.
 3. **Verified lookups** with ``wrk`` (``apt-get install -y wrk``; skipped with a note if it
@@ -205,6 +206,9 @@ def server(db_url: str, work: Path, port: int, workers: int,
         str(Path(sys.executable).with_name("glasskey")), "serve", "--db", db_url,
         "--blob-dir", str(work / "glasskey.audit"),
         "--host", "127.0.0.1", "--port", str(port), "--rate-limit", "0",
+        # A load generator is one address and a few users: the per-address read limit and
+        # the write limits would measure themselves, not the server.
+        "--user-write-limit", "0", "--write-rate-limit", "0",
         "--epoch-interval", "1", "--log-level", "warning", "--workers", str(workers),
     ]  # fmt: skip
     log = log_path.open("wb")

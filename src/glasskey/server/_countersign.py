@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from glasskey.core.errors import (
     ConstraintViolation,
@@ -51,9 +51,7 @@ from glasskey.core.errors import (
 from glasskey.core.plexi import KeyInfo, NamespaceInfo, SignatureResponse, parse_root
 from glasskey.core.plexi.messages import loads
 from glasskey.server._db import ServiceDB
-
-if TYPE_CHECKING:
-    from glasskey.server._rootlog import RootLog
+from glasskey.server._rootlog import RootLog
 
 log = logging.getLogger("glasskey.server.countersign")
 

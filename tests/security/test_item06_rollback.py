@@ -30,7 +30,7 @@ from glasskey.client import (
     VerificationPolicy,
 )
 from glasskey.client._verify import verify_bundle
-from glasskey.demo import free_port
+from glasskey.demo import ReplayTransport, free_port
 from glasskey.log.profile import open_checkpoint
 from tests.security.procs import ADMIN_TOKEN, Process, wait_for
 from tests.security.test_item01_auditor_fork import (
@@ -40,7 +40,7 @@ from tests.security.test_item01_auditor_fork import (
     owner_token,
 )
 
-BUNDLES = "/api/crypto/bundles/"
+BUNDLES = ReplayTransport.BUNDLES
 
 
 def register(server: Process, user: str) -> str:
@@ -57,21 +57,6 @@ def upload(server: Process, token: str, key: bytes) -> None:
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 202, r.text
-
-
-class Replaying(httpx.BaseTransport):
-    """A man in the middle: answers bundle requests with a recorded (genuine) answer and
-    passes everything else — key document, auditor — through to the real servers."""
-
-    def __init__(self, recorded: dict[str, dict[str, Any]]) -> None:
-        self._recorded = recorded
-        self._real = httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.startswith(BUNDLES) and path[len(BUNDLES) :] in self._recorded:
-            return httpx.Response(200, json=self._recorded[path[len(BUNDLES) :]])
-        return self._real.handle_request(request)
 
 
 def _signed_epoch(server: Process, user: str, above: int) -> dict[str, Any]:
@@ -120,7 +105,7 @@ def test_a_fresh_client_refuses_a_head_older_than_the_auditor_signed(
     # A man in the middle replays the old answer whole (its auditor_latest is as old as it
     # is): the client asks the auditor itself and refuses it.
     pin = AuditorPin(keys, HONEST, required=True, url=auditor.url)
-    replay = Replaying({"alice": old})
+    replay = ReplayTransport({"alice": old})
     with GlasskeyClient(server.url, policy=VerificationPolicy(auditor=pin),
                         transport=replay) as phone:  # fmt: skip
         with pytest.raises(RollbackDetected) as replayed:
@@ -158,7 +143,7 @@ def test_the_default_max_age_follows_the_declared_resigning_interval(
     assert signed_at.timestamp is not None
     time.sleep(max(0.0, signed_at.timestamp + max_age + 1 - time.time()))
 
-    with GlasskeyClient(server.url, transport=Replaying({"alice": old})) as phone:
+    with GlasskeyClient(server.url, transport=ReplayTransport({"alice": old})) as phone:
         with pytest.raises(StaleHead) as refused:
             phone.lookup("alice")
         assert refused.value.code == "stale_head"
@@ -167,5 +152,7 @@ def test_the_default_max_age_follows_the_declared_resigning_interval(
         assert honest.lookup("alice").key == b"alice-key"
     # An explicit max_age in the policy still wins.
     relaxed = VerificationPolicy(max_age=3600)
-    with GlasskeyClient(server.url, policy=relaxed, transport=Replaying({"alice": old})) as lax:
+    with GlasskeyClient(
+        server.url, policy=relaxed, transport=ReplayTransport({"alice": old})
+    ) as lax:
         assert lax.lookup("alice").key == b"alice-key"

@@ -8,6 +8,8 @@
 4. start an auditor: the shadow server's operator cannot create a namespace with its log
    credential, and even a genuine countersignature from another namespace of the same
    auditor is refused by a phone that pins the auditor as (key, the honest log's namespace);
+   and an old, genuinely countersigned head replayed to a phone with fresh state is refused
+   because the auditor it pins (with its URL) has countersigned a newer epoch;
 5. restart the server frozen (it keeps re-signing its old head but publishes nothing) and
    show alice's own monitoring catching her acknowledged upload missing past the log's
    declared maximum publication delay, while every lookup still verifies.
@@ -29,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -298,7 +301,35 @@ def _auditor_scene(
         else:
             failures += 1
             _say("MISSED", f"a shadow-namespace countersignature was accepted: {got.key!r}")
-    return failures
+    return failures + _replayed_head(folder, shadow_url, auditor_url, auditor_key)
+
+
+def _replayed_head(folder: Path, url: str, auditor_url: str, auditor_key: bytes) -> int:
+    """An old, genuinely signed and countersigned head replayed to a phone with fresh state
+    (a middlebox, or the log restored from an old backup): refused, because the auditor the
+    phone pins has countersigned a newer epoch. Returns the missed detections (0 or 1)."""
+    old = httpx.get(f"{url}/api/crypto/bundles/alice").json()
+    with GlasskeyClient(url) as dave:  # the log moves on; the auditor countersigns it
+        dave.upload("dave", b"dave-key-1", dave.register("dave"), wait=10)
+
+    def countersigned_after() -> bool:
+        latest = httpx.get(f"{url}/api/crypto/bundles/alice").json().get("auditor_latest")
+        return bool(latest) and latest["epoch"] > old["epoch"]
+
+    _wait(countersigned_after)
+    pin = AuditorPin([auditor_key], SHADOW_NAMESPACE, required=True, url=auditor_url)
+    replay = ReplayTransport({"alice": old})
+    with GlasskeyClient(url, policy=VerificationPolicy(auditor=pin), transport=replay,
+                        state=folder / "erin-phone.db") as phone:  # fmt: skip
+        try:
+            got = phone.lookup("alice")
+        except VerificationError as exc:
+            _say("caught", f"epoch {old['epoch']} replayed to a NEW phone (no state) of "
+                 f"{SHADOW_NAMESPACE}: REFUSED, the auditor countersigned a newer epoch "
+                 f"({exc.code}: {exc})")  # fmt: skip
+            return 0
+    _say("MISSED", f"a fresh phone accepted the replayed old head: {got.key!r}")
+    return 1
 
 
 def _wait(check: Callable[[], object], timeout: float = 30) -> None:
@@ -311,6 +342,24 @@ def _wait(check: Callable[[], object], timeout: float = 30) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"timed out after {timeout}s")
+
+
+class ReplayTransport(httpx.BaseTransport):
+    """A middlebox that answers bundle requests for the given users with recorded (genuine)
+    answers and passes everything else — key document, auditor — to the real servers."""
+
+    BUNDLES = "/api/crypto/bundles/"
+
+    def __init__(self, recorded: dict[str, dict[str, Any]]) -> None:
+        self._recorded = recorded
+        self._real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        user = path[len(self.BUNDLES) :] if path.startswith(self.BUNDLES) else None
+        if user in self._recorded:
+            return httpx.Response(200, json=self._recorded[user])
+        return self._real.handle_request(request)
 
 
 class _RedirectTransport(httpx.BaseTransport):

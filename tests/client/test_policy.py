@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from glasskey.client import (
+    LOG_DECLARED,
     AsyncGlasskeyClient,
     AuditorPin,
     AuditorSignatureInvalid,
@@ -125,7 +126,7 @@ def test_policies_are_values() -> None:
     hexed = VerificationPolicy(max_age=60, auditor=AuditorPin([AUDITOR_KEY.hex()], NAMESPACE))
     assert raw == hexed and hash(raw) == hash(hexed)
     assert raw != dataclasses.replace(raw, max_age=None)
-    assert VerificationPolicy() == VerificationPolicy(None, 3600.0, None)
+    assert VerificationPolicy() == VerificationPolicy(None, LOG_DECLARED, None)
     assert AUDITOR_KEY.hex() in repr(raw)  # keys shown as operators publish them
     with pytest.raises(dataclasses.FrozenInstanceError):
         raw.max_age = None  # type: ignore[misc]

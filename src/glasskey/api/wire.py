@@ -101,6 +101,12 @@ class SignedState(WireModel):
     auditor_signature: RawAuditorSignature | None = Field(
         default=None, description="The auditor's countersignature of exactly this epoch, if stored."
     )
+    auditor_latest: RawAuditorSignature | None = Field(
+        default=None,
+        description="The auditor's newest countersignature for this log's namespace. A client "
+        "pinning the auditor refuses a served epoch older than it (a rollback, e.g. a server "
+        "restored from an old backup).",
+    )
 
 
 # -- lookups ------------------------------------------------------------------------------------
@@ -212,6 +218,12 @@ class KeysResponse(WireModel):
         "Owners' clients pin it with the keys and report an upload missing after it; a log "
         "that later declares another value is refused like one with other keys. Absent from "
         "logs that declare none (clients then assume one hour).",
+    )
+    checkpoint_refresh: float | None = Field(
+        default=None,
+        description="Seconds between re-signings of the head checkpoint, even without new "
+        "epochs. Clients pin it with the keys and, unless configured otherwise, refuse a "
+        "checkpoint older than a small multiple of it (a replayed old head).",
     )
 
 

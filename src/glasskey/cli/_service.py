@@ -215,6 +215,13 @@ def register(app: typer.Typer) -> None:
                 "clients pin it and alert past it. Default: 5 epoch intervals, at least 5 s."
             ),
         ] = None,
+        checkpoint_refresh: Annotated[
+            float,
+            typer.Option(
+                help="Re-sign the head checkpoint this often (s) even without new epochs; "
+                "declared in the key document, clients refuse heads a few of these old."
+            ),
+        ] = 60.0,
     ) -> None:
         """Run the key-transparency server (embedded SQLite by default, no setup).
 
@@ -257,6 +264,7 @@ def register(app: typer.Typer) -> None:
                 auditor_token=os.environ.get(AUDITOR_TOKEN_ENV) or None,
                 auditor_retry_max=auditor_retry_max,
                 max_publication_delay=max_publication_delay,
+                checkpoint_refresh=checkpoint_refresh,
                 freeze_gc=True,
                 read_threads=read_threads,
             )

@@ -29,12 +29,13 @@ from glasskey.client._client import (
     ServerError,
     UploadReceipt,
 )
-from glasskey.client._policy import AuditorPin, VerificationPolicy
+from glasskey.client._policy import LOG_DECLARED, AuditorPin, VerificationPolicy
 from glasskey.client._state import ClientState, Head, OwnUpload, Trust
 from glasskey.client._verify import VerifiedHistory, VerifiedKey
 from glasskey.core.errors import VerificationError
 
 __all__ = [
+    "LOG_DECLARED",
     "Alert",
     "AsyncGlasskeyClient",
     "AuditorPin",

@@ -50,6 +50,7 @@ from glasskey.client._verify import (
     VerifiedHistory,
     VerifiedKey,
     verify_bundle,
+    verify_countersignature,
     verify_history,
 )
 from glasskey.core.akd.types import HistoryParams, VerifyResult
@@ -61,6 +62,7 @@ from glasskey.core.errors import (
     UsageError,
     VerificationError,
 )
+from glasskey.core.plexi import LastVerifiedEpoch
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -112,6 +114,7 @@ def _trust_of(keys: KeysResponse) -> Trust:
         configuration=keys.configuration,
         domain_label=keys.domain_label.encode("utf-8") if keys.domain_label else None,
         max_publication_delay=keys.max_publication_delay,
+        checkpoint_refresh=keys.checkpoint_refresh,
     )
 
 
@@ -237,6 +240,7 @@ class _Core:
             if wanted is not None and not (
                 wanted.same_keys(stored)
                 and wanted.max_publication_delay in (None, stored.max_publication_delay)
+                and wanted.checkpoint_refresh in (None, stored.checkpoint_refresh)
             ):
                 raise _trust_mismatch()
             return stored
@@ -270,6 +274,44 @@ class _Core:
             )
         return pinned
 
+    def _auditor_epoch(self) -> Generator[_Request, Any, int]:
+        """The newest epoch the pinned auditor is known to have countersigned (0: none).
+
+        From the client state, and — when the pin names the auditor's URL and the last answer
+        is older than ``check_interval`` — from the auditor itself: its last verified epoch,
+        then that epoch's countersignature, verified under the pinned keys (an unverified
+        number from the network could only be used to make the client refuse honest heads).
+        The stored epoch only grows. An unreachable auditor fails the lookup (``network``):
+        a client that pinned it chose not to verify without it.
+        """
+        pin = self.policy.auditor
+        if pin is None:
+            return 0
+        known, checked_at = self.state.auditor_epoch(pin.namespace)
+        if pin.url is None or (
+            checked_at is not None and time.time() - checked_at < pin.check_interval
+        ):
+            return known
+        base = f"{pin.url}/namespaces/{pin.namespace}"
+        try:
+            body = yield _Request("GET", f"{base}/last-verified-epoch")
+        except NotFound:  # nothing countersigned yet
+            self.state.raise_auditor_epoch(pin.namespace, known, asked=True)
+            return known
+        epoch = LastVerifiedEpoch.from_json_obj(body).epoch
+        if epoch > known:
+            raw = yield _Request("GET", f"{base}/audits/{epoch}")
+            signature = verify_countersignature(
+                raw, pin.keys, pin.namespace, "the auditor's newest signature"
+            )
+            known = max(known, signature.epoch)
+        self.state.raise_auditor_epoch(pin.namespace, known, asked=True)
+        return known
+
+    def _remember_auditor_epoch(self, epoch: int) -> None:
+        if self.policy.auditor is not None and epoch:
+            self.state.raise_auditor_epoch(self.policy.auditor.namespace, epoch)
+
     def _check_observed(self, trust: Trust, user_id: str, version: int, digest: bytes) -> None:
         seen = self.state.observation(trust.origin, user_id, version)
         if seen is not None and seen[1] != digest:
@@ -279,8 +321,12 @@ class _Core:
         trust = yield from self.trust()
         previous = self.state.head(trust.origin)
         params = {"known_size": previous.size} if previous else {}
+        auditor_epoch = yield from self._auditor_epoch()
         body = yield _Request("GET", f"/api/crypto/bundles/{user_id}", params)
-        key = verify_bundle(self.policy.with_trust(trust), user_id, body, previous)
+        key = verify_bundle(
+            self.policy.with_trust(trust), user_id, body, previous, auditor_epoch=auditor_epoch
+        )
+        self._remember_auditor_epoch(key.auditor_epoch)
         observed = self.state.observations(trust.origin, user_id)
         if observed and key.version < observed[-1][0]:
             raise RollbackDetected(
@@ -305,8 +351,13 @@ class _Core:
         query = {"known_size": previous.size} if previous else {}
         if params.most_recent is not None:
             query["most_recent"] = params.most_recent
+        auditor_epoch = yield from self._auditor_epoch()
         body = yield _Request("GET", f"/api/crypto/history/{user_id}", query)
-        history = verify_history(self.policy.with_trust(trust), user_id, body, previous, params)
+        history = verify_history(
+            self.policy.with_trust(trust), user_id, body, previous, params,
+            auditor_epoch=auditor_epoch,
+        )  # fmt: skip
+        self._remember_auditor_epoch(history.auditor_epoch)
         for result in history.versions:
             self._check_observed(
                 trust, user_id, result.version, hashlib.sha256(result.value).digest()
@@ -484,7 +535,8 @@ class GlasskeyClient(_ClientBase):
     """Synchronous verifying client: returns keys only after ``policy`` is satisfied.
 
     ``server``: base URL. ``policy``: a ``VerificationPolicy`` — pinned keys (default: trust on
-    first use), maximum checkpoint age (default one hour) and an optional auditor pin.
+    first use), maximum checkpoint age (default: a few of the log's re-signing intervals)
+    and an optional auditor pin.
     ``state``: path of the SQLite state file, or a ``ClientState`` (default in memory — fine
     for one-off checks, but rollback/fork detection across runs needs a file). ``timeout``:
     HTTP timeout in seconds. ``transport``: an httpx transport (tests, proxies).

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Final, Literal
 
 from glasskey.client._state import Trust
 from glasskey.core.errors import MalformedError, UsageError
 from glasskey.core.plexi import validate_namespace_name
 
 ED25519_PUBLIC_KEY_SIZE = 32
+#: How often, at most, a client asks a pinned auditor for its newest countersigned epoch.
+DEFAULT_AUDITOR_CHECK_INTERVAL = 60.0
+#: ``VerificationPolicy.max_age`` default: follow the log's declared re-signing interval.
+LOG_DECLARED: Final = "log-declared"
 
 
 def _ed25519_public_key(key: object) -> bytes:
@@ -64,13 +69,30 @@ class AuditorPin:
     (``AuditorSignatureMissing``). The auditor signs shortly after each epoch, so expect brief
     refusals right after a publication. A requirement without keys cannot be expressed: the
     pin always has keys.
+
+    Rollbacks: a served epoch older than the newest one this auditor countersigned for the
+    namespace is refused (``RollbackDetected``) — a server restored from an old backup, or an
+    old head replayed to a client with fresh state. The newest countersignature comes with
+    each response (``auditor_latest``), but a lying server omits it; so with ``url`` (the
+    auditor's base URL) the client also asks the auditor itself, at most once per
+    ``check_interval`` seconds, and verifies its answer under ``keys``.
     """
 
     keys: tuple[bytes, ...]
     namespace: str
     required: bool
+    url: str | None
+    check_interval: float
 
-    def __init__(self, keys: Iterable[bytes | str], namespace: str, required: bool = False) -> None:
+    def __init__(
+        self,
+        keys: Iterable[bytes | str],
+        namespace: str,
+        required: bool = False,
+        *,
+        url: str | None = None,
+        check_interval: float = DEFAULT_AUDITOR_CHECK_INTERVAL,
+    ) -> None:
         if isinstance(keys, str | bytes):
             raise UsageError("auditor keys are a sequence of keys: wrap a single key in a tuple")
         pinned = tuple(_ed25519_public_key(key) for key in keys)
@@ -85,13 +107,28 @@ class AuditorPin:
             ) from None
         if not isinstance(required, bool):
             raise UsageError("AuditorPin.required must be True or False")
+        if url is not None and not (
+            isinstance(url, str) and url.startswith(("http://", "https://"))
+        ):
+            raise UsageError("AuditorPin.url must be the auditor's http(s) base URL (or None)")
+        if (
+            isinstance(check_interval, bool)
+            or not isinstance(check_interval, int | float)
+            or (check_interval < 0)
+        ):
+            raise UsageError("AuditorPin.check_interval must be a number of seconds, 0 or more")
         object.__setattr__(self, "keys", pinned)
         object.__setattr__(self, "namespace", namespace)
         object.__setattr__(self, "required", required)
+        object.__setattr__(self, "url", None if url is None else url.rstrip("/"))
+        object.__setattr__(self, "check_interval", float(check_interval))
 
     def __repr__(self) -> str:  # keys in hex, as operators publish and compare them
         keys = ", ".join(repr(key.hex()) for key in self.keys)
-        return f"AuditorPin(keys=({keys},), namespace={self.namespace!r}, required={self.required})"
+        return (
+            f"AuditorPin(keys=({keys},), namespace={self.namespace!r}, required={self.required}, "
+            f"url={self.url!r}, check_interval={self.check_interval!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,23 +142,29 @@ class VerificationPolicy:
 
     ``max_age``: refuse a checkpoint whose signed timestamp is older than this many seconds
     (``StaleHead``); ``None`` turns the freshness check off (e.g. to re-verify recorded
-    answers later).
+    answers later). By default (``LOG_DECLARED``) it follows the log's declared re-signing
+    interval pinned in ``trust`` (``Trust.default_max_age``: a few intervals, one hour for a
+    log that declares none): a fixed hour let an old head be replayed for an hour.
 
     ``auditor``: when set, the auditor countersignature served with a proof is checked as
     ``AuditorPin`` says; when ``None``, countersignatures are ignored.
     """
 
     trust: Trust | None = None
-    max_age: float | None = 3600.0
+    max_age: float | Literal["log-declared"] | None = LOG_DECLARED
     auditor: AuditorPin | None = None
 
     def __post_init__(self) -> None:
         if self.trust is not None and not isinstance(self.trust, Trust):
             raise UsageError("VerificationPolicy.trust must be a Trust (or None)")
-        if self.max_age is not None and (
-            isinstance(self.max_age, bool)
-            or not isinstance(self.max_age, int | float)
-            or self.max_age <= 0
+        if (
+            self.max_age is not None
+            and self.max_age != LOG_DECLARED
+            and (
+                isinstance(self.max_age, bool)
+                or not isinstance(self.max_age, int | float)
+                or self.max_age <= 0
+            )
         ):
             raise UsageError("max_age must be a positive number of seconds (or None: no check)")
         if self.auditor is not None and not isinstance(self.auditor, AuditorPin):
@@ -131,8 +174,15 @@ class VerificationPolicy:
         """This policy with ``trust`` pinned (the client resolves first-use trust this way)."""
         return self if self.trust == trust else replace(self, trust=trust)
 
+    def max_age_for(self, trust: Trust) -> float | None:
+        """The maximum checkpoint age for a log pinned as ``trust`` (None: not checked)."""
+        if self.max_age == LOG_DECLARED:
+            return trust.default_max_age
+        return self.max_age
 
-#: Trust on first use, checkpoints at most an hour old, no auditor: what a client gets unasked.
+
+#: Trust on first use, checkpoints at most a few of the log's re-signing intervals old, no
+#: auditor: what a client gets unasked.
 DEFAULT_POLICY = VerificationPolicy()
 
-__all__ = ["DEFAULT_POLICY", "AuditorPin", "VerificationPolicy"]
+__all__ = ["DEFAULT_POLICY", "LOG_DECLARED", "AuditorPin", "VerificationPolicy"]

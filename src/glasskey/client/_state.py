@@ -20,6 +20,18 @@ from glasskey.core.errors import UsageError
 
 #: The publication delay a client assumes for a log whose key document declares none.
 UNDECLARED_PUBLICATION_DELAY = 3600.0
+#: The checkpoint age a client accepts by default from a log that declares no re-signing
+#: interval (older logs): what every client accepted before logs declared one.
+UNDECLARED_MAX_AGE = 3600.0
+#: Default maximum checkpoint age = ``MAX_AGE_REFRESHES`` re-signing intervals plus
+#: ``MAX_AGE_CLOCK_SLACK`` seconds. Why three: an honest log re-signs on its publisher's
+#: tick after the interval has passed, so a head is up to one interval plus a tick old, and
+#: one slow tick (a large epoch, a database hiccup) must not make honest logs look stale;
+#: a head three intervals old means the log stopped re-signing, or an old head is replayed.
+#: The slack absorbs the skew between the client's clock and the log's (NTP-synced devices
+#: are within seconds).
+MAX_AGE_REFRESHES = 3
+MAX_AGE_CLOCK_SLACK = 15.0
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS trust (
@@ -57,6 +69,14 @@ _SCHEMA = [
     # Every upload of this device, in the order sent (``seq``): one row per upload, so the
     # same key uploaded twice is two uploads, and owner monitoring can tell an old upload
     # published again from a new one.
+    # The newest epoch the pinned auditor is known to have countersigned, per namespace: a
+    # served epoch older than it is a rollback. It only grows; ``checked_at`` is when the
+    # auditor itself was last asked (at most once per ``AuditorPin.check_interval``).
+    """CREATE TABLE IF NOT EXISTS auditor_epochs (
+        namespace TEXT PRIMARY KEY,
+        epoch INTEGER NOT NULL,
+        checked_at REAL
+    )""",
     """CREATE TABLE IF NOT EXISTS own_uploads (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         origin TEXT NOT NULL,
@@ -72,6 +92,8 @@ _SCHEMA = [
 _UPGRADES = [
     # The log's declared publication delay is pinned with its keys.
     ("trust", "max_publication_delay", "ALTER TABLE trust ADD COLUMN max_publication_delay REAL"),
+    # And its declared checkpoint re-signing interval.
+    ("trust", "checkpoint_refresh", "ALTER TABLE trust ADD COLUMN checkpoint_refresh REAL"),
 ]
 #: Own uploads were once one row per key digest; their order is the order first sent.
 _OLD_OWN_UPDATES = (
@@ -94,16 +116,28 @@ class Trust:
     #: epoch within this many seconds. Pinned at first contact like the keys; None in a
     #: configured trust means "take the log's declaration at first contact".
     max_publication_delay: float | None = None
+    #: The log's declared interval between re-signings of its head checkpoint, pinned the
+    #: same way; it sets the default maximum checkpoint age (``default_max_age``).
+    checkpoint_refresh: float | None = None
 
     def __post_init__(self) -> None:
-        delay = self.max_publication_delay
-        if delay is not None and (
-            isinstance(delay, bool)
-            or not isinstance(delay, int | float)
-            or not math.isfinite(delay)
-            or delay <= 0
-        ):
-            raise UsageError("Trust.max_publication_delay must be a positive number of seconds")
+        for name in ("max_publication_delay", "checkpoint_refresh"):
+            seconds = getattr(self, name)
+            if seconds is not None and (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not math.isfinite(seconds)
+                or seconds <= 0
+            ):
+                raise UsageError(f"Trust.{name} must be a positive number of seconds")
+
+    @property
+    def default_max_age(self) -> float:
+        """The checkpoint age refused when the policy sets none: a few re-signing intervals."""
+        refresh = self.checkpoint_refresh
+        if refresh is None:
+            return UNDECLARED_MAX_AGE
+        return MAX_AGE_REFRESHES * float(refresh) + MAX_AGE_CLOCK_SLACK
 
     @property
     def publication_deadline(self) -> float:
@@ -112,7 +146,7 @@ class Trust:
         return UNDECLARED_PUBLICATION_DELAY if delay is None else float(delay)
 
     def same_keys(self, other: Trust) -> bool:
-        """Whether ``other`` pins the same log keys (the publication delay aside)."""
+        """Whether ``other`` pins the same log keys (the declared intervals aside)."""
         return (self.origin, self.log_public_key, self.vrf_public_key, self.configuration,
                 self.domain_label) == (other.origin, other.log_public_key, other.vrf_public_key,
                                        other.configuration, other.domain_label)  # fmt: skip
@@ -178,23 +212,48 @@ class ClientState:
         with self._lock:
             row = self._conn.execute(
                 "SELECT origin, log_public_key, vrf_public_key, configuration, domain_label, "
-                "max_publication_delay FROM trust WHERE server = ?",
+                "max_publication_delay, checkpoint_refresh FROM trust WHERE server = ?",
                 (server,),
             ).fetchone()
         if row is None:
             return None
         return Trust(
-            row[0], row[1], bytes(row[2]), row[3], bytes(row[4]) if row[4] else None, row[5]
-        )
+            row[0], row[1], bytes(row[2]), row[3], bytes(row[4]) if row[4] else None, row[5],
+            row[6],
+        )  # fmt: skip
 
     def pin(self, server: str, trust: Trust) -> None:
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO trust (server, origin, log_public_key, vrf_public_key, "
-                "configuration, domain_label, max_publication_delay) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "configuration, domain_label, max_publication_delay, checkpoint_refresh) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (server, trust.origin, trust.log_public_key, trust.vrf_public_key,
-                 trust.configuration, trust.domain_label, trust.max_publication_delay),
+                 trust.configuration, trust.domain_label, trust.max_publication_delay,
+                 trust.checkpoint_refresh),
             )  # fmt: skip
+
+    # -- the auditor's newest countersigned epoch ------------------------------------------------
+
+    def auditor_epoch(self, namespace: str) -> tuple[int, float | None]:
+        """(newest countersigned epoch known, when the auditor was last asked) for ``namespace``."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT epoch, checked_at FROM auditor_epochs WHERE namespace = ?", (namespace,)
+            ).fetchone()
+        return (0, None) if row is None else (int(row[0]), row[1])
+
+    def raise_auditor_epoch(self, namespace: str, epoch: int, *, asked: bool = False) -> None:
+        """Remember that the auditor countersigned ``epoch`` (never lowers the stored one);
+        ``asked``: the answer came from the auditor itself, now."""
+        checked_at = time.time() if asked else None
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO auditor_epochs VALUES (?, ?, ?) ON CONFLICT (namespace) DO UPDATE "
+                "SET epoch = max(epoch, excluded.epoch), "
+                "checked_at = coalesce(excluded.checked_at, checked_at)",
+                (namespace, epoch, checked_at),
+            )
 
     # -- heads -------------------------------------------------------------------------------------
 

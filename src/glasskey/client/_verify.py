@@ -12,7 +12,9 @@ used happens here, in this order:
 4. the checkpoint is fresh enough (its signed timestamp is within the policy's ``max_age``);
 5. the AKD proof verifies against the epoch root hash, for *this* label (VRF);
 6. when the policy pins an auditor: the auditor countersignature served with the proof signs
-   exactly this epoch and root (``verify_auditor_signature``).
+   exactly this epoch and root (``verify_auditor_signature``), and the epoch is not older
+   than the newest one that auditor countersigned for the namespace (``auditor_latest``, or
+   what the client learnt before or from the auditor itself): else a rollback.
 
 ``verify_bundle`` and ``verify_history`` apply all of it, as the ``VerificationPolicy`` says,
 in one call: what they return was checked against everything the policy names. Only then is
@@ -79,6 +81,8 @@ class VerifiedKey:
     head: Head
     #: The auditor countersignature of ``epoch``, verified under a pinned key (else None).
     auditor_signature: SignatureResponse | None = None
+    #: The newest epoch the pinned auditor is known to have countersigned (0: none known).
+    auditor_epoch: int = 0
 
     @property
     def key_sha256(self) -> bytes:
@@ -96,6 +100,8 @@ class VerifiedHistory:
     head: Head
     #: The auditor countersignature of ``epoch``, verified under a pinned key (else None).
     auditor_signature: SignatureResponse | None = None
+    #: The newest epoch the pinned auditor is known to have countersigned (0: none known).
+    auditor_epoch: int = 0
 
 
 def configuration_of(trust: Trust) -> Configuration:
@@ -191,14 +197,34 @@ def _pinned(policy: VerificationPolicy) -> Trust:
 
 
 def _countersignature(
-    pin: AuditorPin | None, body: Mapping[str, Any], state: VerifiedState
-) -> SignatureResponse | None:
-    """The verified countersignature of ``state``, as ``pin`` requires (no pin: ignored)."""
+    pin: AuditorPin | None, body: Mapping[str, Any], state: VerifiedState, auditor_epoch: int
+) -> tuple[SignatureResponse | None, int]:
+    """The verified countersignature of ``state``, as ``pin`` requires (no pin: ignored), and
+    the newest epoch the auditor is known to have countersigned.
+
+    ``auditor_epoch``: the newest one known before this response. A served epoch older than
+    the newest countersigned one is a head the log has moved past — a restored backup or a
+    replayed answer — and is refused even by a client with no state of its own.
+    """
     if pin is None:
-        return None
-    return verify_auditor_signature(
+        return None, auditor_epoch
+    signature = verify_auditor_signature(
         body, state.epoch, state.root_hash, pin.keys, namespace=pin.namespace, require=pin.required
     )
+    newest = max(auditor_epoch, signature.epoch if signature is not None else 0)
+    raw = body.get("auditor_latest")
+    if raw is not None:
+        latest = verify_countersignature(
+            raw, pin.keys, pin.namespace, "the latest auditor signature"
+        )
+        newest = max(newest, latest.epoch)
+    if state.epoch < newest:
+        raise RollbackDetected(
+            f"the server presents epoch {state.epoch}, but the pinned auditor has countersigned "
+            f"epoch {newest} of namespace {pin.namespace!r}: an old head (restored backup or "
+            "replayed answer)"
+        )
+    return signature, newest
 
 
 def verify_bundle(
@@ -208,6 +234,7 @@ def verify_bundle(
     previous: Head | None,
     *,
     now: float | None = None,
+    auditor_epoch: int = 0,
 ) -> VerifiedKey:
     """Verify a ``/api/crypto/bundles/{user_id}`` response for ``user_id`` under ``policy``.
 
@@ -216,13 +243,15 @@ def verify_bundle(
     raises the first failure: ``WrongLabel``, ``MalformedError``, ``SignatureError``,
     ``InclusionError``, ``RollbackDetected``, ``ForkDetected``, ``StaleHead``,
     ``LookupProofError``, ``AuditorSignatureInvalid`` or ``AuditorSignatureMissing``
-    (``UsageError`` if ``policy.trust`` is None). Does not read or write client state.
+    (``UsageError`` if ``policy.trust`` is None). ``auditor_epoch``: the newest epoch the
+    pinned auditor is known to have countersigned (client state, or asked of the auditor);
+    an older served epoch is a ``RollbackDetected``. Does not read or write client state.
     """
     trust = _pinned(policy)
     bundle = parse(BundleResponse, body, "the bundle response")
     if bundle.user_id != user_id:
         raise WrongLabel(f"asked for {user_id!r}, the server answered for {bundle.user_id!r}")
-    state = verify_signed_state(trust, bundle, previous, max_age=policy.max_age, now=now)
+    state = verify_signed_state(trust, bundle, previous, max_age=policy.max_age_for(trust), now=now)
     try:
         result = lookup_verify(
             configuration_of(trust), trust.vrf_public_key, state.root_hash, state.epoch,
@@ -234,9 +263,10 @@ def verify_bundle(
         raise LookupProofError("the key in the response is not the key the proof commits to")
     if bundle.version != result.version or bundle.published_epoch != result.epoch:
         raise LookupProofError("the version/epoch in the response differ from the proof's")
+    signature, newest = _countersignature(policy.auditor, body, state, auditor_epoch)
     return VerifiedKey(
         user_id, result.value, result.version, result.epoch, state.epoch, state.root_hash,
-        state.head, _countersignature(policy.auditor, body, state),
+        state.head, signature, newest,
     )  # fmt: skip
 
 
@@ -248,6 +278,7 @@ def verify_history(
     params: HistoryParams,
     *,
     now: float | None = None,
+    auditor_epoch: int = 0,
 ) -> VerifiedHistory:
     """Verify a ``/api/crypto/history/{user_id}`` response (same ``params`` as requested).
 
@@ -258,7 +289,9 @@ def verify_history(
     history = parse(HistoryResponse, body, "the history response")
     if history.user_id != user_id:
         raise WrongLabel(f"asked for {user_id!r}, the server answered for {history.user_id!r}")
-    state = verify_signed_state(trust, history, previous, max_age=policy.max_age, now=now)
+    state = verify_signed_state(
+        trust, history, previous, max_age=policy.max_age_for(trust), now=now
+    )
     try:
         results = key_history_verify(
             configuration_of(trust), trust.vrf_public_key, state.root_hash, state.epoch,
@@ -269,10 +302,10 @@ def verify_history(
     listed = [(v.version, v.epoch, v.key) for v in history.versions]
     if listed != [(r.version, r.epoch, r.value) for r in results]:
         raise HistoryProofError("the versions listed differ from the proof's")
+    signature, newest = _countersignature(policy.auditor, body, state, auditor_epoch)
     return VerifiedHistory(
-        user_id, tuple(results), state.epoch, state.root_hash, state.head,
-        _countersignature(policy.auditor, body, state),
-    )  # fmt: skip
+        user_id, tuple(results), state.epoch, state.root_hash, state.head, signature, newest
+    )
 
 
 def verify_auditor_signature(
@@ -303,24 +336,41 @@ def verify_auditor_signature(
         return None
     if not auditor_keys:
         return None
+    return verify_countersignature(
+        raw, auditor_keys, namespace, "the auditor signature", covers=(epoch, root_hash)
+    )
+
+
+def verify_countersignature(
+    raw: Any,
+    auditor_keys: tuple[bytes, ...],
+    namespace: str,
+    what: str,
+    *,
+    covers: tuple[int, bytes] | None = None,
+) -> SignatureResponse:
+    """``raw`` (a Plexi SignatureResponse JSON value) verified under one of ``auditor_keys``
+    for ``namespace`` and, when ``covers`` names them, exactly that (epoch, root); else
+    ``AuditorSignatureInvalid`` (``what`` names the signature in the message)."""
     try:
         response = SignatureResponse.from_json_obj(raw)
     except MalformedError as exc:
-        raise AuditorSignatureInvalid(f"the auditor signature is malformed: {exc}") from None
-    if response.epoch != epoch or response.digest != root_hash:
+        raise AuditorSignatureInvalid(f"{what} is malformed: {exc}") from None
+    if covers is not None and (response.epoch, response.digest) != covers:
+        epoch, root_hash = covers
         raise AuditorSignatureInvalid(
-            f"the auditor signature covers epoch {response.epoch} digest "
+            f"{what} covers epoch {response.epoch} digest "
             f"{response.digest.hex()[:16]}…, not the served epoch {epoch} root "
             f"{root_hash.hex()[:16]}…"
         )
     if response.namespace != namespace:
         raise AuditorSignatureInvalid(
-            f"the auditor signature is for namespace {response.namespace!r}, not {namespace!r}"
+            f"{what} is for namespace {response.namespace!r}, not {namespace!r}"
         )
     try:
         message = signed_bytes(response.statement)
     except (MalformedError, SignatureError) as exc:
-        raise AuditorSignatureInvalid(f"the auditor signature is unusable: {exc}") from None
+        raise AuditorSignatureInvalid(f"{what} is unusable: {exc}") from None
     if response.serialized_message is not None and response.serialized_message != message:
         raise AuditorSignatureInvalid("serialized_message does not match the signed fields")
     for key in auditor_keys:
@@ -330,5 +380,5 @@ def verify_auditor_signature(
             continue
         return response
     raise AuditorSignatureInvalid(
-        f"the auditor signature of epoch {epoch} does not verify under the pinned auditor key(s)"
+        f"{what} of epoch {response.epoch} does not verify under the pinned auditor key(s)"
     )

@@ -77,6 +77,7 @@ class DirectoryReads:
         read_threads: int,
         auditor_url: str | None,
         max_publication_delay: float,
+        checkpoint_refresh: float,
     ) -> None:
         self.directory = directory
         self.rootlog = rootlog
@@ -84,6 +85,7 @@ class DirectoryReads:
         self.countersigner = countersigner
         self._auditor_url = public_url(auditor_url or "")
         self._max_publication_delay = max_publication_delay
+        self._checkpoint_refresh = checkpoint_refresh
         self._read_pool = (
             ThreadPoolExecutor(read_threads, thread_name_prefix="glasskey-read")
             if read_threads
@@ -164,6 +166,7 @@ class DirectoryReads:
             consistency_from=known_size,
             log_consistency=consistency,
             auditor_signature=self.auditor_signature(epoch) if epoch >= 1 else None,
+            auditor_latest=self.latest_auditor_signature(),
         )
 
     def auditor_signature(self, epoch: int) -> SignatureResponse | None:
@@ -342,4 +345,5 @@ class DirectoryReads:
             config.name,
             getattr(config, "domain_label", None),
             self._max_publication_delay,
+            self._checkpoint_refresh,
         )

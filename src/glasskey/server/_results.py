@@ -38,6 +38,9 @@ class StateProof:
     consistency_from: int | None
     log_consistency: list[bytes] | None
     auditor_signature: SignatureResponse | None
+    #: The auditor's newest countersignature for this log: a client that sees it name a
+    #: later epoch than the served one knows the served head is a rollback.
+    auditor_latest: SignatureResponse | None = None
 
     @property
     def epoch(self) -> int:
@@ -132,6 +135,8 @@ class LogKeys:
     domain_label: bytes | None
     #: Seconds within which every accepted upload is published (``ServerSettings``).
     max_publication_delay: float
+    #: Seconds between re-signings of the head checkpoint (``ServerSettings``).
+    checkpoint_refresh: float
 
 
 @dataclass(frozen=True, slots=True)

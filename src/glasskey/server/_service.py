@@ -92,6 +92,7 @@ class DirectoryService:
             read_threads=settings.resolved_read_threads(),
             auditor_url=settings.auditor_url,
             max_publication_delay=settings.resolved_max_publication_delay(),
+            checkpoint_refresh=settings.checkpoint_refresh,
         )
         self.uploads = Uploads(
             directory,

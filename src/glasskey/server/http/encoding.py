@@ -103,7 +103,7 @@ def required_upload_id(upload_id: str | None) -> str:
 def _state_fields(state: StateProof) -> dict[str, Any]:
     """The ``SignedState`` fields of ``state``, for the models' ``model_construct``."""
     snapshot = state.snapshot
-    signature = state.auditor_signature
+    signature, latest = state.auditor_signature, state.auditor_latest
     return {
         "epoch": snapshot.epoch_hash.epoch,
         "root_hash": snapshot.epoch_hash.root_hash,
@@ -113,6 +113,7 @@ def _state_fields(state: StateProof) -> dict[str, Any]:
         "consistency_from": state.consistency_from,
         "log_consistency": state.log_consistency,
         "auditor_signature": None if signature is None else signature.to_json_dict(),
+        "auditor_latest": None if latest is None else latest.to_json_dict(),
     }
 
 
@@ -286,6 +287,7 @@ def keys_model(keys: LogKeys) -> KeysResponse:
         configuration=keys.configuration,
         domain_label=domain.decode("utf-8", "replace") if domain else None,
         max_publication_delay=keys.max_publication_delay,
+        checkpoint_refresh=keys.checkpoint_refresh,
     )
 
 

@@ -31,12 +31,13 @@ from glasskey.core.errors import (
     UsageError,
 )
 from glasskey.directory import Directory, LabelNotFound
-from glasskey.server._auth import Authenticator, TokenAuthenticator, check_user_id
+from glasskey.server._auth import Authenticator, TokenAuthenticator
 from glasskey.server._batching import GroupCommitter
 from glasskey.server._db import ServiceDB
 from glasskey.server._metrics import Metrics
 from glasskey.server._reads import DirectoryReads
 from glasskey.server._results import Bundle, Receipt, UpdateStatus
+from glasskey.server._user_ids import UserIdPolicy
 from glasskey.storage import StoreTransaction
 
 #: Seconds between status checks while an upload waits for its epoch.
@@ -72,6 +73,7 @@ class Uploads:
         *,
         wake_publisher: Callable[[], None],
         open_registration: bool,
+        user_id_policy: UserIdPolicy = UserIdPolicy.EXACT,
     ) -> None:
         self.directory = directory
         self.db = db
@@ -80,6 +82,7 @@ class Uploads:
         self.metrics = metrics
         self._wake_publisher = wake_publisher
         self._open_registration = open_registration
+        self._user_ids = user_id_policy
         # Receipts commit in the directory's own enqueue transaction when both live in one
         # database (they do for ``glasskey serve``): a crash can then never separate an
         # update from its receipt. ``memory://`` gives two private in-memory databases; the
@@ -110,7 +113,7 @@ class Uploads:
             if authorization:
                 raise PermissionDenied("registration needs the admin token")
             raise Unauthenticated("registration needs the admin token")
-        return auth.issue(check_user_id(user_id))
+        return auth.issue(self._user_ids.normalise(user_id))
 
     async def authenticate(self, authorization: str | None) -> str:
         """The user an ``Authorization`` header authenticates; AuthenticationError if none."""
@@ -129,6 +132,7 @@ class Uploads:
         ``upload_id``: the client's id of this upload (see the module docstring); None for a
         caller in this process, whose calls cannot be replayed: each is a new upload.
         """
+        user_id = self._user_ids.normalise(user_id)
         if principal != user_id:
             raise PermissionDenied(
                 f"you are authenticated as {principal!r} and may only change your own label"

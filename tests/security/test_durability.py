@@ -75,6 +75,10 @@ def _register(url: str, user: str) -> str:
     return str(reply.json()["token"])
 
 
+def _queue_depth(http: httpx.Client) -> int:
+    return int(http.get("/readyz").json()["queue_depth"])
+
+
 def _check_audit_blobs(db: Path, blob_dir: Path) -> int:
     """Every epoch has an audit blob, they chain, and each verifies; the number of epochs."""
     with sqlite3.connect(db) as conn:
@@ -121,8 +125,7 @@ def test_kill_9_under_uploads_loses_no_acknowledged_update(tmp_path: Path) -> No
             thread.join(10)
 
         with httpx.Client(base_url=server.url, timeout=10) as http:
-            wait_for("the queue to drain",
-                     lambda: http.get("/readyz").json()["queue_depth"] == 0, timeout=60)  # fmt: skip
+            wait_for("the queue to drain", lambda: _queue_depth(http) == 0, timeout=60)
             acked = 0
             for uploader in uploaders:
                 headers = {"Authorization": f"Bearer {uploader.token}"}

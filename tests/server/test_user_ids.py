@@ -31,5 +31,5 @@ def test_e164_normalises_separators_away(number: str) -> None:
 
 @pytest.mark.parametrize("bad", ["12345", "+1234567", "+0123456789", "+1234567890123456", "alice"])
 def test_e164_refuses_what_is_not_a_phone_number(bad: str) -> None:
-    with pytest.raises(UsageError, match="E.164"):
+    with pytest.raises(UsageError, match=r"E\.164"):
         UserIdPolicy.E164.normalise(bad)

@@ -14,12 +14,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from glasskey.core.errors import GlasskeyError, UsageError, VerificationError
 from glasskey.storage._urls import parse_database_url
+
+if TYPE_CHECKING:
+    from glasskey.server._user_ids import UserIdPolicy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -487,7 +490,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run_demo(port=port, keep=keep))
 
 
-def _user_id_policy(name: str) -> Any:
+def _user_id_policy(name: str) -> UserIdPolicy:
     """The ``--user-id-policy`` named (the server is imported only when serving)."""
     from glasskey.server._user_ids import UserIdPolicy
 

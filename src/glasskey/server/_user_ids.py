@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from enum import Enum
+from enum import StrEnum
 
 from glasskey.core.errors import UsageError
 
@@ -38,7 +38,7 @@ def check_user_id(user_id: str) -> str:
     return user_id
 
 
-class UserIdPolicy(str, Enum):
+class UserIdPolicy(StrEnum):
     """``exact``: ids as given (the default, so existing ids keep naming the same users);
     ``casefold``: NFKC + case folding; ``e164``: phone numbers, separators removed."""
 

@@ -42,6 +42,8 @@ def test_casefold_makes_alice_one_user(log_server: Callable[..., Process]) -> No
     assert base64.b64decode(bundle.json()["key"]) == b"alice-key"
     history = httpx.get(f"{server.url}/api/crypto/history/Alice", timeout=10)
     assert history.status_code == 200, history.text
+    bob = _register(server.url, "Bob")
+    assert bob.status_code == 201 and bob.json()["user_id"] == "bob", bob.text
 
 
 def test_e164_refuses_a_non_phone_number(log_server: Callable[..., Process]) -> None:

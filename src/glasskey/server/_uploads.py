@@ -101,8 +101,9 @@ class Uploads:
 
     # -- who is asking ----------------------------------------------------------------------------
 
-    def register(self, user_id: str, authorization: str | None) -> str:
-        """Register ``user_id``; returns its bearer token (the only time it exists in clear).
+    def register(self, user_id: str, authorization: str | None) -> tuple[str, str]:
+        """Register ``user_id``; returns the id as stored (the user id policy's spelling) and
+        its bearer token (the only time it exists in clear).
 
         Needs the admin token unless registration is open.
         """
@@ -113,7 +114,8 @@ class Uploads:
             if authorization:
                 raise PermissionDenied("registration needs the admin token")
             raise Unauthenticated("registration needs the admin token")
-        return auth.issue(self._user_ids.normalise(user_id))
+        user_id = self._user_ids.normalise(user_id)
+        return user_id, auth.issue(user_id)
 
     async def authenticate(self, authorization: str | None) -> str:
         """The user an ``Authorization`` header authenticates; AuthenticationError if none."""

@@ -124,8 +124,8 @@ def test_kill_9_under_uploads_loses_no_acknowledged_update(tmp_path: Path) -> No
         for thread in threads:
             thread.join(10)
 
-        with httpx.Client(base_url=server.url, timeout=10) as http:
-            wait_for("the queue to drain", lambda: _queue_depth(http) == 0, timeout=60)
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            wait_for("the queue to drain", lambda: _queue_depth(http) == 0, timeout=120)
             acked = 0
             for uploader in uploaders:
                 headers = {"Authorization": f"Bearer {uploader.token}"}

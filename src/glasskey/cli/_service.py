@@ -14,12 +14,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from glasskey.core.errors import GlasskeyError, UsageError, VerificationError
 from glasskey.storage._urls import parse_database_url
+
+if TYPE_CHECKING:
+    from glasskey.server._user_ids import UserIdPolicy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -153,8 +156,21 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="VRF seed file (else $GLASSKEY_VRF_KEY or dev key).")
         ] = None,
         open_registration: Annotated[
-            bool, typer.Option(help="Let anyone register an unused user id.")
+            bool,
+            typer.Option(
+                help="Let anyone register an unused user id. For development only: anyone "
+                "may then claim any id (a warning is logged at start-up)."
+            ),
         ] = False,
+        user_id_policy: Annotated[
+            str,
+            typer.Option(
+                help="Which user ids name the same user: exact (as given; the default, so "
+                "existing ids keep their users), casefold (NFKC + case folding: Alice is "
+                "alice) or e164 (phone numbers, + and 8-15 digits). Choose before the first "
+                "registration.",
+            ),
+        ] = "exact",
         rate_limit: Annotated[
             float, typer.Option(help="Public requests/s per client address; 0 disables.")
         ] = 50.0,
@@ -258,6 +274,7 @@ def register(app: typer.Typer) -> None:
                 user_write_limit=user_write_limit,
                 write_rate_limit=write_rate_limit,
                 open_registration=open_registration,
+                user_id_policy=_user_id_policy(user_id_policy),
                 admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
                 auditor_url=auditor_url,
                 auditor_namespace=auditor_namespace,
@@ -479,3 +496,15 @@ def register(app: typer.Typer) -> None:
         from glasskey.demo import run_demo
 
         raise typer.Exit(run_demo(port=port, keep=keep))
+
+
+def _user_id_policy(name: str) -> UserIdPolicy:
+    """The ``--user-id-policy`` named (the server is imported only when serving)."""
+    from glasskey.server._user_ids import UserIdPolicy
+
+    try:
+        return UserIdPolicy(name.lower())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{name!r}: use exact, casefold or e164", param_hint="--user-id-policy"
+        ) from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
@@ -169,14 +169,24 @@ class Directory:
         """Accept an update into the durable pending queue; returns its id."""
         return self.enqueue_many([(label, value)])[0]
 
-    def enqueue_many(self, updates: Sequence[tuple[bytes, bytes]]) -> list[int]:
+    def enqueue_many(
+        self,
+        updates: Sequence[tuple[bytes, bytes]],
+        alongside: Callable[[list[int], StoreTransaction], None] | None = None,
+    ) -> list[int]:
         """Accept several updates in one transaction (one durable commit); their ids in order.
 
         All are validated first: one invalid update rejects the call and nothing is queued.
+        ``alongside(ids, txn)`` runs inside that transaction before it commits: the service
+        writes its receipts there, so an update is never queued without its receipt (nor a
+        receipt stored for an update that is not queued) whatever moment the process dies.
         """
         checked = [self._validate(label, value) for label, value in updates]
         with self.store.write(publisher=False) as txn:
-            return [txn.enqueue(label, value) for label, value in checked]
+            ids = [txn.enqueue(label, value) for label, value in checked]
+            if alongside is not None:
+                alongside(ids, txn)
+            return ids
 
     def check_update(self, label: bytes, value: bytes) -> None:
         """Raise ``InvalidUpdate`` exactly when ``enqueue`` would refuse this update."""

@@ -14,23 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from typing import Protocol
 
-from glasskey.core.errors import Conflict, UsageError
+from glasskey.core.errors import Conflict
 from glasskey.server._db import ServiceDB
-
-#: User ids are the directory labels (UTF-8). Printable, no whitespace, bounded.
-USER_ID_RE = re.compile(r"^[A-Za-z0-9._@+\-:]{1,256}$")
-
-
-def check_user_id(user_id: str) -> str:
-    """Validate a user id (also the directory label); raises ``UsageError`` with the rule."""
-    if not isinstance(user_id, str) or not USER_ID_RE.match(user_id):
-        raise UsageError("user_id must be 1-256 characters from A-Z a-z 0-9 . _ @ + - :")
-    return user_id
+from glasskey.server._user_ids import check_user_id
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -4,7 +4,10 @@ Why a separate module instead of the directory's ``Store``: the directory owns t
 and its schema; the service keeps a few small tables next to it in the *same* database (so an
 operator backs up one thing) but never inside the directory's transactions. Everything here
 is derivable or append-only, which is what makes that safe: the root log is rebuilt from the
-directory's epoch roots after a crash (see ``rootlog.RootLog.catch_up``).
+directory's epoch roots after a crash (see ``rootlog.RootLog.catch_up``). The one exception
+is an upload's receipt (``glasskey_updates``, ``glasskey_upload_ids``): it is written inside
+the directory's enqueue transaction (``_uploads.Uploads``), because an update queued without
+its receipt would be published while its client never got an answer.
 
 Connections, transactions and the two dialects' differences come from
 ``glasskey.storage._sql``: statements here use ``?`` placeholders and ``{blob}``/``{bigint}``.

@@ -21,7 +21,6 @@ from glasskey.core.akd.wire import encode_single_append_only_proof, join_append_
 from glasskey.core.errors import MalformedError, Unavailable, UsageError
 from glasskey.core.plexi import SignatureResponse
 from glasskey.directory import Directory, InvalidEpoch, LabelNotFound
-from glasskey.server._auth import check_user_id
 from glasskey.server._countersign import Countersigner, SignatureStore
 from glasskey.server._results import (
     AuditLog,
@@ -37,6 +36,7 @@ from glasskey.server._results import (
     StateProof,
 )
 from glasskey.server._rootlog import RootLog
+from glasskey.server._user_ids import UserIdPolicy
 
 T = TypeVar("T")
 #: Seconds a read waits for the root log to sign the epoch it just read (the publisher
@@ -78,8 +78,10 @@ class DirectoryReads:
         auditor_url: str | None,
         max_publication_delay: float,
         checkpoint_refresh: float,
+        user_id_policy: UserIdPolicy = UserIdPolicy.EXACT,
     ) -> None:
         self.directory = directory
+        self.user_ids = user_id_policy
         self.rootlog = rootlog
         self.signatures = signatures
         self.countersigner = countersigner
@@ -188,14 +190,16 @@ class DirectoryReads:
 
     async def bundle(self, user_id: str, known_size: int | None) -> Bundle:
         """``user_id``'s current key with its lookup proof, in the state it was read from."""
-        label = check_user_id(user_id).encode("utf-8")
+        user_id = self.user_ids.normalise(user_id)
+        label = user_id.encode("utf-8")
         proof, epoch_hash = await self.run_read(self.directory.lookup, label)
         snapshot = await self.snapshot_for_async(epoch_hash)
         return Bundle(user_id, proof, self.signed_state(snapshot, known_size))
 
     def history(self, user_id: str, most_recent: int | None, known_size: int | None) -> History:
         """``user_id``'s key history: ``Complete``, or ``MostRecent(most_recent)``."""
-        label = check_user_id(user_id).encode("utf-8")
+        user_id = self.user_ids.normalise(user_id)
+        label = user_id.encode("utf-8")
         proof, epoch_hash = self.directory.key_history(label, HistoryParams(most_recent))
         state = self.signed_state(self.snapshot_for(epoch_hash), known_size)
         return History(user_id, most_recent, proof, state)

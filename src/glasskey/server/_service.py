@@ -30,6 +30,7 @@ from glasskey.server._results import Readiness
 from glasskey.server._rootlog import RootLog
 from glasskey.server._settings import ServerSettings
 from glasskey.server._uploads import Uploads
+from glasskey.server._user_ids import UserIdPolicy
 from glasskey.storage._urls import Backend, parse_database_url
 
 log = logging.getLogger("glasskey.server")
@@ -84,6 +85,14 @@ class DirectoryService:
             m.gauge("glasskey_auditor_consecutive_failures",
                     "Countersign attempts that failed since the last success.",
                     lambda: float(signer.failures))  # fmt: skip
+        # ``UserIdPolicy(...)``: settings passed to workers as JSON carry the policy's name.
+        user_ids = UserIdPolicy(settings.user_id_policy)
+        if settings.open_registration:
+            log.warning(
+                "open registration is on: anyone may claim any unused user id "
+                "(user id policy %r). For development only; never in production.",
+                user_ids.value,
+            )
         self.reads = DirectoryReads(
             directory,
             rootlog,
@@ -93,6 +102,7 @@ class DirectoryService:
             auditor_url=settings.auditor_url,
             max_publication_delay=settings.resolved_max_publication_delay(),
             checkpoint_refresh=settings.checkpoint_refresh,
+            user_id_policy=user_ids,
         )
         self.uploads = Uploads(
             directory,
@@ -102,6 +112,7 @@ class DirectoryService:
             m,
             wake_publisher=self.publisher.wake,
             open_registration=settings.open_registration,
+            user_id_policy=user_ids,
         )
 
     def _checkpoint_age(self) -> float:

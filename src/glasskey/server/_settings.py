@@ -9,6 +9,7 @@ from pathlib import Path
 
 from glasskey.core.errors import ConfigurationError
 from glasskey.server._proxies import parse_trusted_proxies
+from glasskey.server._user_ids import UserIdPolicy
 from glasskey.storage._urls import parse_database_url
 
 DEFAULT_DB_FILE = "glasskey.db"
@@ -60,6 +61,9 @@ class ServerSettings:
     #: Anyone may register an unused user id (first come, first served). Off in production:
     #: there the messaging service's own authenticator or the admin token registers users.
     open_registration: bool = False
+    #: Which ids name the same user (``_user_ids.UserIdPolicy``). ``exact`` by default: ids
+    #: registered so far keep naming the same users; pick another before the first one.
+    user_id_policy: UserIdPolicy = UserIdPolicy.EXACT
     admin_token: str | None = field(default=None, repr=False)
     #: Re-sign the head checkpoint this often even without new epochs, so that honest idle
     #: logs never look stale to clients (must be well below clients' maximum age).

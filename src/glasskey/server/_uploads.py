@@ -21,7 +21,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from glasskey.core.errors import (
     PermissionDenied,
@@ -31,12 +31,14 @@ from glasskey.core.errors import (
     UsageError,
 )
 from glasskey.directory import Directory, LabelNotFound
-from glasskey.server._auth import Authenticator, TokenAuthenticator, check_user_id
+from glasskey.server._auth import Authenticator, TokenAuthenticator
 from glasskey.server._batching import GroupCommitter
 from glasskey.server._db import ServiceDB
 from glasskey.server._metrics import Metrics
 from glasskey.server._reads import DirectoryReads
 from glasskey.server._results import Bundle, Receipt, UpdateStatus
+from glasskey.server._user_ids import UserIdPolicy
+from glasskey.storage import StoreTransaction
 
 #: Seconds between status checks while an upload waits for its epoch.
 PUBLICATION_POLL = 0.05
@@ -71,6 +73,7 @@ class Uploads:
         *,
         wake_publisher: Callable[[], None],
         open_registration: bool,
+        user_id_policy: UserIdPolicy = UserIdPolicy.EXACT,
     ) -> None:
         self.directory = directory
         self.db = db
@@ -79,6 +82,13 @@ class Uploads:
         self.metrics = metrics
         self._wake_publisher = wake_publisher
         self._open_registration = open_registration
+        self._user_ids = user_id_policy
+        # Receipts commit in the directory's own enqueue transaction when both live in one
+        # database (they do for ``glasskey serve``): a crash can then never separate an
+        # update from its receipt. ``memory://`` gives two private in-memory databases; the
+        # receipts then commit in the service's one *inside* the directory's transaction,
+        # which rolls the queue back if they fail — and a crash loses both anyway.
+        self._receipts_in_store = db.url == directory.store.url != "memory://"
         self._enqueuer: GroupCommitter[_Upload, Receipt | ReplayedUpload] = GroupCommitter(
             self._enqueue_batch
         )
@@ -91,8 +101,9 @@ class Uploads:
 
     # -- who is asking ----------------------------------------------------------------------------
 
-    def register(self, user_id: str, authorization: str | None) -> str:
-        """Register ``user_id``; returns its bearer token (the only time it exists in clear).
+    def register(self, user_id: str, authorization: str | None) -> tuple[str, str]:
+        """Register ``user_id``; returns the id as stored (the user id policy's spelling) and
+        its bearer token (the only time it exists in clear).
 
         Needs the admin token unless registration is open.
         """
@@ -103,7 +114,8 @@ class Uploads:
             if authorization:
                 raise PermissionDenied("registration needs the admin token")
             raise Unauthenticated("registration needs the admin token")
-        return auth.issue(check_user_id(user_id))
+        user_id = self._user_ids.normalise(user_id)
+        return user_id, auth.issue(user_id)
 
     async def authenticate(self, authorization: str | None) -> str:
         """The user an ``Authorization`` header authenticates; AuthenticationError if none."""
@@ -122,6 +134,7 @@ class Uploads:
         ``upload_id``: the client's id of this upload (see the module docstring); None for a
         caller in this process, whose calls cannot be replayed: each is a new upload.
         """
+        user_id = self._user_ids.normalise(user_id)
         if principal != user_id:
             raise PermissionDenied(
                 f"you are authenticated as {principal!r} and may only change your own label"
@@ -181,8 +194,8 @@ class Uploads:
             return None
 
     def _enqueue_batch(self, uploads: Sequence[_Upload]) -> list[Receipt | ReplayedUpload]:
-        """Queue concurrent submissions together: one queue commit and one receipt commit
-        for the whole batch instead of two per update (``GroupCommitter``).
+        """Queue concurrent submissions together: one commit for the whole batch — queue rows
+        and receipts together — instead of one per update (``GroupCommitter``).
 
         Batches of one process are written one at a time, so an id checked here cannot be
         taken by this process meanwhile; two processes racing with one id can at worst both
@@ -200,31 +213,26 @@ class Uploads:
             if outcome is None:
                 fresh.append(i)
             outcomes[i] = outcome
-        ids = self.directory.enqueue_many(
-            [(uploads[i].user_id.encode("utf-8"), uploads[i].value) for i in fresh]
-        )
         accepted_at = time.time()
-        for i, update_id in zip(fresh, ids, strict=True):
-            upload = uploads[i]
-            outcomes[i] = Receipt(
-                update_id, upload.user_id, hashlib.sha256(upload.value).digest(), accepted_at
-            )
-        receipts = [outcomes[i] for i in fresh]
-        with self.db.transaction():
-            self.db.executemany(
-                "INSERT INTO glasskey_updates (update_id, user_id, value_sha256, accepted_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
-                "user_id = excluded.user_id, value_sha256 = excluded.value_sha256, "
-                "accepted_at = excluded.accepted_at",
-                [(r.update_id, r.user_id, r.value_sha256, r.accepted_at)
-                 for r in receipts if isinstance(r, Receipt)],
-            )  # fmt: skip
-            self.db.executemany(
-                "INSERT INTO glasskey_upload_ids (user_id, upload_id, update_id) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_id, upload_id) DO NOTHING",
-                [(uploads[i].user_id, uploads[i].upload_id, update_id)
-                 for i, update_id in zip(fresh, ids, strict=True)],
-            )  # fmt: skip
+
+        def write_receipts(ids: list[int], txn: StoreTransaction) -> None:
+            for i, update_id in zip(fresh, ids, strict=True):
+                upload = uploads[i]
+                outcomes[i] = Receipt(update_id, upload.user_id, _digest(upload), accepted_at)
+            receipts = [(r.update_id, r.user_id, r.value_sha256, r.accepted_at)
+                        for i in fresh if isinstance(r := outcomes[i], Receipt)]  # fmt: skip
+            upload_ids = [(uploads[i].user_id, uploads[i].upload_id, update_id)
+                          for i, update_id in zip(fresh, ids, strict=True)]  # fmt: skip
+            if self._receipts_in_store:
+                _write_receipts(txn, receipts, upload_ids)
+            else:
+                with self.db.transaction():
+                    _write_receipts(self.db, receipts, upload_ids)
+
+        self.directory.enqueue_many(
+            [(uploads[i].user_id.encode("utf-8"), uploads[i].value) for i in fresh],
+            write_receipts,
+        )
         answered: list[Receipt | ReplayedUpload] = []
         for upload in uploads:
             outcome = outcomes[first[(upload.user_id, upload.upload_id)]]
@@ -264,6 +272,30 @@ class Uploads:
             raise LabelNotFound(f"no update with id {update_id}")
         user_id, digest, accepted_at = rows[0]
         return Receipt(update_id, str(user_id), bytes(digest), float(accepted_at))
+
+
+class _SqlWriter(Protocol):
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+def _write_receipts(
+    sql: _SqlWriter,
+    receipts: Sequence[tuple[int, str, bytes, float]],
+    upload_ids: Sequence[tuple[str, str, int]],
+) -> None:
+    """The receipts (``glasskey_updates``) and client upload ids of newly queued updates."""
+    sql.executemany(
+        "INSERT INTO glasskey_updates (update_id, user_id, value_sha256, accepted_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO UPDATE SET "
+        "user_id = excluded.user_id, value_sha256 = excluded.value_sha256, "
+        "accepted_at = excluded.accepted_at",
+        receipts,
+    )
+    sql.executemany(
+        "INSERT INTO glasskey_upload_ids (user_id, upload_id, update_id) VALUES (?, ?, ?) "
+        "ON CONFLICT (user_id, upload_id) DO NOTHING",
+        upload_ids,
+    )
 
 
 def _digest(upload: _Upload) -> bytes:

@@ -10,10 +10,10 @@ proof generation stay at O(tree depth) and O(1) round trips respectively.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(slots=True)
@@ -95,6 +95,10 @@ class StoreTransaction(Protocol):
     def add_epoch(self, epoch: int, root_hash: bytes) -> None: ...
     def enqueue(self, label: bytes, value: bytes) -> int: ...
     def mark_published(self, update_ids: Collection[int], epoch: int) -> None: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """A portable statement (``?`` placeholders) on a caller's own table beside the
+        directory's, in this transaction: the caller's rows commit with the directory's or
+        not at all. The in-memory store has no SQL tables and raises ``NotImplementedError``."""
 
 
 class Store(Protocol):

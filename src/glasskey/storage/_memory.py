@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from glasskey.storage._base import NodeRecord, PendingRecord, StoredProofs, ValueState
 
@@ -142,6 +143,9 @@ class _MemoryTransaction:
         self._check_writable()
         for update_id in update_ids:
             self._published[update_id] = epoch
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError("the in-memory store has no SQL tables")
 
     def _apply(self) -> None:
         store = self._store

@@ -10,7 +10,7 @@ then sees the winner's epoch.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Final
 
@@ -18,6 +18,7 @@ import psycopg
 
 from glasskey.storage import _schema as schema
 from glasskey.storage._base import NodeRecord, PendingRecord, StoredProofs, ValueState
+from glasskey.storage._dialects import POSTGRES
 from glasskey.storage._sql import PostgresDatabase
 from glasskey.storage._urls import DatabaseUrl
 
@@ -211,6 +212,10 @@ class _PostgresTransaction:
             (ids, epoch),
         )
         self._conn.execute("DELETE FROM pending_updates WHERE id = ANY(%s)", (ids,))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(POSTGRES.sql(sql), [tuple(row) for row in rows])
 
 
 class PostgresStore:

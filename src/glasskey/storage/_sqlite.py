@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -167,6 +167,9 @@ class _SqliteTransaction:
             "INSERT INTO published_updates (id, epoch) VALUES (?, ?)", ((i, epoch) for i in ids)
         )
         self._conn.executemany("DELETE FROM pending_updates WHERE id = ?", ((i,) for i in ids))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, (tuple(row) for row in rows))
 
 
 class SqliteStore:

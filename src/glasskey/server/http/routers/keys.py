@@ -37,8 +37,8 @@ def register(
 
     Needs the admin token unless the server runs with open registration.
     """
-    token = service_of(request).uploads.register(body.user_id, authorization)
-    return encoding.json_response(encoding.register_model(body.user_id, token), 201)
+    user_id, token = service_of(request).uploads.register(body.user_id, authorization)
+    return encoding.json_response(encoding.register_model(user_id, token), 201)
 
 
 @router.post(

@@ -12,8 +12,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,33 +28,10 @@ from glasskey.client import (
     VerificationPolicy,
 )
 from glasskey.demo import free_port, start_server, stop_server, wait_ready
+from tests.security.procs import PY_MAIN, cli, wait_for
 
 AUDITOR_TOKEN = "e2e-auditor-admin-token-not-for-logs"
 NAMESPACE = "e2e.glasskey.test"
-_PY_MAIN = "from glasskey.cli import main; main()"
-
-
-def _cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", _PY_MAIN, *args], capture_output=True, text=True, cwd=cwd,
-        timeout=60, env={**os.environ, **(env or {})},
-    )  # fmt: skip
-
-
-def _wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except httpx.HTTPError as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture
@@ -79,13 +55,13 @@ def auditor(tmp_path: Path) -> Iterator[tuple[str, bytes]]:
     folder.mkdir()
     log = open(folder / "auditor.log", "ab")  # noqa: SIM115 - closed after the process ends
     proc = subprocess.Popen(
-        [sys.executable, "-c", _PY_MAIN, "auditor", "serve", "--port", str(port),
+        [sys.executable, "-c", PY_MAIN, "auditor", "serve", "--port", str(port),
          "--db", f"sqlite:///{folder / 'auditor.db'}"],
         cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for("the auditor", lambda: httpx.get(f"{url}/info", timeout=1).status_code == 200)
+        wait_for("the auditor", lambda: httpx.get(f"{url}/info", timeout=1).status_code == 200)
         yield url, public
     finally:
         stop_server(proc)
@@ -101,10 +77,10 @@ def test_log_auditor_client_loop(
     blobs = f"{server_url}/api/transparency/blobs"
     # The log makes its publishing token and hands the auditor's operator only its owner id;
     # the operator registers the namespace, pointing the auditor at the log's blobs.
-    made = _cli("auditor", "owner-token", "--json", cwd=tmp_path)
+    made = cli("auditor", "owner-token", "--json", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     log_token, owner = json.loads(made.stdout)["token"], json.loads(made.stdout)["owner"]
-    created = _cli(
+    created = cli(
         "auditor", "create-namespace", NAMESPACE, "--remote-url", auditor_url,
         "--log-directory", blobs, "--owner", owner, cwd=tmp_path,
         env={"GLASSKEY_AUDITOR_ADMIN_TOKEN": AUDITOR_TOKEN},
@@ -137,12 +113,12 @@ def test_log_auditor_client_loop(
             body = httpx.get(f"{server_url}/api/crypto/bundles/alice", timeout=5).json()
             return body if body["auditor_signature"] is not None else None
 
-        bundle = _wait_for("the countersignature", countersigned)
+        bundle = wait_for("the countersignature", countersigned)
         signature = bundle["auditor_signature"]
         assert (signature["namespace"], signature["epoch"]) == (NAMESPACE, served)
         assert signature["digest"] == bundle["root_hash"]
         assert signature["key_id"] == auditor_key[31]
-        verified = _wait_for(
+        verified = wait_for(
             "the auditor's worker",
             lambda: httpx.get(f"{auditor_url}/namespaces/{NAMESPACE}", timeout=5).json().get(
                 "last_verified_epoch"
@@ -189,13 +165,13 @@ def test_log_auditor_client_loop(
             client.lookup("alice")
 
         # The CLI: --auditor-key with --auditor-namespace pins it; a wrong key is exit 1.
-        ok = _cli("lookup", "bob", "--server", server_url, "--state", str(tmp_path / "c.db"),
+        ok = cli("lookup", "bob", "--server", server_url, "--state", str(tmp_path / "c.db"),
                   "--auditor-key", auditor_key.hex(), "--auditor-namespace", NAMESPACE,
                   "--require-auditor", "--json", cwd=tmp_path)  # fmt: skip
         assert ok.returncode == 0, ok.stdout + ok.stderr
         out = json.loads(ok.stdout)
         assert out["auditor"]["epoch"] == served and out["auditor"]["namespace"] == NAMESPACE
-        bad = _cli("lookup", "bob", "--server", server_url, "--state", str(tmp_path / "d.db"),
+        bad = cli("lookup", "bob", "--server", server_url, "--state", str(tmp_path / "d.db"),
                    "--auditor-key", "11" * 32, "--auditor-namespace", NAMESPACE, "--json",
                    cwd=tmp_path)  # fmt: skip
         assert bad.returncode == 1, bad.stdout + bad.stderr

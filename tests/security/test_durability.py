@@ -30,6 +30,7 @@ import pytest
 
 from glasskey.core.akd.audit import parse_audit_blob_name, verify_audit_blob
 from glasskey.core.akd.configuration import get_configuration
+from glasskey.directory import FolderBlobStore
 from tests.security.procs import ADMIN_TOKEN, Process, start_log_server, wait_for
 
 KILL_CYCLES = int(os.environ.get("GLASSKEY_KILL_CYCLES", "20"))
@@ -83,22 +84,22 @@ def _check_audit_blobs(db: Path, blob_dir: Path) -> int:
     """Every epoch has an audit blob, they chain, and each verifies; the number of epochs."""
     with sqlite3.connect(db) as conn:
         roots = dict(conn.execute("SELECT epoch, root_hash FROM akd_epochs"))
-    names = {
-        parse_audit_blob_name(str(path.relative_to(blob_dir))): path
-        for path in blob_dir.rglob("*")
-        if path.is_file()
-    }
-    by_epoch = {blob.epoch: (blob, path) for blob, path in names.items()}
+    # The store's own listing: a kill mid-write leaves a ``.tmp-`` file, which it skips.
+    store = FolderBlobStore(blob_dir)
+    by_epoch = {}
+    for name in store.list():
+        blob = parse_audit_blob_name(name)
+        by_epoch[blob.epoch] = (blob, name)
     config = get_configuration("whatsapp_v1")
     for epoch in sorted(roots):
         if epoch == 1 and epoch not in by_epoch:
             continue  # the first epoch may have no predecessor to prove against
         assert epoch in by_epoch, f"epoch {epoch} has no audit blob"
-        blob, path = by_epoch[epoch]
+        blob, name = by_epoch[epoch]
         assert blob.current_hash == bytes(roots[epoch]), f"epoch {epoch}: blob for another root"
         if epoch - 1 in roots:
             assert blob.previous_hash == bytes(roots[epoch - 1]), f"epoch {epoch}: broken chain"
-        verify_audit_blob(config, blob, path.read_bytes())
+        verify_audit_blob(config, blob, store.get(name))
     return len(roots)
 
 

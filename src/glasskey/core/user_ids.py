@@ -8,6 +8,10 @@ stores and compares ids NFKC-normalised and case-folded; ``e164`` accepts phone 
 
 Every entry point (register, upload, lookup, history, inclusion) normalises through the one
 policy, so a spelling can never reach a label another entry point would not have produced.
+The log declares its policy in its key document and clients pin it with the keys and apply
+it too (it lives in ``core`` for that): a client of a ``casefold`` log that looks up
+``ALICE`` verifies the proof for the label ``alice`` instead of reporting the server's
+correct answer as ``wrong_label``.
 The policy is chosen before the first registration: switching it later does not rewrite the
 ids already registered (an ``Alice`` registered under ``exact`` is unreachable under
 ``casefold``).
@@ -61,3 +65,6 @@ class UserIdPolicy(StrEnum):
                 )
             return number
         return check_user_id(user_id)
+
+
+__all__ = ["E164_RE", "USER_ID_RE", "UserIdPolicy", "check_user_id"]

@@ -183,12 +183,17 @@ def test_split_view_is_refused_at_same_and_larger_size() -> None:
                     client.lookup("alice")
 
 
-def test_stale_head_is_refused() -> None:
+def test_stale_head_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Time is moved forward instead of slept through: a loaded machine cannot make the first
+    lookup stale, nor the sleep too short (the wall-clock version was flaky)."""
+    real_time = time.time
+    skew = 0.0
+    monkeypatch.setattr(time, "time", lambda: real_time() + skew)
     for h in make_harness(checkpoint_refresh=3600):
         _seed(h, {"alice": [b"a1"]})
-        with _client(h, policy=VerificationPolicy(max_age=1.0)) as client:
+        with _client(h, policy=VerificationPolicy(max_age=60.0)) as client:
             client.lookup("alice")
-            time.sleep(1.6)
+            skew = 61.0  # a minute without a fresh head
             with pytest.raises(StaleHead):
                 client.lookup("alice")
             h.service.rootlog.sign_checkpoint()  # an honest log re-signs its head

@@ -96,15 +96,30 @@ def test_an_overdue_first_upload_is_raised_when_nothing_is_published(server: Har
             client.monitor("alice", own=True)
 
 
-def test_a_changed_declaration_is_a_trust_mismatch(server: Harness) -> None:
+@pytest.mark.parametrize(
+    ("field", "pinned_value", "words"),
+    [
+        ("max_publication_delay", 1.5, "maximum publication delay of 2.0s, not 1.5 as pinned"),
+        # The re-signing interval sets the default max_age: a log that raised it would let an
+        # old head be replayed for longer.
+        ("checkpoint_refresh", 1.0, "checkpoint re-signing interval of"),
+        # Another user id policy would make an id name another user's label.
+        ("user_id_policy", "casefold", "user id policy 'exact', not 'casefold'"),
+    ],
+)
+def test_a_changed_declaration_is_a_trust_mismatch(
+    server: Harness, field: str, pinned_value: object, words: str
+) -> None:
     state = ClientState()
     with _client(server, state) as client:
         _published(client, server, b"k1")
     pinned = state.trust("http://testserver")
     assert pinned is not None
-    state.pin("http://testserver", replace(pinned, max_publication_delay=1.5))
-    with _client(server, state) as client, pytest.raises(TrustMismatch, match="publication"):
+    assert getattr(pinned, field) not in (None, pinned_value)
+    state.pin("http://testserver", replace(pinned, **{field: pinned_value}))
+    with _client(server, state) as client, pytest.raises(TrustMismatch, match=words) as caught:
         client.monitor("alice", own=True)
+    assert caught.value.code == "trust_mismatch"
 
 
 def test_a_configured_trust_takes_the_declared_delay_once(server: Harness) -> None:

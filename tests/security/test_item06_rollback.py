@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from glasskey.api.headers import PROTOBUF, signed_state_from_headers
 from glasskey.client import (
     AuditorPin,
     GlasskeyClient,
@@ -29,7 +30,7 @@ from glasskey.client import (
     StaleHead,
     VerificationPolicy,
 )
-from glasskey.client._verify import verify_bundle
+from glasskey.client._verify import verify_bundle, verify_countersignature
 from glasskey.demo import ReplayTransport, free_port
 from glasskey.log.profile import open_checkpoint
 from tests.security.procs import ADMIN_TOKEN, Process, wait_for
@@ -90,6 +91,14 @@ def test_a_fresh_client_refuses_a_head_older_than_the_auditor_signed(
     upload(server, alice, b"alice-new-key")
     new = _signed_epoch(server, "alice", old["epoch"])  # epoch N+k, countersigned too
     keys = (auditor_public,)
+
+    # The protobuf form carries the same newest signature in a header: a client of the
+    # protobuf API gets the same rollback evidence as one of the JSON API.
+    proto = httpx.get(f"{server.url}{BUNDLES}alice", headers={"Accept": PROTOBUF})
+    proto_state = signed_state_from_headers(proto.headers)
+    assert proto_state.auditor_latest is not None
+    latest = verify_countersignature(proto_state.auditor_latest, keys, HONEST, "header")
+    assert latest.epoch >= new["epoch"]
 
     # The log's own answer carries the auditor's newest signature: an old head served with
     # it (a stale replica, a half-restored backup) is refused by a client with no state.

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
+from glasskey.client import GlasskeyClient
 from tests.security.procs import ADMIN_TOKEN, Process, upload_body
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -22,7 +24,7 @@ def _register(url: str, user: str) -> httpx.Response:
                       timeout=10)  # fmt: skip
 
 
-def test_casefold_makes_alice_one_user(log_server: Callable[..., Process]) -> None:
+def test_casefold_makes_alice_one_user(log_server: Callable[..., Process], tmp_path: Path) -> None:
     server = log_server("--user-id-policy", "casefold")
     first = _register(server.url, "alice")
     assert first.status_code == 201, first.text
@@ -44,6 +46,17 @@ def test_casefold_makes_alice_one_user(log_server: Callable[..., Process]) -> No
     assert history.status_code == 200, history.text
     bob = _register(server.url, "Bob")
     assert bob.status_code == 201 and bob.json()["user_id"] == "bob", bob.text
+
+    # The key document declares the policy; the client pins it and looks up the label it
+    # makes of an id, so the server's correct answer for "ALICE" is not a wrong_label alert.
+    declared = httpx.get(f"{server.url}/api/transparency/keys", timeout=10).json()
+    assert declared["user_id_policy"] == "casefold"
+    with GlasskeyClient(server.url, state=tmp_path / "phone.db") as phone:
+        key = phone.lookup("ALICE")
+        assert (key.user_id, key.key) == ("alice", b"alice-key")
+        assert phone.trust().user_id_policy == "casefold"
+        assert [v.value for v in phone.history("Alice").versions] == [b"alice-key"]
+        assert phone.monitor("aLiCe").ok
 
 
 def test_e164_refuses_a_non_phone_number(log_server: Callable[..., Process]) -> None:

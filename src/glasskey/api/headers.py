@@ -13,6 +13,9 @@ travels beside it, one header per field:
 ``X-Glasskey-Log-Consistency``     comma-separated hex hashes; absent without a proof
 ``X-Glasskey-Auditor-Signature``   base64 of the countersignature's compact JSON; absent
                                    without one
+``X-Glasskey-Auditor-Latest``      base64 of the auditor's newest countersignature for the
+                                   namespace, compact JSON; absent without one (a client that
+                                   pins the auditor refuses epochs older than it)
 =================================  =========================================================
 
 There is no header for ``consistency_from``: it is the ``known_size`` the client sent.
@@ -39,6 +42,11 @@ CHECKPOINT = "X-Glasskey-Checkpoint"
 LOG_INCLUSION = "X-Glasskey-Log-Inclusion"
 LOG_CONSISTENCY = "X-Glasskey-Log-Consistency"
 AUDITOR_SIGNATURE = "X-Glasskey-Auditor-Signature"
+AUDITOR_LATEST = "X-Glasskey-Auditor-Latest"
+
+
+def _compact_json(value: Any) -> str:
+    return encode_base64(json.dumps(value, separators=(",", ":")).encode("utf-8"))
 
 
 def signed_state_headers(state: SignedState) -> dict[str, str]:
@@ -53,8 +61,9 @@ def signed_state_headers(state: SignedState) -> dict[str, str]:
     if state.log_consistency is not None:
         headers[LOG_CONSISTENCY] = ",".join(h.hex() for h in state.log_consistency)
     if state.auditor_signature is not None:
-        compact = json.dumps(state.auditor_signature, separators=(",", ":"))
-        headers[AUDITOR_SIGNATURE] = encode_base64(compact.encode("utf-8"))
+        headers[AUDITOR_SIGNATURE] = _compact_json(state.auditor_signature)
+    if state.auditor_latest is not None:
+        headers[AUDITOR_LATEST] = _compact_json(state.auditor_latest)
     return headers
 
 
@@ -76,10 +85,14 @@ def signed_state_from_headers(
             return None
         return text.split(",") if text else []
 
+    def compact_json(name: str) -> Any:
+        raw = headers.get(name)
+        return None if raw is None else json.loads(base64.b64decode(raw, validate=True))
+
     try:
         note = base64.b64decode(headers.get(CHECKPOINT, ""), validate=True).decode("utf-8")
-        raw_signature = headers.get(AUDITOR_SIGNATURE)
-        signature = None if raw_signature is None else json.loads(base64.b64decode(raw_signature))
+        signature = compact_json(AUDITOR_SIGNATURE)
+        latest = compact_json(AUDITOR_LATEST)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise MalformedError("a signed-state header is not valid base64 / JSON") from None
     consistency = hashes(LOG_CONSISTENCY)
@@ -92,11 +105,13 @@ def signed_state_from_headers(
         "consistency_from": known_size,
         "log_consistency": consistency,
         "auditor_signature": signature,
+        "auditor_latest": latest,
     }
     return parse(SignedState, fields, "signed-state headers")
 
 
 __all__ = [
+    "AUDITOR_LATEST",
     "AUDITOR_SIGNATURE",
     "CHECKPOINT",
     "EPOCH",

@@ -225,6 +225,12 @@ class KeysResponse(WireModel):
         "epochs. Clients pin it with the keys and, unless configured otherwise, refuse a "
         "checkpoint older than a small multiple of it (a replayed old head).",
     )
+    user_id_policy: str | None = Field(
+        default=None,
+        description="Which user ids name the same user: exact, casefold (NFKC + case "
+        "folding) or e164 (phone numbers). Clients pin it with the keys and look up the "
+        "label the policy makes of an id, as the server does. Absent: exact.",
+    )
 
 
 # -- key owner ----------------------------------------------------------------------------------

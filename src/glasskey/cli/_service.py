@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
@@ -75,8 +75,15 @@ def _client(
     auditor_keys: list[str] | None = None,
     auditor_namespace: str | None = None,
     require_auditor: bool = False,
+    auditor_url: str | None = None,
 ) -> Any:
-    from glasskey.client import AuditorPin, GlasskeyClient, Trust, VerificationPolicy
+    from glasskey.client import (
+        LOG_DECLARED,
+        AuditorPin,
+        GlasskeyClient,
+        Trust,
+        VerificationPolicy,
+    )
 
     pinned = None
     if trust.get("log_key") or trust.get("vrf_key"):
@@ -95,10 +102,19 @@ def _client(
             "an auditor is pinned as a pair: --auditor-key and --auditor-namespace (the "
             "log's namespace at that auditor) go together"
         )
+    if auditor_url is not None and not auditor_keys:
+        raise UsageError("--auditor-url needs the auditor pinned: --auditor-key and "
+                         "--auditor-namespace")  # fmt: skip
     auditor = None
     if auditor_keys and auditor_namespace is not None:
-        auditor = AuditorPin(auditor_keys, auditor_namespace, required=require_auditor)
-    policy = VerificationPolicy(trust=pinned, max_age=max_age or None, auditor=auditor)
+        auditor = AuditorPin(
+            auditor_keys, auditor_namespace, required=require_auditor, url=auditor_url
+        )
+    # --max-age: unset follows the log's declared re-signing interval, 0 turns the check off.
+    age: float | Literal["log-declared"] | None = LOG_DECLARED
+    if max_age is not None:
+        age = max_age or None
+    policy = VerificationPolicy(trust=pinned, max_age=age, auditor=auditor)
     return GlasskeyClient(server, policy=policy, state=state or _default_state())
 
 
@@ -107,7 +123,12 @@ StateOpt = Annotated[
     str | None, typer.Option("--state", help="Client state file (default ~/.local/state/...).")
 ]
 MaxAgeOpt = Annotated[
-    float, typer.Option("--max-age", help="Refuse checkpoints older than this (s); 0: off.")
+    float | None,
+    typer.Option(
+        "--max-age",
+        help="Refuse checkpoints older than this (s); 0: off. Default: a few of the log's "
+        "declared checkpoint re-signing intervals.",
+    ),
 ]
 LogKeyOpt = Annotated[
     str | None, typer.Option("--log-key", help="Pin the log's note verifier key (vkey).")
@@ -123,6 +144,14 @@ AuditorNamespaceOpt = Annotated[
     typer.Option(
         "--auditor-namespace",
         help="The log's namespace at the pinned auditor (required with --auditor-key).",
+    ),
+]
+AuditorUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--auditor-url",
+        help="The pinned auditor's base URL: also ask it for its newest countersigned epoch, "
+        "so that a replayed old head is refused even with fresh state.",
     ),
 ]
 RequireAuditorOpt = Annotated[
@@ -321,13 +350,14 @@ def register(app: typer.Typer) -> None:
         label: Annotated[str, typer.Argument(help="User id to look up.")],
         server: ServerOpt,
         state: StateOpt = None,
-        max_age: MaxAgeOpt = 3600.0,
+        max_age: MaxAgeOpt = None,
         log_key: LogKeyOpt = None,
         vrf_key: VrfKeyOpt = None,
         config: ConfigOpt = "whatsapp_v1",
         auditor_key: AuditorKeyOpt = None,
         auditor_namespace: AuditorNamespaceOpt = None,
         require_auditor: RequireAuditorOpt = False,
+        auditor_url: AuditorUrlOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Fetch LABEL's key and print it only if every proof verifies."""
@@ -335,8 +365,9 @@ def register(app: typer.Typer) -> None:
 
         def action() -> Any:
             with _client(
-                server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor
-            ) as client:
+                server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
+                auditor_url,
+            ) as client:  # fmt: skip
                 return client.lookup(label)
 
         key = _run_client(as_json, action)
@@ -376,17 +407,24 @@ def register(app: typer.Typer) -> None:
         server: ServerOpt,
         most_recent: Annotated[int | None, typer.Option(help="Only the newest N versions.")] = None,
         state: StateOpt = None,
-        max_age: MaxAgeOpt = 3600.0,
+        max_age: MaxAgeOpt = None,
         log_key: LogKeyOpt = None,
         vrf_key: VrfKeyOpt = None,
         config: ConfigOpt = "whatsapp_v1",
+        auditor_key: AuditorKeyOpt = None,
+        auditor_namespace: AuditorNamespaceOpt = None,
+        require_auditor: RequireAuditorOpt = False,
+        auditor_url: AuditorUrlOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Print LABEL's verified key history (newest first)."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
-            with _client(server, state, max_age, trust) as client:
+            with _client(
+                server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
+                auditor_url,
+            ) as client:  # fmt: skip
                 return client.history(label, most_recent)
 
         result = _run_client(as_json, action)
@@ -409,17 +447,24 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--own", help="It is your label: flag versions you did not upload.")
         ] = False,
         state: StateOpt = None,
-        max_age: MaxAgeOpt = 3600.0,
+        max_age: MaxAgeOpt = None,
         log_key: LogKeyOpt = None,
         vrf_key: VrfKeyOpt = None,
         config: ConfigOpt = "whatsapp_v1",
+        auditor_key: AuditorKeyOpt = None,
+        auditor_namespace: AuditorNamespaceOpt = None,
+        require_auditor: RequireAuditorOpt = False,
+        auditor_url: AuditorUrlOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Verify LABEL's complete history and report anything suspicious (exit 1 if so)."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
-            with _client(server, state, max_age, trust) as client:
+            with _client(
+                server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
+                auditor_url,
+            ) as client:  # fmt: skip
                 return client.monitor(label, own=own)
 
         report = _run_client(as_json, action)

@@ -115,7 +115,19 @@ def _trust_of(keys: KeysResponse) -> Trust:
         domain_label=keys.domain_label.encode("utf-8") if keys.domain_label else None,
         max_publication_delay=keys.max_publication_delay,
         checkpoint_refresh=keys.checkpoint_refresh,
+        user_id_policy=keys.user_id_policy,
     )
+
+
+#: What a log promises in its key document besides its keys, pinned at first contact: raising
+#: the publication delay would hide a dropped upload for longer, raising the re-signing
+#: interval would stretch the default ``max_age`` and let an old head be replayed for longer.
+_DECLARED_PROMISES = (
+    ("max_publication_delay", "maximum publication delay of {}s"),
+    ("checkpoint_refresh", "checkpoint re-signing interval of {}s"),
+    # Another policy would make one id name another user's label.
+    ("user_id_policy", "user id policy {!r}"),
+)
 
 
 def _trust_mismatch() -> TrustMismatch:
@@ -241,6 +253,7 @@ class _Core:
                 wanted.same_keys(stored)
                 and wanted.max_publication_delay in (None, stored.max_publication_delay)
                 and wanted.checkpoint_refresh in (None, stored.checkpoint_refresh)
+                and wanted.user_id_policy in (None, stored.user_id_policy)
             ):
                 raise _trust_mismatch()
             return stored
@@ -256,22 +269,23 @@ class _Core:
     def _declared_trust(self, pinned: Trust) -> Generator[_Request, Any, Trust]:
         """``pinned``, checked against what the log declares now (owner monitoring).
 
-        A log that now declares other keys, or another publication delay than the one pinned
-        (raising it would hide a dropped upload for longer), is a ``TrustMismatch``. A
-        configured trust that left the delay to the log takes the declared one, once.
+        A log that now declares other keys, or another publication delay or re-signing
+        interval than the one pinned (``_DECLARED_PROMISES``), is a ``TrustMismatch``. A
+        configured trust that left one to the log takes the declared value, once.
         """
         declared = _trust_of((yield from self._key_document()))
         if not declared.same_keys(pinned):
             raise _trust_mismatch()
-        if pinned.max_publication_delay is None and declared.max_publication_delay is not None:
-            pinned = replace(pinned, max_publication_delay=declared.max_publication_delay)
-            self.state.pin(self.server, pinned)
-        elif declared.max_publication_delay != pinned.max_publication_delay:
-            raise TrustMismatch(
-                f"the log now declares a maximum publication delay of "
-                f"{declared.max_publication_delay}s, not the {pinned.max_publication_delay}s "
-                "pinned at first contact: a log may not change its promise"
-            )
+        for name, what in _DECLARED_PROMISES:
+            promised, now = getattr(pinned, name), getattr(declared, name)
+            if promised is None and now is not None:
+                pinned = replace(pinned, **{name: now})
+                self.state.pin(self.server, pinned)
+            elif now != promised:
+                raise TrustMismatch(
+                    f"the log now declares a {what.format(now)}, not {promised!r} as pinned "
+                    "at first contact: a log may not change its promise"
+                )
         return pinned
 
     def _auditor_epoch(self) -> Generator[_Request, Any, int]:
@@ -319,6 +333,7 @@ class _Core:
 
     def lookup(self, user_id: str) -> Generator[_Request, Any, VerifiedKey]:
         trust = yield from self.trust()
+        user_id = trust.canonical_user_id(user_id)
         previous = self.state.head(trust.origin)
         params = {"known_size": previous.size} if previous else {}
         auditor_epoch = yield from self._auditor_epoch()
@@ -347,6 +362,7 @@ class _Core:
         self, user_id: str, params: HistoryParams
     ) -> Generator[_Request, Any, VerifiedHistory]:
         trust = yield from self.trust()
+        user_id = trust.canonical_user_id(user_id)
         previous = self.state.head(trust.origin)
         query = {"known_size": previous.size} if previous else {}
         if params.most_recent is not None:
@@ -374,6 +390,7 @@ class _Core:
         """Complete history, verified; alerts for versions we did not make, changed values
         and (own label) our uploads the log has not published within its promised delay."""
         trust = yield from self.trust()
+        user_id = trust.canonical_user_id(user_id)
         if own:
             trust = yield from self._declared_trust(trust)
         alerts: list[Alert] = []
@@ -409,6 +426,7 @@ class _Core:
         self, user_id: str, key: bytes, token: str, wait: float
     ) -> Generator[_Request, Any, UploadReceipt]:
         trust = yield from self.trust()
+        user_id = trust.canonical_user_id(user_id)
         digest = hashlib.sha256(key).digest()
         upload_id = self._upload_id(trust, user_id, digest)
         # Recorded *before* sending: a crash after the server accepted it must not make our

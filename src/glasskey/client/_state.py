@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glasskey.core.errors import UsageError
+from glasskey.core.user_ids import UserIdPolicy
 
 #: The publication delay a client assumes for a log whose key document declares none.
 UNDECLARED_PUBLICATION_DELAY = 3600.0
@@ -94,6 +95,8 @@ _UPGRADES = [
     ("trust", "max_publication_delay", "ALTER TABLE trust ADD COLUMN max_publication_delay REAL"),
     # And its declared checkpoint re-signing interval.
     ("trust", "checkpoint_refresh", "ALTER TABLE trust ADD COLUMN checkpoint_refresh REAL"),
+    # And its declared user id policy.
+    ("trust", "user_id_policy", "ALTER TABLE trust ADD COLUMN user_id_policy TEXT"),
 ]
 #: Own uploads were once one row per key digest; their order is the order first sent.
 _OLD_OWN_UPDATES = (
@@ -119,8 +122,19 @@ class Trust:
     #: The log's declared interval between re-signings of its head checkpoint, pinned the
     #: same way; it sets the default maximum checkpoint age (``default_max_age``).
     checkpoint_refresh: float | None = None
+    #: The log's declared user id policy (``glasskey.core.user_ids``), pinned the same way:
+    #: the client looks up the label it makes of an id. None: exact, or "take the log's
+    #: declaration at first contact" in a configured trust.
+    user_id_policy: str | None = None
 
     def __post_init__(self) -> None:
+        if self.user_id_policy is not None:
+            try:
+                UserIdPolicy(self.user_id_policy)
+            except ValueError:
+                raise UsageError(
+                    f"Trust.user_id_policy must be one of {[p.value for p in UserIdPolicy]}"
+                ) from None
         for name in ("max_publication_delay", "checkpoint_refresh"):
             seconds = getattr(self, name)
             if seconds is not None and (
@@ -144,6 +158,10 @@ class Trust:
         """Seconds after which an own upload missing from the log is reported."""
         delay = self.max_publication_delay
         return UNDECLARED_PUBLICATION_DELAY if delay is None else float(delay)
+
+    def canonical_user_id(self, user_id: str) -> str:
+        """``user_id`` as the log's declared policy spells it (its directory label)."""
+        return UserIdPolicy(self.user_id_policy or UserIdPolicy.EXACT).normalise(user_id)
 
     def same_keys(self, other: Trust) -> bool:
         """Whether ``other`` pins the same log keys (the declared intervals aside)."""
@@ -212,25 +230,26 @@ class ClientState:
         with self._lock:
             row = self._conn.execute(
                 "SELECT origin, log_public_key, vrf_public_key, configuration, domain_label, "
-                "max_publication_delay, checkpoint_refresh FROM trust WHERE server = ?",
+                "max_publication_delay, checkpoint_refresh, user_id_policy FROM trust "
+                "WHERE server = ?",
                 (server,),
             ).fetchone()
         if row is None:
             return None
         return Trust(
             row[0], row[1], bytes(row[2]), row[3], bytes(row[4]) if row[4] else None, row[5],
-            row[6],
+            row[6], row[7],
         )  # fmt: skip
 
     def pin(self, server: str, trust: Trust) -> None:
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO trust (server, origin, log_public_key, vrf_public_key, "
-                "configuration, domain_label, max_publication_delay, checkpoint_refresh) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "configuration, domain_label, max_publication_delay, checkpoint_refresh, "
+                "user_id_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (server, trust.origin, trust.log_public_key, trust.vrf_public_key,
                  trust.configuration, trust.domain_label, trust.max_publication_delay,
-                 trust.checkpoint_refresh),
+                 trust.checkpoint_refresh, trust.user_id_policy),
             )  # fmt: skip
 
     # -- the auditor's newest countersigned epoch ------------------------------------------------

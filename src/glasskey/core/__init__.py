@@ -10,6 +10,7 @@ the one exception hierarchy; the subpackages hold the rest:
 * :mod:`glasskey.core.ecvrf` — RFC 9381 ECVRF-EDWARDS25519-SHA512-TAI.
 * :mod:`glasskey.core.plexi` — Plexi auditor signatures: encoding and verification.
 * :mod:`glasskey.core.signing` — the ``Signer`` protocol and its Ed25519 implementation.
+* :mod:`glasskey.core.user_ids` — which user ids name the same user (``UserIdPolicy``).
 """
 
 import importlib

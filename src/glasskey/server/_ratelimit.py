@@ -63,53 +63,102 @@ class RateLimiter:
             self._buckets.clear()
 
 
+@dataclass(slots=True)
+class _Share:
+    """One client's part of the cost budget: its debt and its requests running now."""
+
+    tokens: float
+    updated: float
+    running: int = 0
+
+
 class CostLimiter:
     """Admission for expensive public reads: a few at once, and a budget of cost per second.
 
     Why: a lookup costs well under a millisecond, an audit page or a long key history
     thousands of times that, so counting requests (``RateLimiter``) cannot protect lookups.
-    ``admit`` lets a request in while fewer than ``concurrency`` run and the budget is not in
-    debt; ``done(cost)`` charges what it turned out to cost (the bytes it served), which may
-    put the budget in debt: later requests wait until the refill pays it back. Global, not
-    per client: the resource protected is the process's CPU.
+    ``admit(client)`` lets a request in while fewer than ``concurrency`` run and the budget is
+    not in debt; ``done(client, cost)`` charges what it turned out to cost (the bytes it
+    served), which may put the budget in debt: later requests wait until the refill pays it
+    back. The budget is the process's (the resource protected is its CPU), and each client
+    also has a share of it: at most ``client_share`` of the rate, so that one client looping
+    over audit pages runs into its own debt and an auditor fetching its proofs, or a user
+    fetching a history, still gets in between.
     """
 
-    def __init__(self, concurrency: int, rate: float) -> None:
+    def __init__(self, concurrency: int, rate: float, client_share: float = 0.5) -> None:
         self.concurrency = max(0, int(concurrency))
         self.rate = float(rate)
+        self.client_rate = self.rate * min(1.0, max(0.0, float(client_share)))
         self._tokens = self.rate
         self._updated = time.monotonic()
         self._running = 0
+        self._clients: dict[str, _Share] = {}
+        self._last_sweep = self._updated
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         return self.concurrency > 0
 
-    def admit(self) -> float:
-        """0.0 if the request may run now (call ``done`` after it), else seconds to wait."""
+    def admit(self, client: str) -> float:
+        """0.0 if ``client``'s request may run now (call ``done`` after it), else seconds to
+        wait."""
         if not self.enabled:
             return 0.0
         with self._lock:
-            self._refill()
+            now = self._refill()
+            share = self._share(client, now)
+            if share.tokens < 0 and self.client_rate > 0:
+                return -share.tokens / self.client_rate
             if self._tokens < 0:
                 return -self._tokens / self.rate
             if self._running >= self.concurrency:
                 return 1.0
             self._running += 1
+            share.running += 1
             return 0.0
 
-    def done(self, cost: float) -> None:
+    def done(self, client: str, cost: float) -> None:
         if not self.enabled:
             return
         with self._lock:
             self._running -= 1
+            now = self._refill()
+            share = self._share(client, now)
+            share.running = max(0, share.running - 1)
             if self.rate > 0:
-                self._refill()
                 self._tokens -= cost
+                share.tokens -= cost
 
-    def _refill(self) -> None:
+    def _share(self, client: str, now: float) -> _Share:
+        if now - self._last_sweep > _IDLE_SECONDS or len(self._clients) > _MAX_CLIENTS:
+            self._sweep(now)
+        share = self._clients.get(client)
+        if share is None:
+            share = self._clients[client] = _Share(self.client_rate, now)
+        share.tokens = min(
+            self.client_rate, share.tokens + (now - share.updated) * self.client_rate
+        )
+        share.updated = now
+        return share
+
+    def _sweep(self, now: float) -> None:
+        """Forget idle clients that owe nothing (a debtor must not escape by waiting out the
+        sweep only to come back with a fresh share)."""
+        self._last_sweep = now
+        for client in [
+            c
+            for c, share in self._clients.items()
+            if share.running == 0 and now - share.updated > _IDLE_SECONDS and share.tokens >= 0
+        ]:
+            del self._clients[client]
+        if len(self._clients) > _MAX_CLIENTS:  # many addresses: the global budget still holds
+            self._clients.clear()
+
+    def _refill(self) -> float:
         now = time.monotonic()
         if self.rate > 0:
             self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
+        return now

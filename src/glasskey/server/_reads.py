@@ -350,4 +350,5 @@ class DirectoryReads:
             getattr(config, "domain_label", None),
             self._max_publication_delay,
             self._checkpoint_refresh,
+            self.user_ids.value,
         )

@@ -137,6 +137,8 @@ class LogKeys:
     max_publication_delay: float
     #: Seconds between re-signings of the head checkpoint (``ServerSettings``).
     checkpoint_refresh: float
+    #: Which user ids name the same user (``ServerSettings.user_id_policy``).
+    user_id_policy: str = "exact"
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,6 +288,7 @@ def keys_model(keys: LogKeys) -> KeysResponse:
         domain_label=domain.decode("utf-8", "replace") if domain else None,
         max_publication_delay=keys.max_publication_delay,
         checkpoint_refresh=keys.checkpoint_refresh,
+        user_id_policy=keys.user_id_policy,
     )
 
 

@@ -79,14 +79,15 @@ class ObserveMiddleware:
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
         public = method == "GET" and path.startswith(PUBLIC_READS)
+        expensive = public and _is_expensive(path)
+        client = self._client(scope) if public and (self.limiter.enabled or expensive) else ""
         if public and self.limiter.enabled:
-            allowed, retry = self.limiter.allow(self._client(scope))
+            allowed, retry = self.limiter.allow(client)
             if not allowed:
                 self.metrics.inc("rate_limited")
                 await _rate_limited("too many requests; slow down", retry)(scope, receive, send)
                 return
-        expensive = public and _is_expensive(path)
-        if expensive and (retry := self.costs.admit()):
+        if expensive and (retry := self.costs.admit(client)):
             self.metrics.inc("rate_limited")
             await _rate_limited("the server is busy with expensive requests; retry later",
                                 retry)(scope, receive, send)  # fmt: skip
@@ -105,7 +106,7 @@ class ObserveMiddleware:
             await self.app(scope, receive, send_and_observe)
         finally:
             if expensive:
-                self.costs.done(sent)
+                self.costs.done(client, sent)
             route_path = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.observe_request(method, route_path, status, time.perf_counter() - started)
 

@@ -279,6 +279,10 @@ class Health(WireModel):
         default=None,
         description="Countersigning progress (lag, failures, last error) when configured.",
     )
+    witnesses: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Per witness: cosigned size, lag, failures, last error (when configured).",
+    )
 
 
 __all__ = [

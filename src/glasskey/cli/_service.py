@@ -238,6 +238,13 @@ def register(app: typer.Typer) -> None:
                 "declared in the key document, clients refuse heads a few of these old."
             ),
         ] = 60.0,
+        witness: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="VKEY@URL of a C2SP tlog-witness to submit every checkpoint to "
+                "(cosignatures are served with it); repeatable."
+            ),
+        ] = None,
     ) -> None:
         """Run the key-transparency server (embedded SQLite by default, no setup).
 
@@ -282,6 +289,7 @@ def register(app: typer.Typer) -> None:
                 auditor_retry_max=auditor_retry_max,
                 max_publication_delay=max_publication_delay,
                 checkpoint_refresh=checkpoint_refresh,
+                witnesses=tuple(witness or ()),
                 freeze_gc=True,
                 read_threads=read_threads,
             )

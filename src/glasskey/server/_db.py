@@ -55,6 +55,15 @@ _TABLES = [
         update_id {bigint} NOT NULL,
         PRIMARY KEY (user_id, upload_id)
     )""",
+    # Verified witness cosignatures (note signature lines) of each root-log size, newest
+    # per witness (``_witnessing.WitnessSubmitter``); attached to served checkpoints.
+    """CREATE TABLE IF NOT EXISTS glasskey_cosignatures (
+        size {bigint} NOT NULL,
+        witness TEXT NOT NULL,
+        line TEXT NOT NULL,
+        stored_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (size, witness)
+    )""",
     # Verified auditor countersignatures (SignatureResponse JSON), see ``countersign.py``.
     """CREATE TABLE IF NOT EXISTS glasskey_auditor_signatures (
         namespace TEXT NOT NULL,

@@ -62,6 +62,8 @@ class Metrics:
         self.auditor_failures = 0
         #: Gauges read at scrape time (queue depth, current epoch, is-publisher).
         self.gauges: dict[str, tuple[str, Callable[[], float]]] = {}
+        #: Labelled series rendered at scrape time (per-witness lag and failures).
+        self.collectors: list[Callable[[], list[str]]] = []
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         self.gauges[name] = (help_text, read)
@@ -133,4 +135,9 @@ class Metrics:
             except Exception:  # a failing gauge must not break the scrape
                 continue
             out.extend([f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"])
+        for collect in self.collectors:
+            try:
+                out.extend(collect())
+            except Exception:  # a failing collector must not break the scrape
+                continue
         return "\n".join(out) + "\n"

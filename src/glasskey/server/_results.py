@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from glasskey.core.akd.types import EpochHash, HistoryProof, LookupProof
 from glasskey.core.plexi import KeyInfo, SignatureResponse
 from glasskey.server._countersign import CountersignStatus
+from glasskey.server._witnessing import WitnessStatus
 from glasskey.server._rootlog import CheckpointRecord
 
 
@@ -147,6 +148,7 @@ class Readiness:
     publisher: bool
     queue_depth: int
     auditor: CountersignStatus | None
+    witnesses: tuple[WitnessStatus, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,9 @@ from typing import Any
 
 from glasskey.core.errors import UsageError
 from glasskey.directory import Directory
+from glasskey.log.note import NoteSignature
 from glasskey.log.profile import epoch_leaf_hash, sign_checkpoint, verifier_key
+from glasskey.log.witness import attach_signatures
 from glasskey.log.rfc6962 import MemoryHashStore, prove_consistency, prove_inclusion
 from glasskey.server._db import ServiceDB
 
@@ -55,6 +57,12 @@ class RootLog:
         self._checkpoints: dict[int, CheckpointRecord] = {}  # newest signature per size
         self._latest: CheckpointRecord | None = None
         self._last_refresh = 0.0
+        # Witness cosignatures: size → witness name → signature line (newest per witness).
+        self._cosigs: dict[int, dict[str, NoteSignature]] = {}
+        self._cosigned: dict[str, int] = {}  # witness name → largest cosigned size
+        self._cosigs_seen = -1.0
+        self._attached: dict[int, tuple[tuple[float, int], CheckpointRecord]] = {}
+        self._cosig_count = 0
         self.refresh(force=True)
 
     # -- reading --------------------------------------------------------------------------------
@@ -86,6 +94,58 @@ class RootLog:
                 (since,),
             ):
                 self._remember(CheckpointRecord(int(size), float(signed_at), str(note)))
+            for size, witness, line, stored_at in self.db.query(
+                "SELECT size, witness, line, stored_at FROM glasskey_cosignatures "
+                "WHERE stored_at > ? ORDER BY stored_at",
+                (self._cosigs_seen,),
+            ):
+                self._remember_cosignature(
+                    int(size), str(witness), NoteSignature.from_line(str(line).rstrip("\n"))
+                )
+                self._cosigs_seen = max(self._cosigs_seen, float(stored_at))
+
+    # -- witness cosignatures ---------------------------------------------------------------------
+
+    def _remember_cosignature(self, size: int, witness: str, sig: NoteSignature) -> None:
+        self._cosigs.setdefault(size, {})[witness] = sig
+        self._cosigned[witness] = max(size, self._cosigned.get(witness, 0))
+        self._cosig_count += 1
+
+    def add_cosignature(self, size: int, witness: str, sig: NoteSignature) -> None:
+        """Store a *verified* witness cosignature of the checkpoint of ``size``."""
+        with self._lock:
+            stored_at = time.time()
+            with self.db.transaction():
+                self.db.execute(
+                    "INSERT INTO glasskey_cosignatures (size, witness, line, stored_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (size, witness) DO UPDATE SET "
+                    "line = excluded.line, stored_at = excluded.stored_at",
+                    (size, witness, sig.to_line(), stored_at),
+                )
+            self._remember_cosignature(size, witness, sig)
+
+    def cosigned_size(self, witness: str) -> int | None:
+        """The largest size ``witness`` has cosigned (None: never)."""
+        return self._cosigned.get(witness)
+
+    def cosignature_count(self, size: int) -> int:
+        return len(self._cosigs.get(size, {}))
+
+    def _with_cosignatures(self, record: CheckpointRecord | None) -> CheckpointRecord | None:
+        """``record`` with every stored cosignature of its size attached (cached)."""
+        if record is None:
+            return None
+        cosigs = self._cosigs.get(record.size)
+        if not cosigs:
+            return record
+        key = (record.signed_at, self._cosig_count)
+        cached = self._attached.get(record.size)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        note = attach_signatures(record.note, [cosigs[name] for name in sorted(cosigs)])
+        attached = CheckpointRecord(record.size, record.signed_at, note)
+        self._attached[record.size] = (key, attached)
+        return attached
 
     def _append_memory(self, epoch: int, root_hash: bytes, appended_at: float) -> None:
         self._tree.append(epoch_leaf_hash(epoch, root_hash))
@@ -103,13 +163,16 @@ class RootLog:
             self._latest = record
 
     def latest_checkpoint(self) -> CheckpointRecord | None:
+        """The newest signed checkpoint, with every witness cosignature of its size."""
         self.refresh()
-        return self._latest
+        with self._lock:
+            return self._with_cosignatures(self._latest)
 
     def checkpoint_for(self, size: int) -> CheckpointRecord | None:
         """The newest signed checkpoint of exactly ``size`` (proofs are served at the head)."""
         self.refresh()
-        return self._checkpoints.get(size)
+        with self._lock:
+            return self._with_cosignatures(self._checkpoints.get(size))
 
     def epoch_root(self, epoch: int) -> bytes:
         if not 1 <= epoch <= self.size:

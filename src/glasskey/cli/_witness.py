@@ -56,7 +56,9 @@ def _signer(key_file: str | None, db: str) -> Any:
 def serve(
     log_key: Annotated[
         list[str],
-        typer.Option("--log", help="Verifier key of a log to witness (origin = key name); repeatable."),
+        typer.Option(
+            "--log", help="Verifier key of a log to witness (origin = key name); repeatable."
+        ),
     ],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8790,

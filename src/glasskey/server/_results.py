@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from glasskey.core.akd.types import EpochHash, HistoryProof, LookupProof
 from glasskey.core.plexi import KeyInfo, SignatureResponse
 from glasskey.server._countersign import CountersignStatus
-from glasskey.server._witnessing import WitnessStatus
 from glasskey.server._rootlog import CheckpointRecord
+from glasskey.server._witnessing import WitnessStatus
 
 
 @dataclass(frozen=True, slots=True)

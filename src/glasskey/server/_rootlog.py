@@ -27,8 +27,8 @@ from glasskey.core.errors import UsageError
 from glasskey.directory import Directory
 from glasskey.log.note import NoteSignature
 from glasskey.log.profile import epoch_leaf_hash, sign_checkpoint, verifier_key
-from glasskey.log.witness import attach_signatures
 from glasskey.log.rfc6962 import MemoryHashStore, prove_consistency, prove_inclusion
+from glasskey.log.witness import attach_signatures
 from glasskey.server._db import ServiceDB
 
 log = logging.getLogger("glasskey.server.rootlog")
@@ -107,9 +107,11 @@ class RootLog:
     # -- witness cosignatures ---------------------------------------------------------------------
 
     def _remember_cosignature(self, size: int, witness: str, sig: NoteSignature) -> None:
-        self._cosigs.setdefault(size, {})[witness] = sig
+        known = self._cosigs.setdefault(size, {})
+        if known.get(witness) != sig:
+            known[witness] = sig
+            self._cosig_count += 1  # invalidates the attached-note cache
         self._cosigned[witness] = max(size, self._cosigned.get(witness, 0))
-        self._cosig_count += 1
 
     def add_cosignature(self, size: int, witness: str, sig: NoteSignature) -> None:
         """Store a *verified* witness cosignature of the checkpoint of ``size``."""

@@ -88,9 +88,12 @@ class DirectoryService:
                     lambda: float(signer.failures))  # fmt: skip
         self.witnesses = [
             WitnessSubmitter(
-                WitnessConfig.parse(text), rootlog, is_leader=lambda: self.publisher.is_leader,
-                retry_base=settings.witness_retry_base, retry_max=settings.witness_retry_max,
-            )  # fmt: skip
+                WitnessConfig.parse(text),
+                rootlog,
+                is_leader=lambda: self.publisher.is_leader,
+                retry_base=settings.witness_retry_base,
+                retry_max=settings.witness_retry_max,
+            )
             for text in settings.witnesses
         ]
         if self.witnesses:

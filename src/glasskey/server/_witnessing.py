@@ -55,7 +55,9 @@ class WitnessConfig:
     def parse(cls, text: str) -> WitnessConfig:
         vkey, sep, url = text.partition("@")
         if not sep or not url.startswith(("http://", "https://")):
-            raise UsageError(f"--witness wants VKEY@URL (an http(s) submission prefix), got {text!r}")
+            raise UsageError(
+                f"--witness wants VKEY@URL (an http(s) submission prefix), got {text!r}"
+            )
         try:
             verifier = parse_witness_vkey(vkey)
         except MalformedError as exc:
@@ -171,9 +173,9 @@ class WitnessSubmitter:
             body = AddCheckpoint(old, tuple(proof), record.note).to_bytes()
             response = self._http.post(f"{self.config.url}/add-checkpoint", content=body)
             content = response.content[: MAX_RESPONSE_BYTES + 1]
-            if response.status_code == 409 and response.headers.get(
-                "content-type", ""
-            ).startswith("text/x.tlog.size"):
+            if response.status_code == 409 and response.headers.get("content-type", "").startswith(
+                "text/x.tlog.size"
+            ):
                 try:
                     self._known_size = parse_size_body(content)
                 except MalformedError as exc:

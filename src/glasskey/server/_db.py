@@ -64,6 +64,13 @@ _TABLES = [
         stored_at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (size, witness)
     )""",
+    # Checkpoints signed by this log's key that clients gossiped and that are not in its tree.
+    """CREATE TABLE IF NOT EXISTS glasskey_gossip (
+        note TEXT PRIMARY KEY,
+        size {bigint} NOT NULL,
+        status TEXT NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL
+    )""",
     # Verified auditor countersignatures (SignatureResponse JSON), see ``countersign.py``.
     """CREATE TABLE IF NOT EXISTS glasskey_auditor_signatures (
         namespace TEXT NOT NULL,

@@ -23,6 +23,7 @@ from glasskey.server._auth import Authenticator, TokenAuthenticator
 from glasskey.server._countersign import AuditorApi, Countersigner, SignatureStore
 from glasskey.server._db import ServiceDB
 from glasskey.server._election import Elector, elector_for
+from glasskey.server._gossip import GossipDesk
 from glasskey.server._metrics import Metrics
 from glasskey.server._publisher import Publisher
 from glasskey.server._reads import DirectoryReads
@@ -117,6 +118,7 @@ class DirectoryService:
             checkpoint_refresh=settings.checkpoint_refresh,
             user_id_policy=user_ids,
         )
+        self.gossip = GossipDesk(rootlog, db, m)
         self.uploads = Uploads(
             directory,
             db,

@@ -86,11 +86,13 @@ def test_both_views_refused_when_the_log_hides_them_from_witnesses(views) -> Non
         with client(h, policy) as c, pytest.raises(UnwitnessedHead):
             c.lookup("alice")
     # A malicious server relaying view B to a client of A: refused too.
-    mitm = MaliciousTransport(honest.http._transport, fork=evil.http._transport)  # type: ignore[arg-type]
+    mitm = MaliciousTransport(honest.http._transport, fork=evil.http._transport)
     mitm.attack = Attack.SPLIT_VIEW
-    with GlasskeyClient("http://testserver", policy=policy, transport=mitm) as c:
-        with pytest.raises(UnwitnessedHead):
-            c.lookup("alice")
+    with (
+        GlasskeyClient("http://testserver", policy=policy, transport=mitm) as c,
+        pytest.raises(UnwitnessedHead),
+    ):
+        c.lookup("alice")
 
 
 def test_witness_time_counts_for_freshness(views) -> None:  # type: ignore[no-untyped-def]

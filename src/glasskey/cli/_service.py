@@ -75,6 +75,9 @@ def _client(
     auditor_keys: list[str] | None = None,
     auditor_namespace: str | None = None,
     require_auditor: bool = False,
+    *,
+    witnesses: list[str] | None = None,
+    witness_threshold: int | None = None,
 ) -> Any:
     from glasskey.client import AuditorPin, GlasskeyClient, Trust, VerificationPolicy
 
@@ -98,7 +101,12 @@ def _client(
     auditor = None
     if auditor_keys and auditor_namespace is not None:
         auditor = AuditorPin(auditor_keys, auditor_namespace, required=require_auditor)
-    policy = VerificationPolicy(trust=pinned, max_age=max_age or None, auditor=auditor)
+    keys = tuple(witnesses or ())
+    threshold = len(keys) if witness_threshold is None else witness_threshold
+    policy = VerificationPolicy(
+        trust=pinned, max_age=max_age or None, auditor=auditor, witnesses=keys,
+        witness_threshold=threshold,
+    )  # fmt: skip
     return GlasskeyClient(server, policy=policy, state=state or _default_state())
 
 
@@ -130,6 +138,21 @@ RequireAuditorOpt = Annotated[
     typer.Option("--require-auditor", help="Refuse epochs without an auditor countersignature."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+WitnessOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--witness",
+        help="Pin a witness's cosignature verifier key (name+id+base64 key); repeatable.",
+    ),
+]
+WitnessThresholdOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--witness-threshold",
+        min=0,
+        help="Cosignatures by distinct pinned witnesses a checkpoint needs (default: all).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -289,7 +312,7 @@ def register(app: typer.Typer) -> None:
                 auditor_retry_max=auditor_retry_max,
                 max_publication_delay=max_publication_delay,
                 checkpoint_refresh=checkpoint_refresh,
-                witnesses=tuple(witness or ()),
+                witnesses=_witness_specs(witness),
                 freeze_gc=True,
                 read_threads=read_threads,
             )
@@ -337,14 +360,17 @@ def register(app: typer.Typer) -> None:
         auditor_namespace: AuditorNamespaceOpt = None,
         require_auditor: RequireAuditorOpt = False,
         as_json: JsonOpt = False,
+        witness: WitnessOpt = None,
+        witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
         """Fetch LABEL's key and print it only if every proof verifies."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
             with _client(
-                server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor
-            ) as client:
+                server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
+                witnesses=witness, witness_threshold=witness_threshold,
+            ) as client:  # fmt: skip
                 return client.lookup(label)
 
         key = _run_client(as_json, action)
@@ -389,12 +415,15 @@ def register(app: typer.Typer) -> None:
         vrf_key: VrfKeyOpt = None,
         config: ConfigOpt = "whatsapp_v1",
         as_json: JsonOpt = False,
+        witness: WitnessOpt = None,
+        witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
         """Print LABEL's verified key history (newest first)."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
-            with _client(server, state, max_age, trust) as client:
+            with _client(server, state, max_age, trust, witnesses=witness,
+                         witness_threshold=witness_threshold) as client:  # fmt: skip
                 return client.history(label, most_recent)
 
         result = _run_client(as_json, action)
@@ -422,12 +451,15 @@ def register(app: typer.Typer) -> None:
         vrf_key: VrfKeyOpt = None,
         config: ConfigOpt = "whatsapp_v1",
         as_json: JsonOpt = False,
+        witness: WitnessOpt = None,
+        witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
         """Verify LABEL's complete history and report anything suspicious (exit 1 if so)."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
-            with _client(server, state, max_age, trust) as client:
+            with _client(server, state, max_age, trust, witnesses=witness,
+                         witness_threshold=witness_threshold) as client:  # fmt: skip
                 return client.monitor(label, own=own)
 
         report = _run_client(as_json, action)
@@ -504,6 +536,15 @@ def register(app: typer.Typer) -> None:
         from glasskey.demo import run_demo
 
         raise typer.Exit(run_demo(port=port, keep=keep))
+
+
+def _witness_specs(specs: list[str] | None) -> tuple[str, ...]:
+    """``--witness VKEY@URL`` values, checked now (a typo fails at start, not in a thread)."""
+    from glasskey.server._witnessing import WitnessConfig
+
+    for spec in specs or ():
+        WitnessConfig.parse(spec)
+    return tuple(specs or ())
 
 
 def _user_id_policy(name: str) -> UserIdPolicy:

@@ -147,3 +147,18 @@ def test_witness_spec_parsing() -> None:
     for bad in (w.vkey(), f"{w.vkey()}@ftp://x", f"{verifier_key('a', bytes(32))}@http://x"):
         with pytest.raises(UsageError):
             WitnessConfig.parse(bad)
+
+
+def test_cosignatures_survive_a_restart(setup: tuple[Harness, list[Witness]]) -> None:
+    """Another process (or a restart) reading the same database serves the same note."""
+    from glasskey.server._rootlog import RootLog
+
+    h, _ = setup
+    h.publish()
+    for s in h.service.witnesses:
+        assert s.run_once()
+    served = h.service.rootlog.latest_checkpoint()
+    fresh = RootLog(h.service.db, LOG, ORIGIN)
+    assert fresh.latest_checkpoint() == served
+    assert fresh.cosigned_size("w0.test") == h.service.rootlog.size
+    assert served is not None and served.note.count("\n— w") == 2

@@ -33,6 +33,10 @@ from glasskey.server._db import ServiceDB
 
 log = logging.getLogger("glasskey.server.rootlog")
 
+#: Root-log sizes whose witness cosignatures are kept in memory (and attached when served):
+#: proofs are served at the newest checkpoint, so only recent sizes are ever asked for.
+COSIGNED_SIZES_KEPT = 1024
+
 
 @dataclass(frozen=True, slots=True)
 class CheckpointRecord:
@@ -61,6 +65,7 @@ class RootLog:
         self._cosigs: dict[int, dict[str, NoteSignature]] = {}
         self._cosigned: dict[str, int] = {}  # witness name → largest cosigned size
         self._cosigs_seen = -1.0
+        self._cosigs_loaded = False
         self._attached: dict[int, tuple[tuple[float, int], CheckpointRecord]] = {}
         self._cosig_count = 0
         self.refresh(force=True)
@@ -94,10 +99,16 @@ class RootLog:
                 (since,),
             ):
                 self._remember(CheckpointRecord(int(size), float(signed_at), str(note)))
+            if not self._cosigs_loaded:  # first load: each witness's progress, recent lines only
+                self._cosigs_loaded = True
+                for witness, size in self.db.query(
+                    "SELECT witness, MAX(size) FROM glasskey_cosignatures GROUP BY witness", ()
+                ):
+                    self._cosigned[str(witness)] = int(size)
             for size, witness, line, stored_at in self.db.query(
                 "SELECT size, witness, line, stored_at FROM glasskey_cosignatures "
-                "WHERE stored_at > ? ORDER BY stored_at",
-                (self._cosigs_seen,),
+                "WHERE stored_at > ? AND size >= ? ORDER BY stored_at",
+                (self._cosigs_seen, max(0, self.size - COSIGNED_SIZES_KEPT)),
             ):
                 self._remember_cosignature(
                     int(size), str(witness), NoteSignature.from_line(str(line).rstrip("\n"))
@@ -112,6 +123,10 @@ class RootLog:
             known[witness] = sig
             self._cosig_count += 1  # invalidates the attached-note cache
         self._cosigned[witness] = max(size, self._cosigned.get(witness, 0))
+        while len(self._cosigs) > COSIGNED_SIZES_KEPT:  # proofs are served near the head
+            oldest = min(self._cosigs)
+            del self._cosigs[oldest]
+            self._attached.pop(oldest, None)
 
     def add_cosignature(self, size: int, witness: str, sig: NoteSignature) -> None:
         """Store a *verified* witness cosignature of the checkpoint of ``size``."""
@@ -125,6 +140,8 @@ class RootLog:
                     (size, witness, sig.to_line(), stored_at),
                 )
             self._remember_cosignature(size, witness, sig)
+            # Only the publisher stores cosignatures: its own rows need no re-reading.
+            self._cosigs_seen = max(self._cosigs_seen, stored_at)
 
     def cosigned_size(self, witness: str) -> int | None:
         """The largest size ``witness`` has cosigned (None: never)."""

@@ -40,12 +40,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/directory.py --sizes 100000
 	$(BIN)/python bench/http.py
 
-# Real third-party peers built from crates.io (cargo; build caches live outside the repo).
+# Real third-party peers built from crates.io and the Go module proxy (cargo, go; build caches
+# live outside the repo).
 # The akd suite runs against akd 0.12.0 and then 0.13.0 (which also compares their bytes).
 interop: $(STAMP)
 	bash interop/akd/run.sh
 	AKD_VERSION=0.13.0 bash interop/akd/run.sh
 	bash interop/plexi/run.sh
+	bash interop/litewitness/run.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

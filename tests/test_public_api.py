@@ -28,6 +28,7 @@ PUBLIC_PACKAGES = [
     "glasskey.log",
     "glasskey.server",
     "glasskey.storage",
+    "glasskey.witness",
 ]
 
 #: Libraries of the layers above core (HTTP, web, CLI, database).

@@ -12,7 +12,11 @@
    because the auditor it pins (with its URL) has countersigned a newer epoch;
 5. restart the server frozen (it keeps re-signing its old head but publishes nothing) and
    show alice's own monitoring catching her acknowledged upload missing past the log's
-   declared maximum publication delay, while every lookup still verifies.
+   declared maximum publication delay, while every lookup still verifies;
+6. split view at the same size: a log shows two phones different roots of size 1. A phone
+   that requires 1 of 1 witness cosignatures (``glasskey witness serve``) refuses the view the
+   witness never cosigned (``unwitnessed_head``); phones without witnesses both verify, then
+   compare their checkpoints (gossip) and prove the fork with an evidence file.
 
 It drives both sides of the wire — server processes and the verifying client — so it sits
 above both, beside the CLI, and never inside the server (which must not import its client).
@@ -189,6 +193,7 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
             _say("honest", f"middlebox honest again: alice -> {key.key.decode()} verified")
         failures += _auditor_scene(folder, procs, port, shadow_port)
         failures += _frozen_head(folder, port, procs, tokens["alice"], delay)
+        failures += _split_view_scene(folder, procs)
         _say("done", "every attack was detected" if not failures else f"{failures} MISSED")
         return 0 if failures == 0 else 1
     except Exception as exc:  # the demo reports and exits non-zero rather than a traceback
@@ -330,6 +335,86 @@ def _replayed_head(folder: Path, url: str, auditor_url: str, auditor_key: bytes)
             return 0
     _say("MISSED", f"a fresh phone accepted the replayed old head: {got.key!r}")
     return 1
+
+
+def _split_view_scene(folder: Path, procs: list[subprocess.Popen[bytes]]) -> int:
+    """Scene 6: the same-size split view, caught by a witness and by gossip."""
+    from glasskey.client import GossipFork, UnwitnessedHead
+    from glasskey.keys import generate_pem, signer_from_file, write_private_file
+    from glasskey.log.forkevidence import verify_fork_evidence
+    from glasskey.log.note import CosignatureV1Verifier
+    from glasskey.log.profile import verifier_key
+
+    base = folder / "split"
+    for name in ("log", "fork", "witness"):
+        (base / name).mkdir(parents=True)
+    key_file = base / "log" / "glasskey-signing-key.pem"
+    write_private_file(key_file, generate_pem())
+    shutil.copy2(key_file, base / "fork" / key_file.name)
+    log_vkey = verifier_key("glasskey.local/log", signer_from_file(key_file).public_key)
+    witness_pem = generate_pem()
+    witness_name = "witness.demo.example"
+    witness_key = serialization.load_pem_private_key(witness_pem, None)
+    assert isinstance(witness_key, Ed25519PrivateKey)
+    witness_vkey = CosignatureV1Verifier(witness_name, witness_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)).vkey()  # fmt: skip
+    wport = free_port()
+    log = open(base / "witness" / "witness.log", "ab")  # noqa: SIM115 - closed by the exit
+    procs.append(subprocess.Popen(
+        [sys.executable, "-c", _PY_MAIN, "witness", "serve", "--port", str(wport),
+         "--db", str(base / "witness" / "witness.db"), "--name", witness_name, "--log", log_vkey],
+        cwd=base / "witness", stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "GLASSKEY_WITNESS_KEY": base64.b64encode(witness_pem).decode()},
+    ))  # fmt: skip
+    _wait(lambda: httpx.get(f"http://127.0.0.1:{wport}/", timeout=1).status_code == 200)
+    witness = ["--witness", f"{witness_vkey}@http://127.0.0.1:{wport}"]
+    urls = []
+    for name, value in (("log", b"alice-real-key"), ("fork", b"alice-forged-key")):
+        port = free_port()
+        procs.append(start_server(base / name, port, extra=witness))
+        urls.append(f"http://127.0.0.1:{port}")
+        with GlasskeyClient(urls[-1]) as owner:
+            owner.upload("alice", value, owner.register("alice"), wait=10)
+        if name == "log":  # the fork gets the same VRF key; the witness sees the log first
+            shutil.copy2(base / "log" / "glasskey-vrf-key.hex", base / "fork")
+            _wait(lambda: witness_name in httpx.get(f"{urls[0]}/api/transparency/root").text)
+    honest_url, fork_url = urls
+    _wait(lambda: httpx.get(f"{fork_url}/readyz").json()["witnesses"][0]["total_failures"])
+    _say("split", "a log shows carol and dave different histories of the same size (1), "
+         f"both signed by its key; witness {witness_name} cosigned only one")  # fmt: skip
+    failures = 0
+    witnessed = VerificationPolicy(witnesses=(witness_vkey,), witness_threshold=1)
+    with GlasskeyClient(honest_url, policy=witnessed) as carol:
+        key = carol.lookup("alice")
+        _say("witness", f"carol (1-of-1 witness policy): alice -> {key.key.decode()} verified, "
+             "cosigned by the witness")  # fmt: skip
+    with GlasskeyClient(fork_url, policy=witnessed) as dave:
+        try:
+            key = dave.lookup("alice")
+        except UnwitnessedHead as exc:
+            _say("caught", f"dave (1-of-1 witness policy), shown the other view: REFUSED "
+                 f"({exc.code}: {exc})")  # fmt: skip
+        else:
+            failures += 1
+            _say("MISSED", f"dave accepted the unwitnessed view: {key.key!r}")
+    with GlasskeyClient(honest_url) as carol, GlasskeyClient(fork_url) as dave:
+        carol.lookup("alice")
+        dave.lookup("alice")
+        _say("gossip", "without witnesses both phones verify their own view; dave sends carol "
+             "the checkpoint he saw")  # fmt: skip
+        head = dave.state.head("glasskey.local/log")
+        assert head is not None
+        try:
+            carol.gossip(head.note, evidence_dir=base / "evidence")
+        except GossipFork as exc:
+            proven = verify_fork_evidence(exc.evidence.to_json())
+            _say("caught", f"carol compares it with hers: {exc.code}; evidence written to "
+                 f"{exc.evidence_path}, re-checked offline: fork of {proven.origin} proven "
+                 "(glasskey verify fork-evidence FILE)")  # fmt: skip
+        else:
+            failures += 1
+            _say("MISSED", "gossip did not detect the split view")
+    return failures
 
 
 def _wait(check: Callable[[], object], timeout: float = 30) -> None:

@@ -264,6 +264,22 @@ class UpdateReceipt(WireModel):
     bundle: BundleResponse | None = None
 
 
+class GossipRequest(BaseModel):
+    checkpoint: str = Field(
+        max_length=16 * 1024,
+        description="A checkpoint note signed by this log, verbatim, as another party saw it.",
+    )
+
+
+class GossipResponse(WireModel):
+    status: str = Field(
+        description="consistent: in this log's tree; fork: this log's key signed another root "
+        "at that size; ahead: larger than this log's tree."
+    )
+    size: int
+    checkpoint: str = Field(description="This log's newest signed checkpoint (its own view).")
+
+
 class RegisterRequest(BaseModel):
     user_id: str = Field(max_length=256)
 
@@ -285,6 +301,10 @@ class Health(WireModel):
         default=None,
         description="Countersigning progress (lag, failures, last error) when configured.",
     )
+    witnesses: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Per witness: cosigned size, lag, failures, last error (when configured).",
+    )
 
 
 __all__ = [
@@ -300,6 +320,8 @@ __all__ = [
     "ConsistencyResponse",
     "ErrorBody",
     "ErrorResponse",
+    "GossipRequest",
+    "GossipResponse",
     "Health",
     "HistoryResponse",
     "HistoryVersion",

@@ -17,6 +17,7 @@ from glasskey.cli import _audit as audit
 from glasskey.cli import _keys as keys
 from glasskey.cli import _service as service
 from glasskey.cli import _verify as verify
+from glasskey.cli import _witness as witness
 
 app = typer.Typer(
     name="glasskey",
@@ -32,6 +33,7 @@ def _register() -> None:
     service.register(app)
     keys.register(app)
     audit.register(app)
+    witness.register(app)
 
 
 def main() -> None:

@@ -76,6 +76,9 @@ def _client(
     auditor_namespace: str | None = None,
     require_auditor: bool = False,
     auditor_url: str | None = None,
+    *,
+    witnesses: list[str] | None = None,
+    witness_threshold: int | None = None,
 ) -> Any:
     from glasskey.client import (
         LOG_DECLARED,
@@ -114,7 +117,12 @@ def _client(
     age: float | Literal["log-declared"] | None = LOG_DECLARED
     if max_age is not None:
         age = max_age or None
-    policy = VerificationPolicy(trust=pinned, max_age=age, auditor=auditor)
+    keys = tuple(witnesses or ())
+    threshold = len(keys) if witness_threshold is None else witness_threshold
+    policy = VerificationPolicy(
+        trust=pinned, max_age=age, auditor=auditor, witnesses=keys,
+        witness_threshold=threshold,
+    )  # fmt: skip
     return GlasskeyClient(server, policy=policy, state=state or _default_state())
 
 
@@ -159,6 +167,21 @@ RequireAuditorOpt = Annotated[
     typer.Option("--require-auditor", help="Refuse epochs without an auditor countersignature."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+WitnessOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--witness",
+        help="Pin a witness's cosignature verifier key (name+id+base64 key); repeatable.",
+    ),
+]
+WitnessThresholdOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--witness-threshold",
+        min=0,
+        help="Cosignatures by distinct pinned witnesses a checkpoint needs (default: all).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -267,6 +290,13 @@ def register(app: typer.Typer) -> None:
                 "declared in the key document, clients refuse heads a few of these old."
             ),
         ] = 60.0,
+        witness: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="VKEY@URL of a C2SP tlog-witness to submit every checkpoint to "
+                "(cosignatures are served with it); repeatable."
+            ),
+        ] = None,
     ) -> None:
         """Run the key-transparency server (embedded SQLite by default, no setup).
 
@@ -311,6 +341,7 @@ def register(app: typer.Typer) -> None:
                 auditor_retry_max=auditor_retry_max,
                 max_publication_delay=max_publication_delay,
                 checkpoint_refresh=checkpoint_refresh,
+                witnesses=_witness_specs(witness),
                 freeze_gc=True,
                 read_threads=read_threads,
             )
@@ -359,6 +390,8 @@ def register(app: typer.Typer) -> None:
         require_auditor: RequireAuditorOpt = False,
         auditor_url: AuditorUrlOpt = None,
         as_json: JsonOpt = False,
+        witness: WitnessOpt = None,
+        witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
         """Fetch LABEL's key and print it only if every proof verifies."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
@@ -366,7 +399,7 @@ def register(app: typer.Typer) -> None:
         def action() -> Any:
             with _client(
                 server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
-                auditor_url,
+                auditor_url, witnesses=witness, witness_threshold=witness_threshold,
             ) as client:  # fmt: skip
                 return client.lookup(label)
 
@@ -416,6 +449,8 @@ def register(app: typer.Typer) -> None:
         require_auditor: RequireAuditorOpt = False,
         auditor_url: AuditorUrlOpt = None,
         as_json: JsonOpt = False,
+        witness: WitnessOpt = None,
+        witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
         """Print LABEL's verified key history (newest first)."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
@@ -423,7 +458,7 @@ def register(app: typer.Typer) -> None:
         def action() -> Any:
             with _client(
                 server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
-                auditor_url,
+                auditor_url, witnesses=witness, witness_threshold=witness_threshold,
             ) as client:  # fmt: skip
                 return client.history(label, most_recent)
 
@@ -456,6 +491,8 @@ def register(app: typer.Typer) -> None:
         require_auditor: RequireAuditorOpt = False,
         auditor_url: AuditorUrlOpt = None,
         as_json: JsonOpt = False,
+        witness: WitnessOpt = None,
+        witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
         """Verify LABEL's complete history and report anything suspicious (exit 1 if so)."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
@@ -463,7 +500,7 @@ def register(app: typer.Typer) -> None:
         def action() -> Any:
             with _client(
                 server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
-                auditor_url,
+                auditor_url, witnesses=witness, witness_threshold=witness_threshold,
             ) as client:  # fmt: skip
                 return client.monitor(label, own=own)
 
@@ -541,6 +578,15 @@ def register(app: typer.Typer) -> None:
         from glasskey.demo import run_demo
 
         raise typer.Exit(run_demo(port=port, keep=keep))
+
+
+def _witness_specs(specs: list[str] | None) -> tuple[str, ...]:
+    """``--witness VKEY@URL`` values, checked now (a typo fails at start, not in a thread)."""
+    from glasskey.server._witnessing import WitnessConfig
+
+    for spec in specs or ():
+        WitnessConfig.parse(spec)
+    return tuple(specs or ())
 
 
 def _user_id_policy(name: str) -> UserIdPolicy:

@@ -287,5 +287,44 @@ def audit_command(
     _run(as_json, body)
 
 
+@app.command("fork-evidence")
+def fork_evidence_command(
+    path: Annotated[str, typer.Argument(help="Fork evidence file (JSON), - for stdin.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-check fork evidence offline: exit 0 when it proves a fork, 1 when it does not.
+
+    Proven means: both checkpoints are signed by the named log key for its origin, and either
+    they have the same size and different roots, or the consistency proof ties the larger
+    signed root to a prefix root other than the smaller checkpoint's.
+    """
+    from glasskey.log.forkevidence import MAX_EVIDENCE_BYTES, verify_fork_evidence
+
+    def body() -> None:
+        try:
+            data = (
+                sys.stdin.buffer.read(MAX_EVIDENCE_BYTES + 1)
+                if path == "-"
+                else Path(path).read_bytes()
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        fork = verify_fork_evidence(data)
+        a, b = fork.first, fork.second
+        if as_json:
+            print(json.dumps({
+                "verified": True, "fork": True, "origin": fork.origin,
+                "checkpoints": [
+                    {"size": a.size, "root": a.root.hex()}, {"size": b.size, "root": b.root.hex()}
+                ],
+            }))  # fmt: skip
+        else:
+            print(f"fork proven for log {fork.origin}:")
+            print(f"  size {a.size} root {a.root.hex()}")
+            print(f"  size {b.size} root {b.root.hex()}")
+
+    _run(as_json, body)
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="verify")

@@ -12,11 +12,14 @@ from glasskey.client._alerts import (
     AuditorSignatureInvalid,
     AuditorSignatureMissing,
     ForkDetected,
+    GossipUnverified,
+    InvalidGossip,
     KeyChanged,
     RollbackDetected,
     StaleHead,
     TrustMismatch,
     UnexpectedKeyVersion,
+    UnwitnessedHead,
     UpdateNotPublished,
     WrongLabel,
 )
@@ -29,6 +32,7 @@ from glasskey.client._client import (
     ServerError,
     UploadReceipt,
 )
+from glasskey.client._gossip import GossipFork, GossipResult
 from glasskey.client._policy import LOG_DECLARED, AuditorPin, VerificationPolicy
 from glasskey.client._state import ClientState, Head, OwnUpload, Trust
 from glasskey.client._verify import VerifiedHistory, VerifiedKey
@@ -44,7 +48,11 @@ __all__ = [
     "ClientState",
     "ForkDetected",
     "GlasskeyClient",
+    "GossipFork",
+    "GossipResult",
+    "GossipUnverified",
     "Head",
+    "InvalidGossip",
     "KeyChanged",
     "MonitorReport",
     "NetworkError",
@@ -56,6 +64,7 @@ __all__ = [
     "Trust",
     "TrustMismatch",
     "UnexpectedKeyVersion",
+    "UnwitnessedHead",
     "UpdateNotPublished",
     "UploadReceipt",
     "VerificationError",

@@ -20,6 +20,11 @@ catches all of them), and each maps to one thing the server did wrong:
 ``AuditorSignatureMissing`` ``AuditorPin(required=True)``: the served epoch has no
                             countersignature
 ``KeyChanged``              contact monitoring: a version you saw earlier now has another value
+``UnwitnessedHead``         fewer than the policy's threshold of pinned witnesses cosigned the
+                            checkpoint (a head the witnesses have not seen: maybe a split view)
+``InvalidGossip``           a checkpoint handed over by someone else is not signed by the log
+``GossipUnverified``        another party's checkpoint has another size and the server would
+                            not prove it consistent with ours
 ==========================  =================================================================
 """
 
@@ -86,6 +91,26 @@ class AuditorSignatureMissing(SignatureError):
     code = "auditor_signature_missing"
 
 
+class UnwitnessedHead(SignatureError):
+    """The checkpoint lacks the policy's threshold of valid witness cosignatures."""
+
+    code = "unwitnessed_head"
+
+
+class InvalidGossip(SignatureError):
+    """A checkpoint received from another party does not verify under the pinned log key:
+    worthless (anyone can make one), and no evidence against the log either."""
+
+    code = "invalid_gossip"
+
+
+class GossipUnverified(VerificationError):
+    """Another party's checkpoint has a different size and the server gave no consistency
+    proof that verifies: its views cannot be reconciled (maybe a fork, not proven)."""
+
+    code = "gossip_unverified"
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
     """A monitoring finding (monitor calls report all of them rather than stop at the first)."""
@@ -107,8 +132,10 @@ __all__ = [
     "AuditorSignatureMissing",
     "ConsistencyError",
     "ForkDetected",
+    "GossipUnverified",
     "HistoryProofError",
     "InclusionError",
+    "InvalidGossip",
     "KeyChanged",
     "LookupProofError",
     "MalformedError",
@@ -118,6 +145,7 @@ __all__ = [
     "StaleHead",
     "TrustMismatch",
     "UnexpectedKeyVersion",
+    "UnwitnessedHead",
     "UpdateNotPublished",
     "VerificationError",
     "VrfError",

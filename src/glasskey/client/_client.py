@@ -29,23 +29,33 @@ import httpx
 from glasskey.api.encoding import encode_base64
 from glasskey.api.errors import error_from_http
 from glasskey.api.wire import (
+    ConsistencyResponse,
     KeysResponse,
     KeyUpload,
     RegisterRequest,
     RegisterResponse,
+    RootResponse,
     UpdateReceipt,
     parse,
 )
 from glasskey.client._alerts import (
     Alert,
+    GossipUnverified,
     KeyChanged,
     RollbackDetected,
     TrustMismatch,
     UnexpectedKeyVersion,
     UpdateNotPublished,
 )
+from glasskey.client._gossip import (
+    GOSSIP_RETRIES,
+    GossipResult,
+    open_gossip,
+    same_size,
+    with_proof,
+)
 from glasskey.client._policy import DEFAULT_POLICY, VerificationPolicy
-from glasskey.client._state import ClientState, OwnUpload, Trust
+from glasskey.client._state import ClientState, Head, OwnUpload, Trust
 from glasskey.client._verify import (
     VerifiedHistory,
     VerifiedKey,
@@ -63,6 +73,7 @@ from glasskey.core.errors import (
     VerificationError,
 )
 from glasskey.core.plexi import LastVerifiedEpoch
+from glasskey.log.profile import open_checkpoint
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -459,6 +470,42 @@ class _Core:
             return uploads[-1].upload_id
         return secrets.token_hex(16)
 
+    def gossip(
+        self, note: str, evidence_dir: Path | None
+    ) -> Generator[_Request, Any, GossipResult]:
+        """``GlasskeyClient.gossip``: compare ``note`` with this client's verified view."""
+        trust = yield from self.trust()
+        theirs = open_gossip(trust, note)
+        mine = self.state.head(trust.origin)
+        if mine is None:  # no view of our own yet: take the server's current (signed) head
+            body = yield _Request("GET", "/api/transparency/root")
+            root = parse(RootResponse, body, "the root response")
+            opened = open_checkpoint(root.checkpoint, trust.origin, trust.log_public_key)
+            mine = Head(trust.origin, opened.size, opened.root, root.checkpoint, opened.timestamp)
+        if theirs.size == mine.size:
+            return same_size(trust, mine, theirs, note, evidence_dir)
+        low, high = sorted((mine.size, theirs.size))
+        if low == 0:  # every tree extends the empty tree
+            return GossipResult(mine.size, theirs.size, theirs)
+        last_problem = "no answer"
+        for _ in range(GOSSIP_RETRIES):
+            try:
+                body = yield _Request(
+                    "GET", "/api/transparency/consistency", {"from": low, "to": high}
+                )
+                proof = tuple(parse(ConsistencyResponse, body, "the consistency proof").proof)
+            except (RequestError, MalformedError) as exc:
+                last_problem = str(exc)
+                continue
+            result = with_proof(trust, mine, theirs, note, proof, evidence_dir)
+            if result is not None:
+                return result
+            last_problem = "the proof does not verify between the two checkpoints"
+        raise GossipUnverified(
+            f"the other party's checkpoint (size {theirs.size}) and ours (size {mine.size}) "
+            f"could not be proven consistent after {GOSSIP_RETRIES} tries: {last_problem}"
+        )
+
     def register(self, user_id: str, admin_token: str | None) -> Generator[_Request, Any, str]:
         request = RegisterRequest.model_construct(user_id=user_id)
         body = yield _Request(
@@ -652,6 +699,20 @@ class GlasskeyClient(_ClientBase):
         """Register ``user_id`` (open registration or admin token); returns its bearer token."""
         return self._drive(self._core.register(user_id, admin_token))
 
+    def gossip(self, note: str, *, evidence_dir: str | Path | None = None) -> GossipResult:
+        """Compare a checkpoint another party saw (the verbatim signed note) with ours.
+
+        Our view is the last head this client verified (else the server's current head).
+        Returns a ``GossipResult`` when both are one tree. Raises ``InvalidGossip``
+        (``invalid_gossip``) for a note not signed by the pinned log key, ``GossipFork``
+        (``fork_detected``) for a proven fork — its ``evidence`` is also written to a new
+        file in ``evidence_dir`` when given (``glasskey verify fork-evidence`` re-checks it
+        offline) — and ``GossipUnverified`` (``gossip_unverified``) when the sizes differ
+        and the server gives no consistency proof that verifies, after retries.
+        """
+        directory = None if evidence_dir is None else Path(evidence_dir)
+        return self._drive(self._core.gossip(note, directory))
+
 
 class AsyncGlasskeyClient(_ClientBase):
     """Asynchronous verifying client: the ``GlasskeyClient`` API, awaited.
@@ -717,6 +778,11 @@ class AsyncGlasskeyClient(_ClientBase):
     async def register(self, user_id: str, admin_token: str | None = None) -> str:
         """Register ``user_id`` (open registration or admin token); returns its bearer token."""
         return await self._drive(self._core.register(user_id, admin_token))
+
+    async def gossip(self, note: str, *, evidence_dir: str | Path | None = None) -> GossipResult:
+        """``GlasskeyClient.gossip``, awaited."""
+        directory = None if evidence_dir is None else Path(evidence_dir)
+        return await self._drive(self._core.gossip(note, directory))
 
 
 __all__ = [

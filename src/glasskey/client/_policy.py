@@ -10,9 +10,8 @@ The log's checks (checkpoint signature, root-log inclusion, consistency, AKD pro
 asked label) are not optional and so are not in the policy; it holds only what a deployment
 chooses: which keys to pin, how fresh a head must be, which third parties must vouch for it.
 
-Planned: witness cosignatures will join as one more optional field (a pin of witness keys
-with a threshold, checked like ``auditor``); callers that build a policy by keyword keep
-working.
+Witness cosignatures (c2sp.org/tlog-cosignature) are one more optional pair of fields: the
+witnesses' verifier keys and how many of them must have cosigned a checkpoint.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from typing import Final, Literal
 from glasskey.client._state import Trust
 from glasskey.core.errors import MalformedError, UsageError
 from glasskey.core.plexi import validate_namespace_name
+from glasskey.log.witness import parse_witness_vkey
 
 ED25519_PUBLIC_KEY_SIZE = 32
 #: How often, at most, a client asks a pinned auditor for its newest countersigned epoch.
@@ -148,11 +148,23 @@ class VerificationPolicy:
 
     ``auditor``: when set, the auditor countersignature served with a proof is checked as
     ``AuditorPin`` says; when ``None``, countersignatures are ignored.
+
+    ``witnesses``: verifier keys of the witnesses this client trusts, in signed-note form
+    ``name+hex id+base64(0x04 || Ed25519 key)``, pinned out of band (a witness key taken from
+    the log proves nothing). ``witness_threshold`` (k): a checkpoint with fewer than k valid
+    cosignatures by distinct pinned witnesses is refused (``UnwitnessedHead``); a pinned
+    witness's cosignature that does not verify is refused too (``SignatureError``). With k
+    above 0, freshness (``max_age``) is measured from the k-th newest witness cosignature
+    time, not the log's own: the log cannot make an old head look fresh, so even a client
+    with no state refuses a replayed or rolled-back head. Right after a new epoch its
+    checkpoint may not be cosigned yet: retry after a moment.
     """
 
     trust: Trust | None = None
     max_age: float | Literal["log-declared"] | None = LOG_DECLARED
     auditor: AuditorPin | None = None
+    witnesses: tuple[str, ...] = ()
+    witness_threshold: int = 0
 
     def __post_init__(self) -> None:
         if self.trust is not None and not isinstance(self.trust, Trust):
@@ -169,6 +181,24 @@ class VerificationPolicy:
             raise UsageError("max_age must be a positive number of seconds (or None: no check)")
         if self.auditor is not None and not isinstance(self.auditor, AuditorPin):
             raise UsageError("VerificationPolicy.auditor must be an AuditorPin (or None)")
+        if isinstance(self.witnesses, str) or not all(isinstance(w, str) for w in self.witnesses):
+            raise UsageError("VerificationPolicy.witnesses is a sequence of verifier key strings")
+        object.__setattr__(self, "witnesses", tuple(w.strip() for w in self.witnesses))
+        names: set[str] = set()
+        for vkey in self.witnesses:
+            try:
+                witness = parse_witness_vkey(vkey)
+            except MalformedError as exc:
+                raise UsageError(f"witness key {vkey[:40]!r}…: {exc}") from None
+            if witness.name in names:
+                raise UsageError(f"two witness keys named {witness.name!r}")
+            names.add(witness.name)
+        k = self.witness_threshold
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= len(self.witnesses):
+            raise UsageError(
+                f"witness_threshold must be 0..{len(self.witnesses)} (the number of witness "
+                f"keys), got {k!r}"
+            )
 
     def with_trust(self, trust: Trust) -> VerificationPolicy:
         """This policy with ``trust`` pinned (the client resolves first-use trust this way)."""

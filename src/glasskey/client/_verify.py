@@ -36,6 +36,7 @@ from glasskey.client._alerts import (
     ForkDetected,
     RollbackDetected,
     StaleHead,
+    UnwitnessedHead,
     WrongLabel,
 )
 from glasskey.client._policy import AuditorPin, VerificationPolicy
@@ -55,7 +56,7 @@ from glasskey.core.errors import (
 )
 from glasskey.core.plexi import SignatureResponse, verify_ed25519
 from glasskey.core.plexi.signing import signed_bytes
-from glasskey.log.profile import epoch_leaf_hash, open_checkpoint
+from glasskey.log.profile import epoch_leaf_hash, open_checkpoint, open_witnessed
 from glasskey.log.rfc6962 import verify_consistency, verify_inclusion
 
 
@@ -115,10 +116,28 @@ def verify_signed_state(
     *,
     max_age: float | None = None,
     now: float | None = None,
+    witnesses: tuple[str, ...] = (),
+    witness_threshold: int = 0,
 ) -> VerifiedState:
-    """Steps 1–4 of the module docstring for the signed state of any (parsed) proof response."""
+    """Steps 1–4 of the module docstring for the signed state of any (parsed) proof response.
+
+    With ``witness_threshold`` k > 0: at least k of the pinned ``witnesses`` must have
+    cosigned (else ``UnwitnessedHead``), and the age is that of the k-th newest cosignature.
+    """
     epoch, root_hash, note = state.epoch, state.root_hash, state.checkpoint
     checkpoint = open_checkpoint(note, trust.origin, trust.log_public_key)
+    signed_time = checkpoint.timestamp
+    if witnesses:
+        witnessed = open_witnessed(
+            note, trust.origin, trust.log_public_key, witnesses, witness_threshold
+        )
+        if len(witnessed.witnesses) < witness_threshold:
+            raise UnwitnessedHead(
+                f"the checkpoint of size {checkpoint.size} has {len(witnessed.witnesses)} valid "
+                f"cosignatures by pinned witnesses, {witness_threshold} required"
+            )
+        if witness_threshold:
+            signed_time = witnessed.witnessed_at
     if state.tree_size != checkpoint.size:
         raise MalformedError("tree_size does not match the signed checkpoint")
 
@@ -174,9 +193,9 @@ def verify_signed_state(
     # 4. Freshness.
     if max_age is not None:
         current = time.time() if now is None else now
-        if checkpoint.timestamp is None:
+        if signed_time is None:
             raise StaleHead("the checkpoint carries no signed timestamp; cannot check its age")
-        age = current - checkpoint.timestamp
+        age = current - signed_time
         if age > max_age:
             raise StaleHead(
                 f"the newest signed checkpoint is {age:.0f}s old, more than the allowed "
@@ -251,7 +270,10 @@ def verify_bundle(
     bundle = parse(BundleResponse, body, "the bundle response")
     if bundle.user_id != user_id:
         raise WrongLabel(f"asked for {user_id!r}, the server answered for {bundle.user_id!r}")
-    state = verify_signed_state(trust, bundle, previous, max_age=policy.max_age_for(trust), now=now)
+    state = verify_signed_state(
+        trust, bundle, previous, max_age=policy.max_age_for(trust), now=now,
+        witnesses=policy.witnesses, witness_threshold=policy.witness_threshold,
+    )  # fmt: skip
     try:
         result = lookup_verify(
             configuration_of(trust), trust.vrf_public_key, state.root_hash, state.epoch,
@@ -290,8 +312,9 @@ def verify_history(
     if history.user_id != user_id:
         raise WrongLabel(f"asked for {user_id!r}, the server answered for {history.user_id!r}")
     state = verify_signed_state(
-        trust, history, previous, max_age=policy.max_age_for(trust), now=now
-    )
+        trust, history, previous, max_age=policy.max_age_for(trust), now=now,
+        witnesses=policy.witnesses, witness_threshold=policy.witness_threshold,
+    )  # fmt: skip
     try:
         results = key_history_verify(
             configuration_of(trust), trust.vrf_public_key, state.root_hash, state.epoch,

@@ -16,9 +16,11 @@ Pure (no I/O); a client needs only this package and :mod:`glasskey.core`.
 * :mod:`glasskey.log.profile` — glasskey's checkpoint profile: how the log signs its
   checkpoints (with a timestamped cosignature) and how a client opens them. Exported as a
   module because its ``sign_checkpoint`` / ``open_checkpoint`` are the profile's, not C2SP's.
+* :mod:`glasskey.log.witness` — C2SP tlog-witness wire formats, witness keys, quorum time.
+* :mod:`glasskey.log.forkevidence` — offline-checkable evidence of a split view.
 """
 
-from glasskey.log import profile
+from glasskey.log import forkevidence, profile, witness
 from glasskey.log.checkpoint import (
     Checkpoint,
     VerifiedCheckpoint,
@@ -81,6 +83,7 @@ __all__ = [
     "cosign_note",
     "epoch_root_leaf",
     "epoch_root_leaf_hash",
+    "forkevidence",
     "inclusion_proof",
     "leaf_hash",
     "merkle_tree_hash",
@@ -100,4 +103,5 @@ __all__ = [
     "verify_consistency",
     "verify_inclusion",
     "vkey_string",
+    "witness",
 ]

@@ -24,11 +24,14 @@ from glasskey.core.signing import Signer
 from glasskey.log import checkpoint as checkpoints
 from glasskey.log import note as notes
 from glasskey.log.leaf import epoch_root_leaf_hash
+from glasskey.log.witness import witnessed_time
 
 __all__ = [
     "OpenedCheckpoint",
+    "WitnessedCheckpoint",
     "epoch_leaf_hash",
     "open_checkpoint",
+    "open_witnessed",
     "sign_checkpoint",
     "verifier_key",
 ]
@@ -89,3 +92,48 @@ def open_checkpoint(note_text: str, origin: str, vkey: str) -> OpenedCheckpoint:
     stamps = [s.timestamp for s in opened.cosignatures if s.timestamp is not None]
     return OpenedCheckpoint(opened.origin, opened.size, opened.root_hash,
                             max(stamps) if stamps else None)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessedCheckpoint:
+    """A checkpoint opened under the profile and counted against pinned witness keys.
+
+    ``witnesses``: the names of the pinned witnesses whose cosignature verified (each once).
+    ``witnessed_at``: the ``threshold``-th newest of their timestamps (None below threshold).
+    """
+
+    checkpoint: OpenedCheckpoint
+    witnesses: tuple[str, ...]
+    witnessed_at: int | None
+
+
+@lru_cache(maxsize=64)
+def open_witnessed(
+    note_text: str, origin: str, vkey: str, witness_vkeys: tuple[str, ...], threshold: int
+) -> WitnessedCheckpoint:
+    """``open_checkpoint`` plus the pinned witnesses' cosignatures, counted.
+
+    Cosignatures by keys not in ``witness_vkeys`` are ignored; one by a pinned key that does
+    not verify rejects the note (``SignatureError``), as the signed-note rules say. Fewer than
+    ``threshold`` valid ones is *not* an error here: the caller decides (the client raises
+    ``unwitnessed_head``). A witness key equal to the log key is refused (``UsageError``):
+    the log's own timestamped signature would otherwise count as a witness.
+    """
+    opened = open_checkpoint(note_text, origin, vkey)
+    log_key = notes.parse_vkey(vkey).public_key
+    witnesses: list[notes.CosignatureV1Verifier] = []
+    for text in witness_vkeys:
+        witness = notes.parse_vkey(text)
+        if not isinstance(witness, notes.CosignatureV1Verifier):
+            raise UsageError(f"witness key {witness.name!r} is not a cosignature/v1 (0x04) key")
+        if witness.public_key == log_key:
+            raise UsageError("a witness key cannot be the log's own key")
+        witnesses.append(witness)
+    if not witnesses:
+        return WitnessedCheckpoint(opened, (), None)
+    distinct: dict[tuple[str, int], notes.VerifiedSignature] = {}
+    for sig in notes.verify_signatures(notes.parse_note(note_text), witnesses):
+        distinct.setdefault((sig.verifier.name, sig.verifier.key_id), sig)
+    cosigned = tuple(distinct.values())
+    at = witnessed_time(cosigned, threshold)
+    return WitnessedCheckpoint(opened, tuple(s.verifier.name for s in cosigned), at)

@@ -55,6 +55,22 @@ _TABLES = [
         update_id {bigint} NOT NULL,
         PRIMARY KEY (user_id, upload_id)
     )""",
+    # Verified witness cosignatures (note signature lines) of each root-log size, newest
+    # per witness (``_witnessing.WitnessSubmitter``); attached to served checkpoints.
+    """CREATE TABLE IF NOT EXISTS glasskey_cosignatures (
+        size {bigint} NOT NULL,
+        witness TEXT NOT NULL,
+        line TEXT NOT NULL,
+        stored_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (size, witness)
+    )""",
+    # Checkpoints signed by this log's key that clients gossiped and that are not in its tree.
+    """CREATE TABLE IF NOT EXISTS glasskey_gossip (
+        note TEXT PRIMARY KEY,
+        size {bigint} NOT NULL,
+        status TEXT NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL
+    )""",
     # Verified auditor countersignatures (SignatureResponse JSON), see ``countersign.py``.
     """CREATE TABLE IF NOT EXISTS glasskey_auditor_signatures (
         namespace TEXT NOT NULL,

@@ -60,8 +60,11 @@ class Metrics:
         self.rate_limited = 0
         self.auditor_signatures = 0
         self.auditor_failures = 0
+        self.gossip_forks = 0
         #: Gauges read at scrape time (queue depth, current epoch, is-publisher).
         self.gauges: dict[str, tuple[str, Callable[[], float]]] = {}
+        #: Labelled series rendered at scrape time (per-witness lag and failures).
+        self.collectors: list[Callable[[], list[str]]] = []
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         self.gauges[name] = (help_text, read)
@@ -113,6 +116,9 @@ class Metrics:
             counter("glasskey_auditor_failures_total",
                     "Countersign attempts that failed (auditor down, refused, bad signature).",
                     self.auditor_failures)  # fmt: skip
+            counter("glasskey_gossip_forks_total",
+                    "Gossiped checkpoints signed by this log's key but not in its tree.",
+                    self.gossip_forks)  # fmt: skip
             out.append("# HELP glasskey_publish_seconds Time to publish one epoch.")
             out.append("# TYPE glasskey_publish_seconds histogram")
             out.extend(self.publish_seconds.render("glasskey_publish_seconds"))
@@ -133,4 +139,9 @@ class Metrics:
             except Exception:  # a failing gauge must not break the scrape
                 continue
             out.extend([f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"])
+        for collect in self.collectors:
+            try:
+                out.extend(collect())
+            except Exception:  # a failing collector must not break the scrape
+                continue
         return "\n".join(out) + "\n"

@@ -13,6 +13,7 @@ from glasskey.core.akd.types import EpochHash, HistoryProof, LookupProof
 from glasskey.core.plexi import KeyInfo, SignatureResponse
 from glasskey.server._countersign import CountersignStatus
 from glasskey.server._rootlog import CheckpointRecord
+from glasskey.server._witnessing import WitnessStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,7 @@ class Readiness:
     publisher: bool
     queue_depth: int
     auditor: CountersignStatus | None
+    witnesses: tuple[WitnessStatus, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,17 @@ from typing import Any
 
 from glasskey.core.errors import UsageError
 from glasskey.directory import Directory
+from glasskey.log.note import NoteSignature
 from glasskey.log.profile import epoch_leaf_hash, sign_checkpoint, verifier_key
 from glasskey.log.rfc6962 import MemoryHashStore, prove_consistency, prove_inclusion
+from glasskey.log.witness import attach_signatures
 from glasskey.server._db import ServiceDB
 
 log = logging.getLogger("glasskey.server.rootlog")
+
+#: Root-log sizes whose witness cosignatures are kept in memory (and attached when served):
+#: proofs are served at the newest checkpoint, so only recent sizes are ever asked for.
+COSIGNED_SIZES_KEPT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,13 @@ class RootLog:
         self._checkpoints: dict[int, CheckpointRecord] = {}  # newest signature per size
         self._latest: CheckpointRecord | None = None
         self._last_refresh = 0.0
+        # Witness cosignatures: size → witness name → signature line (newest per witness).
+        self._cosigs: dict[int, dict[str, NoteSignature]] = {}
+        self._cosigned: dict[str, int] = {}  # witness name → largest cosigned size
+        self._cosigs_seen = -1.0
+        self._cosigs_loaded = False
+        self._attached: dict[int, tuple[tuple[float, int], CheckpointRecord]] = {}
+        self._cosig_count = 0
         self.refresh(force=True)
 
     # -- reading --------------------------------------------------------------------------------
@@ -86,6 +99,72 @@ class RootLog:
                 (since,),
             ):
                 self._remember(CheckpointRecord(int(size), float(signed_at), str(note)))
+            if not self._cosigs_loaded:  # first load: each witness's progress, recent lines only
+                self._cosigs_loaded = True
+                for witness, size in self.db.query(
+                    "SELECT witness, MAX(size) FROM glasskey_cosignatures GROUP BY witness", ()
+                ):
+                    self._cosigned[str(witness)] = int(size)
+            for size, witness, line, stored_at in self.db.query(
+                "SELECT size, witness, line, stored_at FROM glasskey_cosignatures "
+                "WHERE stored_at > ? AND size >= ? ORDER BY stored_at",
+                (self._cosigs_seen, max(0, self.size - COSIGNED_SIZES_KEPT)),
+            ):
+                self._remember_cosignature(
+                    int(size), str(witness), NoteSignature.from_line(str(line).rstrip("\n"))
+                )
+                self._cosigs_seen = max(self._cosigs_seen, float(stored_at))
+
+    # -- witness cosignatures ---------------------------------------------------------------------
+
+    def _remember_cosignature(self, size: int, witness: str, sig: NoteSignature) -> None:
+        known = self._cosigs.setdefault(size, {})
+        if known.get(witness) != sig:
+            known[witness] = sig
+            self._cosig_count += 1  # invalidates the attached-note cache
+        self._cosigned[witness] = max(size, self._cosigned.get(witness, 0))
+        while len(self._cosigs) > COSIGNED_SIZES_KEPT:  # proofs are served near the head
+            oldest = min(self._cosigs)
+            del self._cosigs[oldest]
+            self._attached.pop(oldest, None)
+
+    def add_cosignature(self, size: int, witness: str, sig: NoteSignature) -> None:
+        """Store a *verified* witness cosignature of the checkpoint of ``size``."""
+        with self._lock:
+            stored_at = time.time()
+            with self.db.transaction():
+                self.db.execute(
+                    "INSERT INTO glasskey_cosignatures (size, witness, line, stored_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (size, witness) DO UPDATE SET "
+                    "line = excluded.line, stored_at = excluded.stored_at",
+                    (size, witness, sig.to_line(), stored_at),
+                )
+            self._remember_cosignature(size, witness, sig)
+            # Only the publisher stores cosignatures: its own rows need no re-reading.
+            self._cosigs_seen = max(self._cosigs_seen, stored_at)
+
+    def cosigned_size(self, witness: str) -> int | None:
+        """The largest size ``witness`` has cosigned (None: never)."""
+        return self._cosigned.get(witness)
+
+    def cosignature_count(self, size: int) -> int:
+        return len(self._cosigs.get(size, {}))
+
+    def _with_cosignatures(self, record: CheckpointRecord | None) -> CheckpointRecord | None:
+        """``record`` with every stored cosignature of its size attached (cached)."""
+        if record is None:
+            return None
+        cosigs = self._cosigs.get(record.size)
+        if not cosigs:
+            return record
+        key = (record.signed_at, self._cosig_count)
+        cached = self._attached.get(record.size)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        note = attach_signatures(record.note, [cosigs[name] for name in sorted(cosigs)])
+        attached = CheckpointRecord(record.size, record.signed_at, note)
+        self._attached[record.size] = (key, attached)
+        return attached
 
     def _append_memory(self, epoch: int, root_hash: bytes, appended_at: float) -> None:
         self._tree.append(epoch_leaf_hash(epoch, root_hash))
@@ -103,13 +182,16 @@ class RootLog:
             self._latest = record
 
     def latest_checkpoint(self) -> CheckpointRecord | None:
+        """The newest signed checkpoint, with every witness cosignature of its size."""
         self.refresh()
-        return self._latest
+        with self._lock:
+            return self._with_cosignatures(self._latest)
 
     def checkpoint_for(self, size: int) -> CheckpointRecord | None:
         """The newest signed checkpoint of exactly ``size`` (proofs are served at the head)."""
         self.refresh()
-        return self._checkpoints.get(size)
+        with self._lock:
+            return self._with_cosignatures(self._checkpoints.get(size))
 
     def epoch_root(self, epoch: int) -> bytes:
         if not 1 <= epoch <= self.size:

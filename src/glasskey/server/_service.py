@@ -23,6 +23,7 @@ from glasskey.server._auth import Authenticator, TokenAuthenticator
 from glasskey.server._countersign import AuditorApi, Countersigner, SignatureStore
 from glasskey.server._db import ServiceDB
 from glasskey.server._election import Elector, elector_for
+from glasskey.server._gossip import GossipDesk
 from glasskey.server._metrics import Metrics
 from glasskey.server._publisher import Publisher
 from glasskey.server._reads import DirectoryReads
@@ -31,6 +32,7 @@ from glasskey.server._rootlog import RootLog
 from glasskey.server._settings import ServerSettings
 from glasskey.server._uploads import Uploads
 from glasskey.server._user_ids import UserIdPolicy
+from glasskey.server._witnessing import WitnessConfig, WitnessSubmitter
 from glasskey.storage._urls import Backend, parse_database_url
 
 log = logging.getLogger("glasskey.server")
@@ -85,6 +87,18 @@ class DirectoryService:
             m.gauge("glasskey_auditor_consecutive_failures",
                     "Countersign attempts that failed since the last success.",
                     lambda: float(signer.failures))  # fmt: skip
+        self.witnesses = [
+            WitnessSubmitter(
+                WitnessConfig.parse(text),
+                rootlog,
+                is_leader=lambda: self.publisher.is_leader,
+                retry_base=settings.witness_retry_base,
+                retry_max=settings.witness_retry_max,
+            )
+            for text in settings.witnesses
+        ]
+        if self.witnesses:
+            m.collectors.append(self._witness_metrics)
         # ``UserIdPolicy(...)``: settings passed to workers as JSON carry the policy's name.
         user_ids = UserIdPolicy(settings.user_id_policy)
         if settings.open_registration:
@@ -104,6 +118,7 @@ class DirectoryService:
             checkpoint_refresh=settings.checkpoint_refresh,
             user_id_policy=user_ids,
         )
+        self.gossip = GossipDesk(rootlog, db, m)
         self.uploads = Uploads(
             directory,
             db,
@@ -114,6 +129,27 @@ class DirectoryService:
             open_registration=settings.open_registration,
             user_id_policy=user_ids,
         )
+
+    def _witness_metrics(self) -> list[str]:
+        statuses = [w.status() for w in self.witnesses]
+        out: list[str] = []
+        for name, help_text, value in (
+            ("glasskey_witness_lag_entries", "Root-log entries the witness has not cosigned.",
+             lambda s: s.lag),
+            ("glasskey_witness_cosigned_size", "Largest root-log size the witness cosigned.",
+             lambda s: s.cosigned_size or 0),
+            ("glasskey_witness_consecutive_failures",
+             "Submissions to the witness that failed since the last success.",
+             lambda s: s.consecutive_failures),
+            ("glasskey_witness_failures_total", "Submissions to the witness that failed.",
+             lambda s: s.total_failures),
+            ("glasskey_witness_latency_seconds", "Duration of the last successful submission.",
+             lambda s: s.last_latency if s.last_latency is not None else float("nan")),
+        ):  # fmt: skip
+            kind = "counter" if name.endswith("_total") else "gauge"
+            out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+            out += [f'{name}{{witness="{s.name}"}} {float(value(s))}' for s in statuses]
+        return out
 
     def _checkpoint_age(self) -> float:
         record = self.rootlog.latest_checkpoint()
@@ -133,12 +169,16 @@ class DirectoryService:
             self.publisher.start()
             if self.countersigner is not None:
                 self.countersigner.start()
+            for witness in self.witnesses:
+                witness.start()
 
     def close(self) -> None:
         self.ready = False
         finished = self.publisher.stop(self.settings.shutdown_timeout)
         if self.countersigner is not None:
             self.countersigner.stop()
+        for witness in self.witnesses:
+            witness.stop()
         self.uploads.close()  # accepted uploads finish their commit
         self.reads.close()
         self.directory.close()
@@ -182,6 +222,8 @@ class DirectoryService:
                 self.rootlog.sign_checkpoint()
         if self.countersigner is not None and (published is not None or appended):
             self.countersigner.wake()  # never waits for the auditor
+        for witness in self.witnesses:
+            witness.wake()  # never waits for a witness either
         return published
 
     def fill_vrf_proofs(self, deadline: float, interrupted: Callable[[], bool]) -> int:
@@ -227,6 +269,7 @@ class DirectoryService:
             self.publisher.is_leader,
             depth,
             signer.status() if signer is not None else None,
+            tuple(w.status() for w in self.witnesses),
         )
 
 

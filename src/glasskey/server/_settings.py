@@ -89,6 +89,10 @@ class ServerSettings:
     #: Bearer token for the auditor's write API ($GLASSKEY_AUDITOR_TOKEN; never logged).
     auditor_token: str | None = field(default=None, repr=False)
     #: Back-off between failed countersign attempts: doubles from ``base`` up to ``max`` s.
+    #: Witnesses (``VKEY@URL``) the log submits every signed checkpoint to (tlog-witness).
+    witnesses: tuple[str, ...] = ()
+    witness_retry_base: float = 1.0
+    witness_retry_max: float = 60.0
     auditor_retry_base: float = 1.0
     auditor_retry_max: float = 60.0
 

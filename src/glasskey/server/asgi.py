@@ -60,6 +60,7 @@ def app_from_env() -> FastAPI:
     if values.get("domain_label"):
         values["domain_label"] = values["domain_label"].encode()
     values["trusted_proxies"] = tuple(values.get("trusted_proxies") or ())
+    values["witnesses"] = tuple(values.get("witnesses") or ())
     values["admin_token"] = os.environ.get(ADMIN_TOKEN_ENV) or None
     values["auditor_token"] = os.environ.get(AUDITOR_TOKEN_ENV) or None
     return build_app(ServerSettings(**values), key_files.get("signing"), key_files.get("vrf"))

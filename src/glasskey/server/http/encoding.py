@@ -309,4 +309,5 @@ def readiness_model(readiness: Readiness) -> Health:
         publisher=readiness.publisher,
         queue_depth=readiness.queue_depth,
         auditor=None if auditor is None else auditor.to_json_dict(),
+        witnesses=[w.to_json_dict() for w in readiness.witnesses] or None,
     )

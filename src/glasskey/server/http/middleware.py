@@ -34,7 +34,7 @@ EXPENSIVE_PREFIX = "/api/crypto/history/"
 #: The key upload: authenticated (and limited per user) from its headers.
 UPLOAD = "/api/crypto/keys/identity"
 #: Writes counted by the global write limit.
-WRITES = frozenset({UPLOAD, "/api/auth/register"})
+WRITES = frozenset({UPLOAD, "/api/auth/register", "/api/transparency/gossip"})
 #: Where a middleware leaves the user it authenticated (in the ASGI scope's state).
 PRINCIPAL_STATE = "principal"
 

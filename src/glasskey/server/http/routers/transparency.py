@@ -16,6 +16,8 @@ from glasskey.api.wire import (
     AuditorResponse,
     AuditProofResponse,
     ConsistencyResponse,
+    GossipRequest,
+    GossipResponse,
     InclusionResponse,
     KeysResponse,
     RootResponse,
@@ -104,3 +106,18 @@ def get_auditor(request: Request) -> Response:
 def get_keys(request: Request) -> Response:
     """The public keys clients pin: the log's note verifier key and the VRF key."""
     return encoding.json_response(encoding.keys_model(service_of(request).reads.log_keys()))
+
+
+@router.post("/api/transparency/gossip", response_model=GossipResponse)
+def post_gossip(request: Request, body: GossipRequest) -> Response:
+    """Drop a checkpoint of this log seen elsewhere; the answer is this log's own view.
+
+    A checkpoint signed by this log's key but not in its tree (``fork``) is kept as evidence.
+    A note not signed by this log is refused (400, ``constraint_violation``).
+    """
+    answer = service_of(request).gossip.receive(body.checkpoint)
+    return encoding.json_response(
+        GossipResponse.model_construct(
+            status=answer.status, size=answer.size, checkpoint=answer.head.note
+        )
+    )

@@ -11,3 +11,5 @@ export * from "./log/rfc6962.js";
 export * from "./log/note.js";
 export * from "./plexi.js";
 export * from "./client/verify.js";
+export * from "./client/state.js";
+export * from "./client/client.js";

@@ -13,3 +13,4 @@ export * from "./plexi.js";
 export * from "./client/verify.js";
 export * from "./client/state.js";
 export * from "./client/client.js";
+export { fileBackend } from "./client/file.js";

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -29,15 +30,19 @@ import pytest
 from glasskey.server._malicious import Attack, MaliciousTransport
 from glasskey.server.http.routers.webui import WEBUI
 from tests.security.procs import ADMIN_TOKEN, Process, start_log_server, wait_for
-from tests.web._node import WEB, compiled_web
+from tests.web._node import WEB, compiled_web, npm_run
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _register(url: str, user: str) -> str:
-    r = httpx.post(f"{url}/api/auth/register", json={"user_id": user},
-                   headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)  # fmt: skip
+    r = httpx.post(
+        f"{url}/api/auth/register",
+        json={"user_id": user},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["token"])
 
@@ -45,8 +50,12 @@ def _register(url: str, user: str) -> str:
 def _publish(url: str, user: str, token: str, key: bytes) -> None:
     """Upload ``key`` and wait until it is the published version (one epoch each)."""
     body = {"key": base64.b64encode(key).decode(), "upload_id": secrets.token_hex(16)}
-    r = httpx.post(f"{url}/api/crypto/keys/identity", json=body,
-                   headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+    r = httpx.post(
+        f"{url}/api/crypto/keys/identity",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert r.status_code == 202, r.text
 
     def published() -> bool:
@@ -65,7 +74,9 @@ class _Rewrite(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url.copy_with(host=self.target.host, port=self.target.port)
-        return self.inner.handle_request(httpx.Request(request.method, url, headers=request.headers))
+        return self.inner.handle_request(
+            httpx.Request(request.method, url, headers=request.headers)
+        )
 
 
 def _proxy(honest: str, fork: str, advance: Any) -> tuple[ThreadingHTTPServer, str]:
@@ -83,7 +94,7 @@ def _proxy(honest: str, fork: str, advance: Any) -> tuple[ThreadingHTTPServer, s
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             if self.path.startswith("/__control/attack/"):
                 transport.attack = Attack(self.path.rsplit("/", 1)[1])
             elif self.path == "/__control/advance":
@@ -93,10 +104,13 @@ def _proxy(honest: str, fork: str, advance: Any) -> tuple[ThreadingHTTPServer, s
                 return
             self._send(200, b"ok", "text/plain")
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             response = client.get(self.path)
-            self._send(response.status_code, response.content,
-                       response.headers.get("content-type", "application/octet-stream"))  # fmt: skip
+            self._send(
+                response.status_code,
+                response.content,
+                response.headers.get("content-type", "application/octet-stream"),
+            )
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -129,8 +143,7 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
     build = compiled_web()
     if not (WEB / "node_modules" / "playwright-core").is_dir():
         pytest.skip("playwright-core is missing from web/node_modules: run `make web`")
-    if not (WEBUI / "index.html").is_file():
-        subprocess.run(["npm", "run", "--silent", "build"], cwd=WEB, check=True)
+    npm_run("build", WEBUI / "app.js")
     honest, fork = servers
     assert fork.url != honest.url
     alice = _register(honest.url, "alice")
@@ -151,8 +164,11 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
     try:
         run = subprocess.run(
             ["node", str(build / "tools" / "browser.js"), url, str(ARTEFACTS)],
-            capture_output=True, text=True, timeout=300, env={"CHROMIUM": CHROMIUM, "PATH": "/usr/bin:/bin"},
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "CHROMIUM": CHROMIUM},
+        )
     finally:
         proxy.shutdown()
     assert run.returncode == 0, run.stdout + run.stderr
@@ -175,6 +191,12 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
     assert seen["rollback"] == {"verified": "false", "key": "", "codes": ["rollback_detected"]}
     assert seen["split_view"] == {"verified": "false", "key": "", "codes": ["fork_detected"]}
     assert seen["console_errors"] == []
-    for name in ("1-lookup-verified", "2-history-labels", "3-after-reload", "4-forge_key",
-                 "4-rollback", "4-split_view"):  # fmt: skip
+    for name in (
+        "1-lookup-verified",
+        "2-history-labels",
+        "3-after-reload",
+        "4-forge_key",
+        "4-rollback",
+        "4-split_view",
+    ):
         assert (ARTEFACTS / f"{name}.png").stat().st_size > 10_000

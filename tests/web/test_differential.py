@@ -67,8 +67,9 @@ def _tamper_checkpoint(note: str) -> Iterator[tuple[str, str]]:
         blob = base64.b64decode(blob64)
         for i in range(len(blob)):
             bad = base64.b64encode(_flip(blob, i)).decode()
-            yield f"signature {name} [{i}]", "\n".join(
-                [*lines[:n], f"\u2014 {name} {bad}", *lines[n + 1 :]]
+            yield (
+                f"signature {name} [{i}]",
+                "\n".join([*lines[:n], f"\u2014 {name} {bad}", *lines[n + 1 :]]),
             )
 
 
@@ -98,13 +99,21 @@ def _tampers(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         for field in ("signature", "digest", "serialized_message"):
             raw = bytes.fromhex(sig[field])
             for i in range(len(raw)):
-                yield f"auditor_signature.{field}[{i}]", {
-                    **body, "auditor_signature": {**sig, field: _flip(raw, i).hex()},
-                }
+                yield (
+                    f"auditor_signature.{field}[{i}]",
+                    {
+                        **body,
+                        "auditor_signature": {**sig, field: _flip(raw, i).hex()},
+                    },
+                )
         for field in ("epoch", "timestamp"):
-            yield f"auditor_signature.{field}+1", {
-                **body, "auditor_signature": {**sig, field: sig[field] + 1},
-            }
+            yield (
+                f"auditor_signature.{field}+1",
+                {
+                    **body,
+                    "auditor_signature": {**sig, field: sig[field] + 1},
+                },
+            )
 
 
 def _python_code(
@@ -141,20 +150,68 @@ def test_every_single_byte_tamper_is_judged_alike(directory: Harness, tmp_path: 
 
     cases: list[dict[str, Any]] = []
     for what, body in _tampers(bundle):
-        cases.append({"what": what, "kind": "bundle", "user_id": "alice", "body": body,
-                      "most_recent": None, "previous": True})  # fmt: skip
-    cases.append({"what": "wrong user", "kind": "bundle", "user_id": "bob", "body": bundle,
-                  "most_recent": None, "previous": True})  # fmt: skip
-    cases.append({"what": "no previous head", "kind": "bundle", "user_id": "alice",
-                  "body": first, "most_recent": None, "previous": False})  # fmt: skip
-    cases.append({"what": "rollback to the first head", "kind": "bundle", "user_id": "alice",
-                  "body": first, "most_recent": None, "previous": "later"})  # fmt: skip
+        cases.append(
+            {
+                "what": what,
+                "kind": "bundle",
+                "user_id": "alice",
+                "body": body,
+                "most_recent": None,
+                "previous": True,
+            }
+        )
+    cases.append(
+        {
+            "what": "wrong user",
+            "kind": "bundle",
+            "user_id": "bob",
+            "body": bundle,
+            "most_recent": None,
+            "previous": True,
+        }
+    )
+    cases.append(
+        {
+            "what": "no previous head",
+            "kind": "bundle",
+            "user_id": "alice",
+            "body": first,
+            "most_recent": None,
+            "previous": False,
+        }
+    )
+    cases.append(
+        {
+            "what": "rollback to the first head",
+            "kind": "bundle",
+            "user_id": "alice",
+            "body": first,
+            "most_recent": None,
+            "previous": "later",
+        }
+    )
     for what, body in _tampers(history):
         if what.startswith(("proof", "key", "original")):
-            cases.append({"what": "history " + what, "kind": "history", "user_id": "alice",
-                          "body": body, "most_recent": None, "previous": True})  # fmt: skip
-    cases.append({"what": "history most_recent:1", "kind": "history", "user_id": "bob",
-                  "body": recent, "most_recent": 1, "previous": True})  # fmt: skip
+            cases.append(
+                {
+                    "what": "history " + what,
+                    "kind": "history",
+                    "user_id": "alice",
+                    "body": body,
+                    "most_recent": None,
+                    "previous": True,
+                }
+            )
+    cases.append(
+        {
+            "what": "history most_recent:1",
+            "kind": "history",
+            "user_id": "bob",
+            "body": recent,
+            "most_recent": 1,
+            "previous": True,
+        }
+    )
 
     later = verify_bundle(policy, "alice", bundle, head, now=now).head
     heads = {True: head, False: None, "later": later}
@@ -167,8 +224,10 @@ def test_every_single_byte_tamper_is_judged_alike(directory: Harness, tmp_path: 
     python = [_python_code(policy, c, heads[c["previous"]], now) for c in cases]
     payload = {
         "trust": {
-            "origin": trust.origin, "log_public_key": trust.log_public_key,
-            "vrf_public_key": trust.vrf_public_key.hex(), "configuration": trust.configuration,
+            "origin": trust.origin,
+            "log_public_key": trust.log_public_key,
+            "vrf_public_key": trust.vrf_public_key.hex(),
+            "configuration": trust.configuration,
             "domain_label": trust.domain_label.decode() if trust.domain_label else None,
             "max_publication_delay": trust.max_publication_delay,
             "checkpoint_refresh": trust.checkpoint_refresh,
@@ -177,14 +236,17 @@ def test_every_single_byte_tamper_is_judged_alike(directory: Harness, tmp_path: 
         "max_age": policy.max_age_for(trust),
         "auditor": {"keys": [AUDITOR_KEY.hex()], "namespace": NAMESPACE, "required": False},
         "cases": [{**c, "previous": head_json(heads[c["previous"]])} for c in cases],
-    }  # fmt: skip
+    }
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(payload))
     started = time.monotonic()
     run = subprocess.run(
         ["node", str(build / "tools" / "differential.js"), str(path)],
-        capture_output=True, text=True, check=True, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     node = json.loads(run.stdout)
     elapsed = time.monotonic() - started
     assert len(node) == len(cases)

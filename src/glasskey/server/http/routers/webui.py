@@ -75,8 +75,11 @@ def docs(request: Request) -> Response:
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>glasskey API</title>'
         "<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:auto;padding:1rem}"
         "td{vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #ddd}</style></head>"
-        f"<body><h1>{html.escape(schema['info']['title'])} API {html.escape(schema['info']['version'])}"
+        f"<body><h1>{html.escape(schema['info']['title'])} API "
+        f"{html.escape(schema['info']['version'])}"
         '</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. '
         'Web UI: <a href="/">/</a>.</p><table>' + "".join(rows) + "</table></body></html>"
     )
-    return HTMLResponse(body, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return HTMLResponse(
+        body, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    )

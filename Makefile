@@ -53,7 +53,7 @@ test: lint typecheck web-test
 
 bench: $(STAMP) web
 	$(BIN)/python bench/verify.py
-	cd web && node build/bench/web.js
+	$(BIN)/python bench/web.py
 	$(BIN)/python bench/directory.py --sizes 100000
 	$(BIN)/python bench/http.py
 

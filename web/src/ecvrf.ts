@@ -154,3 +154,8 @@ export function proofToHash(proof: Uint8Array): Uint8Array {
   if (gamma === null) throw new VrfError(ERR_GAMMA);
   return proofToHashOf(gamma);
 }
+
+/** Drop the parsed keys (and with them their memo of verified proofs). */
+export function clearKeyCache(): void {
+  keyCache.clear();
+}

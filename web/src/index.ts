@@ -14,3 +14,4 @@ export * from "./client/verify.js";
 export * from "./client/state.js";
 export * from "./client/client.js";
 export { fileBackend } from "./client/file.js";
+export { clearVerifierCaches } from "./caches.js";

@@ -279,3 +279,8 @@ export function epochRootLeaf(epoch: bigint, rootHash: Uint8Array): Uint8Array {
 }
 
 
+
+/** Drop the memo of opened checkpoints. */
+export function clearCheckpointCache(): void {
+  opened.clear();
+}

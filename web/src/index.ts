@@ -15,3 +15,4 @@ export * from "./client/state.js";
 export * from "./client/client.js";
 export { fileBackend } from "./client/file.js";
 export { clearVerifierCaches } from "./caches.js";
+export { indexedDbBackend } from "./client/idb.js";

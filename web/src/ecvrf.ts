@@ -14,6 +14,7 @@
  * hashed exactly as supplied. @noble/curves provides the group; the VRF is the ~60 lines here.
  */
 
+import { mulAddUnsafe } from "@noble/curves/abstract/curve.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { bytesToBigLE, concat, equalBytes, toHex } from "./bytes.js";
@@ -78,6 +79,15 @@ function mul(p: Point, k: bigint): Point {
   return p.multiplyUnsafe(k);
 }
 
+/** `a·x - b·y` with shared doublings (Strauss-Shamir); plain products for degenerate input. */
+function mulSub(a: Point, x: bigint, b: Point, y: bigint): Point {
+  try {
+    return mulAddUnsafe(Pt, [a, b.negate()], [x, y]);
+  } catch {
+    return mul(a, x).subtract(mul(b, y));
+  }
+}
+
 /** A VRF public key, validated once (akd's `VRFPublicKey::try_from`). */
 export class VrfPublicKey {
   readonly bytes: Uint8Array;
@@ -118,7 +128,7 @@ export class VrfPublicKey {
     const s = bytesToBigLE(proof.subarray(48, 80)) % Q;
     const h = encodeToCurve(this.bytes, alpha);
     const u = mul(Pt.BASE, s).subtract(mul(this.point, c));
-    const v = mul(h, s).subtract(mul(gamma, c));
+    const v = mulSub(h, s, gamma, c);
     if (!equalBytes(challenge(this.bytes, h, gamma, u, v), cBytes)) throw new VrfError(ERR_MISMATCH);
     return proofToHashOf(gamma);
   }

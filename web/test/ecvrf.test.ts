@@ -61,3 +61,16 @@ test("dalek leniency: s >= q is reduced, not refused (akd accepts it)", () => {
   for (let i = 48; i < 80; i++) { bad[i] = Number(t & 0xffn); t >>= 8n; }
   assert.equal(toHex(vrfVerify(fromHex(v.PK), bad, fromHex(v.alpha))), v.beta);
 });
+
+test("dalek leniency: a key with a torsion component and its non-canonical encoding are accepted", () => {
+  const p = 2n ** 255n - 19n;
+  const enc = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+  // y = 3 is a curve point outside the prime-order subgroup (not of small order); y + p is
+  // the same point, non-canonically encoded. akd (curve25519-dalek) accepts both as keys.
+  const canonical = new VrfPublicKey(enc(3n));
+  const noncanonical = new VrfPublicKey(enc(3n + p));
+  assert.deepEqual(noncanonical.bytes, enc(3n + p)); // hashed exactly as supplied
+  assert.notDeepEqual(canonical.bytes, noncanonical.bytes);
+  // y = 1 with the sign bit (x = 0): the identity, of small order: refused.
+  assert.throws(() => new VrfPublicKey(enc(1n | (1n << 255n))), /small order/);
+});

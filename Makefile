@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve demo test lint typecheck bench interop clean
+.PHONY: install serve demo test lint typecheck bench interop clean web web-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,14 +29,31 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src/glasskey
 
+# The browser verifier and web UI (web/, TypeScript): `npm ci` from the pinned lockfile, then
+# tsc and esbuild into the git-ignored package folder src/glasskey/server/webui/ that
+# `glasskey serve` answers at / (the bundle holds third-party code: built, never committed).
+# Without npm this says so and the web tests skip.
+WEB_STAMP := web/node_modules/.ci-installed
+$(WEB_STAMP): web/package-lock.json
+	cd web && nice -n 10 npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+web:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(WEB_STAMP) && cd web && nice -n 10 npm run --silent build; \
+	else echo "make web: npm not found, the browser verifier is not built (its tests skip)"; fi
+
+web-test: web
+	@if command -v npm >/dev/null 2>&1; then cd web && npm test; fi
+
 # The kill -9 durability test runs on its own after the rest: it measures recovery under
 # load it makes itself, and a parallel suite on the same two cores would add to it.
-test: lint typecheck
+test: lint typecheck web-test
 	$(BIN)/pytest -n 2 -q -m "not durability"
 	$(BIN)/pytest -n 0 -q -m durability
 
-bench: $(STAMP)
+bench: $(STAMP) web
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/web.py
 	$(BIN)/python bench/directory.py --sizes 100000
 	$(BIN)/python bench/http.py
 
@@ -50,4 +67,4 @@ interop: $(STAMP)
 	bash interop/litewitness/run.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/build src/glasskey/server/webui

@@ -13,7 +13,7 @@ from glasskey.server._ratelimit import CostLimiter, RateLimiter
 from glasskey.server._service import DirectoryService
 from glasskey.server.http.errors import ERROR_RESPONSES, install_error_handlers
 from glasskey.server.http.middleware import ObserveMiddleware, WriteGuardMiddleware
-from glasskey.server.http.routers import blobs, keys, lookups, operations, transparency
+from glasskey.server.http.routers import blobs, keys, lookups, operations, transparency, webui
 
 
 def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> FastAPI:
@@ -38,6 +38,10 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         description="Key transparency directory: AKD-compatible proofs, signed root log.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        # FastAPI's Swagger UI and ReDoc load scripts from a CDN; the webui router serves an
+        # offline /docs page instead.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)
@@ -58,6 +62,6 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         addresses=ClientAddresses(settings.trusted_proxies),
         metrics=service.metrics,
     )
-    for resource in (keys, lookups, transparency, blobs, operations):
+    for resource in (keys, lookups, transparency, blobs, operations, webui):
         app.include_router(resource.router)
     return app

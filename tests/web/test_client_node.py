@@ -1,0 +1,70 @@
+"""The glasskey-web client API in Node against a real ``glasskey serve`` on 127.0.0.1.
+
+Trust on first use, a JSON-file state that a second process picks up (the verified head is
+remembered, so the next lookup is checked for consistency with it), ``monitor`` with and
+without ``own`` (versions this device never uploaded are ``unexpected_version``), a
+configured key that differs from the pinned one (``trust_mismatch``) and a missing user
+(``not_found``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.security.procs import Process, start_log_server
+from tests.web._node import compiled_web
+from tests.web.test_browser import _publish, _register
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Process]:
+    process = start_log_server(tmp_path / "server")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _run(build: Path, url: str, state: Path, step: str) -> dict[str, Any]:
+    done = subprocess.run(
+        ["node", str(build / "tools" / "client.js"), url, str(state), step],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_the_node_client_pins_remembers_and_monitors(server: Process, tmp_path: Path) -> None:
+    build = compiled_web()
+    token = _register(server.url, "alice")
+    _publish(server.url, "alice", token, b"alice-1")
+    _publish(server.url, "alice", token, b"alice-2")
+    state = tmp_path / "state.json"
+
+    first = _run(build, server.url, state, "first")
+    assert first["lookup"] == {"key": "YWxpY2UtMg==", "version": 2, "size": 2}
+    assert first["history"] == [2, 1]
+    assert first["missing"] == {"error": "not_found"}
+    saved = json.loads(state.read_text())
+    assert any(k.startswith("trust:") for k in saved) and any(k.startswith("head:") for k in saved)
+
+    _publish(server.url, "alice", token, b"alice-3")
+    second = _run(build, server.url, state, "second")
+    assert second["head_before"] == 2
+    assert second["lookup"] == 3
+    assert second["monitor"] == []
+    assert second["monitor_own"] == [
+        ["unexpected_version", 1],
+        ["unexpected_version", 2],
+        ["unexpected_version", 3],
+    ]
+    assert second["other_keys"] == {"error": "trust_mismatch"}

@@ -1,0 +1,201 @@
+/**
+ * The verifying client (mirrors glasskey.client.GlasskeyClient): `lookup`, `history`,
+ * `monitor(userId, {own})`, trust pinning on first use (or configured), persistent state.
+ * It only fetches JSON; every decision is made by ./verify.ts, then remembered in the state.
+ */
+
+import { fromHex, toHex } from "../bytes.js";
+import {
+  alertFromError, KeyChanged, NotFound, RequestError, RollbackDetected, TrustMismatch,
+  UnexpectedKeyVersion, UpdateNotPublished, VerificationError, type Alert,
+} from "../errors.js";
+import { ClientState, memoryBackend } from "./state.js";
+import {
+  keySha256, verifyBundle, verifyHistory, type AuditorPin, type Trust, type VerificationPolicy,
+  type VerifiedHistory, type VerifiedKey,
+} from "./verify.js";
+
+export interface ClientOptions {
+  state?: ClientState;
+  policy?: Partial<VerificationPolicy>;
+  fetch?: typeof fetch;
+}
+
+export interface MonitorReport {
+  readonly userId: string;
+  readonly history: VerifiedHistory;
+  readonly alerts: readonly Alert[];
+  readonly ok: boolean;
+}
+
+const UNDECLARED_PUBLICATION_DELAY = 3600;
+
+function sameKeys(a: Trust, b: Trust): boolean {
+  return a.origin === b.origin && a.logPublicKey === b.logPublicKey && toHex(a.vrfPublicKey) === toHex(b.vrfPublicKey)
+    && a.configuration === b.configuration
+    && toHex(a.domainLabel ?? new Uint8Array(0)) === toHex(b.domainLabel ?? new Uint8Array(0));
+}
+
+/** What a log's key document (`/api/transparency/keys`) asks a client to pin. */
+export function trustOf(keys: Record<string, unknown>): Trust {
+  const str = (k: string): string => {
+    if (typeof keys[k] !== "string") throw new VerificationError(`the server's key document field '${k}' is missing`);
+    return keys[k] as string;
+  };
+  const num = (k: string): number | null => (typeof keys[k] === "number" ? (keys[k] as number) : null);
+  const domain = keys["domain_label"];
+  return {
+    origin: str("origin"), logPublicKey: str("log_public_key"), vrfPublicKey: fromHex(str("vrf_public_key")),
+    configuration: str("configuration"),
+    domainLabel: typeof domain === "string" && domain ? new TextEncoder().encode(domain) : null,
+    maxPublicationDelay: num("max_publication_delay"), checkpointRefresh: num("checkpoint_refresh"),
+  };
+}
+
+export class GlasskeyClient {
+  readonly server: string;
+  readonly state: ClientState;
+  readonly policy: VerificationPolicy;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(server: string, options: ClientOptions = {}) {
+    this.server = server.replace(/\/+$/, "");
+    this.state = options.state ?? new ClientState(memoryBackend());
+    this.policy = { trust: null, maxAge: "log", auditor: null, ...options.policy };
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  private async get(path: string, params: Record<string, string | number | bigint> = {}): Promise<unknown> {
+    const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.server}${path}${query ? `?${query}` : ""}`, { headers: { accept: "application/json" } });
+    } catch (err) {
+      throw new RequestError(`network error: ${String(err)}`);
+    }
+    const text = await response.text();
+    let body: unknown = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      if (response.ok) throw new VerificationError("the server's response is not JSON");
+    }
+    if (!response.ok) {
+      const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+      const message = error?.message ?? `HTTP ${response.status}`;
+      if (response.status === 404) throw new NotFound(message, 404, error?.code ?? null);
+      throw new RequestError(message, response.status, error?.code ?? null);
+    }
+    return body;
+  }
+
+  /** The pinned keys: stored, else configured, else the server's key document (first use). */
+  async trust(): Promise<Trust> {
+    const stored = await this.state.trust(this.server);
+    const wanted = this.policy.trust;
+    if (stored !== null) {
+      if (wanted !== null && !sameKeys(wanted, stored)) {
+        throw new TrustMismatch("the configured keys differ from the ones pinned earlier for this server");
+      }
+      return stored;
+    }
+    const trust = wanted ?? trustOf((await this.get("/api/transparency/keys")) as Record<string, unknown>);
+    await this.state.pin(this.server, trust);
+    return trust;
+  }
+
+  private pinnedPolicy(trust: Trust): VerificationPolicy {
+    return { ...this.policy, trust };
+  }
+
+  private async auditorEpoch(pin: AuditorPin | null): Promise<bigint> {
+    return pin === null ? 0n : this.state.auditorEpoch(pin.namespace);
+  }
+
+  async lookup(userId: string): Promise<VerifiedKey> {
+    const trust = await this.trust();
+    const previous = await this.state.head(trust.origin);
+    const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
+    const body = await this.get(`/api/crypto/bundles/${encodeURIComponent(userId)}`, previous ? { known_size: previous.size } : {});
+    const key = verifyBundle(this.pinnedPolicy(trust), userId, body, previous, { auditorEpoch });
+    if (this.policy.auditor !== null) await this.state.raiseAuditorEpoch(this.policy.auditor.namespace, key.auditorEpoch);
+    const observed = await this.state.observations(trust.origin, userId);
+    const newest = observed[observed.length - 1];
+    if (newest !== undefined && key.version < BigInt(newest.version)) {
+      throw new RollbackDetected(`${JSON.stringify(userId)} is served at version ${key.version}, but version ${newest.version} was verified earlier`);
+    }
+    const digest = toHex(keySha256(key.key));
+    const seen = observed.find((o) => BigInt(o.version) === key.version);
+    if (seen !== undefined && seen.sha256 !== digest) {
+      throw new KeyChanged(`version ${key.version} of ${JSON.stringify(userId)} now has a different key than the one verified earlier: the server rewrote history`);
+    }
+    await this.state.storeHead(key.head);
+    if (seen === undefined) {
+      await this.state.observe(trust.origin, userId, { version: Number(key.version), epoch: Number(key.publishedEpoch), sha256: digest });
+    }
+    return key;
+  }
+
+  async history(userId: string, mostRecent: number | null = null): Promise<VerifiedHistory> {
+    const trust = await this.trust();
+    const previous = await this.state.head(trust.origin);
+    const query: Record<string, string | number | bigint> = previous ? { known_size: previous.size } : {};
+    if (mostRecent !== null) query["most_recent"] = mostRecent;
+    const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
+    const body = await this.get(`/api/crypto/history/${encodeURIComponent(userId)}`, query);
+    const history = verifyHistory(this.pinnedPolicy(trust), userId, body, previous, { mostRecent }, { auditorEpoch });
+    if (this.policy.auditor !== null) await this.state.raiseAuditorEpoch(this.policy.auditor.namespace, history.auditorEpoch);
+    const observed = await this.state.observations(trust.origin, userId);
+    for (const r of history.versions) {
+      const seen = observed.find((o) => BigInt(o.version) === r.version);
+      if (seen !== undefined && seen.sha256 !== toHex(keySha256(r.value))) {
+        throw new KeyChanged(`version ${r.version} of ${JSON.stringify(userId)} now has a different key than the one verified earlier: the server rewrote history`);
+      }
+    }
+    await this.state.storeHead(history.head);
+    for (const r of history.versions) {
+      await this.state.observe(trust.origin, userId, { version: Number(r.version), epoch: Number(r.epoch), sha256: toHex(keySha256(r.value)) });
+    }
+    return history;
+  }
+
+  /**
+   * Complete history, verified; alerts for versions verified earlier that are missing
+   * (rollback) and, for your own label, versions holding a key this client never uploaded
+   * (`unexpected_version`) and uploads not published within the log's promised delay.
+   */
+  async monitor(userId: string, options: { own?: boolean } = {}): Promise<MonitorReport> {
+    const own = options.own ?? false;
+    const trust = await this.trust();
+    const seenBefore = await this.state.observations(trust.origin, userId);
+    const uploads = own ? await this.state.ownUploads(trust.origin, userId) : [];
+    const history = await this.history(userId);
+    const alerts: Alert[] = [];
+    if (own) {
+      const mine = new Set(uploads.map((u) => u.sha256));
+      const ordered = [...history.versions].sort((a, b) => (a.version < b.version ? -1 : 1));
+      for (const r of ordered) {
+        if (!mine.has(toHex(keySha256(r.value)))) {
+          const err = new UnexpectedKeyVersion(`version ${r.version} of your label ${JSON.stringify(userId)} (epoch ${r.epoch}) holds a key this client did not upload`);
+          alerts.push(alertFromError(err, userId, Number(r.version)));
+        }
+      }
+      const published = new Set(ordered.map((r) => toHex(keySha256(r.value))));
+      const deadline = trust.maxPublicationDelay ?? UNDECLARED_PUBLICATION_DELAY;
+      const now = Date.now() / 1000;
+      for (const u of uploads) {
+        if (!published.has(u.sha256) && now - u.sentAt > deadline) {
+          alerts.push(alertFromError(new UpdateNotPublished(`your upload ${u.uploadId} for ${JSON.stringify(userId)} is not in the log after ${deadline}s`), userId));
+        }
+      }
+    }
+    const proven = new Set(history.versions.map((r) => Number(r.version)));
+    for (const o of seenBefore) {
+      if (!proven.has(o.version)) {
+        alerts.push(alertFromError(new RollbackDetected(`version ${o.version} of ${JSON.stringify(userId)}, verified earlier, is missing from the complete history`), userId, o.version));
+      }
+    }
+    return { userId, history, alerts, ok: alerts.length === 0 };
+  }
+}
+

@@ -1,0 +1,365 @@
+/**
+ * Pure verification of server responses (glasskey.client._verify), same order of checks:
+ * 1. checkpoint signed by the pinned log key for the pinned origin;
+ * 2. the proof's epoch is the checkpoint's newest leaf (RFC 6962 inclusion at epoch-1);
+ * 3. consistency with the last verified head (rollback / fork);
+ * 4. freshness (signed timestamp within max age);
+ * 5. the AKD proof verifies for this label (VRF);
+ * 6. with a pinned auditor: its countersignature of this epoch and root, and no epoch older
+ *    than the newest one it countersigned.
+ */
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import { equalBytes, fromBase64OrNull, fromHexOrNull, toHex, utf8 } from "../bytes.js";
+import {
+  AuditorSignatureInvalid, AuditorSignatureMissing, ConsistencyError, ForkDetected, HistoryProofError,
+  InclusionError, LookupProofError, MalformedError, RollbackDetected, SignatureError, StaleHead,
+  UsageError, VrfError, WrongLabel,
+} from "../errors.js";
+import { getConfiguration, type Configuration } from "../akd/config.js";
+import { keyHistoryVerify, lookupVerify, type HistoryParams, type VerifyResult } from "../akd/verify.js";
+import { epochRootLeaf, openProfileCheckpoint } from "../log/note.js";
+import { leafHash, verifyConsistency, verifyInclusion } from "../log/rfc6962.js";
+import { parseSignatureResponse, signedBytes, type SignatureResponse } from "../plexi.js";
+import { verifyEd25519 } from "../ed25519.js";
+
+/** The keys a client pins for one server (first use or configured). */
+export interface Trust {
+  readonly origin: string;
+  readonly logPublicKey: string;
+  readonly vrfPublicKey: Uint8Array;
+  readonly configuration: string;
+  readonly domainLabel: Uint8Array | null;
+  readonly maxPublicationDelay: number | null;
+  readonly checkpointRefresh: number | null;
+}
+
+export interface Head {
+  readonly origin: string;
+  readonly size: bigint;
+  readonly logRoot: Uint8Array;
+  readonly note: string;
+  readonly signedAt: number | null;
+}
+
+export interface AuditorPin {
+  readonly keys: readonly Uint8Array[];
+  readonly namespace: string;
+  readonly required: boolean;
+}
+
+/** `"log"`: the log's declared re-signing interval decides (Python's LOG_DECLARED). */
+export interface VerificationPolicy {
+  readonly trust: Trust | null;
+  readonly maxAge: number | null | "log";
+  readonly auditor: AuditorPin | null;
+}
+
+export const UNDECLARED_MAX_AGE = 3600;
+
+export function defaultMaxAge(trust: Trust): number {
+  return trust.checkpointRefresh === null ? UNDECLARED_MAX_AGE : 3 * trust.checkpointRefresh + 15;
+}
+
+export function maxAgeFor(policy: VerificationPolicy, trust: Trust): number | null {
+  return policy.maxAge === "log" ? defaultMaxAge(trust) : policy.maxAge;
+}
+
+export interface SignedState {
+  readonly epoch: bigint;
+  readonly rootHash: Uint8Array;
+  readonly checkpoint: string;
+  readonly treeSize: bigint;
+  readonly logInclusion: Uint8Array[];
+  readonly consistencyFrom: bigint | null;
+  readonly logConsistency: Uint8Array[] | null;
+}
+
+export interface VerifiedKey {
+  readonly userId: string;
+  readonly key: Uint8Array;
+  readonly version: bigint;
+  readonly publishedEpoch: bigint;
+  readonly epoch: bigint;
+  readonly rootHash: Uint8Array;
+  readonly head: Head;
+  readonly auditorSignature: SignatureResponse | null;
+  readonly auditorEpoch: bigint;
+}
+
+export interface VerifiedHistory {
+  readonly userId: string;
+  readonly versions: VerifyResult[];
+  readonly epoch: bigint;
+  readonly rootHash: Uint8Array;
+  readonly head: Head;
+  readonly auditorSignature: SignatureResponse | null;
+  readonly auditorEpoch: bigint;
+}
+
+// -- strict JSON field readers (pydantic strict mode of glasskey.api.wire) --------------------
+
+type Body = Record<string, unknown>;
+
+function fail(what: string, field: string, msg: string): never {
+  throw new MalformedError(`${what} field '${field}': ${msg}`);
+}
+
+function int(o: Body, f: string, what: string, optional = false): bigint | null {
+  const v = o[f];
+  if (v === undefined || (optional && v === null)) {
+    if (optional) return null;
+    fail(what, f, "Field required");
+  }
+  if (typeof v !== "number" || !Number.isInteger(v)) fail(what, f, "Input should be a valid integer");
+  return BigInt(v);
+}
+
+function str(o: Body, f: string, what: string): string {
+  const v = o[f];
+  if (v === undefined) fail(what, f, "Field required");
+  if (typeof v !== "string") fail(what, f, "Input should be a valid string");
+  return v;
+}
+
+function hex32(o: Body, f: string, what: string): Uint8Array {
+  const v = str(o, f, what);
+  const b = v.length === 64 ? fromHexOrNull(v) : null;
+  if (b === null) fail(what, f, "must be 32 bytes of hex (64 hex digits)");
+  return b;
+}
+
+function b64(o: Body, f: string, what: string): Uint8Array {
+  const v = o[f];
+  if (v === undefined) fail(what, f, "Field required");
+  const b = typeof v === "string" ? fromBase64OrNull(v) : null;
+  if (b === null) fail(what, f, "is not valid base64");
+  return b;
+}
+
+function hashes(o: Body, f: string, what: string, optional = false): Uint8Array[] | null {
+  const v = o[f];
+  if (v === undefined || (optional && v === null)) {
+    if (optional) return null;
+    fail(what, f, "Field required");
+  }
+  if (!Array.isArray(v)) fail(what, f, "must be a list of hex hashes");
+  if (v.length > 128) fail(what, f, "must have at most 128 hashes");
+  const out = v.map((h) => (typeof h === "string" ? fromHexOrNull(h) : null));
+  if (out.some((h) => h === null || h.length !== 32)) fail(what, f, "entries must be 32 bytes of hex each");
+  return out as Uint8Array[];
+}
+
+function object(body: unknown, what: string): Body {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new MalformedError(`${what}: Input should be an object`);
+  return body as Body;
+}
+
+function signedState(o: Body, what: string): SignedState {
+  return {
+    epoch: int(o, "epoch", what)!,
+    rootHash: hex32(o, "root_hash", what),
+    checkpoint: str(o, "checkpoint", what),
+    treeSize: int(o, "tree_size", what)!,
+    logInclusion: hashes(o, "log_inclusion", what)!,
+    consistencyFrom: int(o, "consistency_from", what, true),
+    logConsistency: hashes(o, "log_consistency", what, true),
+  };
+}
+
+// -- steps 1-4 -----------------------------------------------------------------------------
+
+export function configurationOf(trust: Trust): Configuration {
+  return getConfiguration(trust.configuration, trust.domainLabel);
+}
+
+export function verifySignedState(
+  trust: Trust, state: SignedState, previous: Head | null, maxAge: number | null, now: number | null = null,
+): { epoch: bigint; rootHash: Uint8Array; head: Head } {
+  const cp = openProfileCheckpoint(state.checkpoint, trust.origin, trust.logPublicKey);
+  if (state.treeSize !== cp.size) throw new MalformedError("tree_size does not match the signed checkpoint");
+  if (state.epoch !== cp.size || state.epoch < 1n) {
+    throw new InclusionError(`the proof is for epoch ${state.epoch} but the signed checkpoint is at ${cp.size}: proofs must be for the newest signed epoch`);
+  }
+  verifyInclusion(leafHash(epochRootLeaf(state.epoch, state.rootHash)), state.epoch - 1n, cp.size, state.logInclusion, cp.root);
+  if (previous !== null) {
+    if (cp.size < previous.size) {
+      throw new RollbackDetected(`the server presents log size ${cp.size}, older than size ${previous.size} already verified: rollback or replayed checkpoint`);
+    }
+    if (cp.size === previous.size) {
+      if (!equalBytes(cp.root, previous.logRoot)) {
+        throw new ForkDetected(`two signed checkpoints of size ${cp.size} with different roots: split view`);
+      }
+    } else {
+      if (state.consistencyFrom !== previous.size || state.logConsistency === null) {
+        throw new ForkDetected(`the server did not prove that size ${cp.size} extends the verified size ${previous.size}`);
+      }
+      try {
+        verifyConsistency(previous.size, cp.size, state.logConsistency, previous.logRoot, cp.root);
+      } catch (exc) {
+        if (exc instanceof ConsistencyError) {
+          throw new ForkDetected(`checkpoint ${cp.size} does not extend the verified checkpoint ${previous.size}: ${exc.message}`);
+        }
+        throw exc;
+      }
+    }
+  }
+  if (maxAge !== null) {
+    const current = now ?? Date.now() / 1000;
+    if (cp.timestamp === null) throw new StaleHead("the checkpoint carries no signed timestamp; cannot check its age");
+    const age = current - cp.timestamp;
+    if (age > maxAge) {
+      throw new StaleHead(`the newest signed checkpoint is ${age.toFixed(0)}s old, more than the allowed ${maxAge.toFixed(0)}s: the server may be hiding newer epochs`);
+    }
+  }
+  return {
+    epoch: state.epoch,
+    rootHash: state.rootHash,
+    head: { origin: trust.origin, size: cp.size, logRoot: cp.root, note: state.checkpoint, signedAt: cp.timestamp },
+  };
+}
+
+function pinned(policy: VerificationPolicy): Trust {
+  if (policy.trust === null) throw new UsageError("verifying a response needs the server's pinned keys (policy.trust)");
+  return policy.trust;
+}
+
+// -- auditor countersignature --------------------------------------------------------------
+
+export function verifyCountersignature(
+  raw: unknown, keys: readonly Uint8Array[], namespace: string, what: string, covers: [bigint, Uint8Array] | null = null,
+): SignatureResponse {
+  let r: SignatureResponse;
+  try {
+    r = parseSignatureResponse(raw);
+  } catch (exc) {
+    if (exc instanceof MalformedError) throw new AuditorSignatureInvalid(`${what} is malformed: ${exc.message}`);
+    throw exc;
+  }
+  if (covers !== null && !(r.epoch === covers[0] && equalBytes(r.digest, covers[1]))) {
+    throw new AuditorSignatureInvalid(`${what} covers epoch ${r.epoch} digest ${toHex(r.digest).slice(0, 16)}…, not the served epoch ${covers[0]}`);
+  }
+  if (r.namespace !== namespace) throw new AuditorSignatureInvalid(`${what} is for namespace ${r.namespace}, not ${namespace}`);
+  let message: Uint8Array;
+  try {
+    message = signedBytes(r);
+  } catch (exc) {
+    if (exc instanceof MalformedError || exc instanceof SignatureError) throw new AuditorSignatureInvalid(`${what} is unusable: ${exc.message}`);
+    throw exc;
+  }
+  if (r.serializedMessage !== null && !equalBytes(r.serializedMessage, message)) {
+    throw new AuditorSignatureInvalid("serialized_message does not match the signed fields");
+  }
+  for (const key of keys) {
+    try {
+      verifyEd25519(key, message, r.signature);
+      return r;
+    } catch (exc) {
+      if (!(exc instanceof SignatureError)) throw exc;
+    }
+  }
+  throw new AuditorSignatureInvalid(`${what} of epoch ${r.epoch} does not verify under the pinned auditor key(s)`);
+}
+
+function countersignature(
+  pin: AuditorPin | null, body: Body, epoch: bigint, rootHash: Uint8Array, auditorEpoch: bigint,
+): [SignatureResponse | null, bigint] {
+  if (pin === null) return [null, auditorEpoch];
+  let signature: SignatureResponse | null = null;
+  const raw = body["auditor_signature"];
+  if (raw === undefined || raw === null) {
+    if (pin.required) throw new AuditorSignatureMissing(`epoch ${epoch} carries no auditor countersignature, and one is required`);
+  } else if (pin.keys.length) {
+    signature = verifyCountersignature(raw, pin.keys, pin.namespace, "the auditor signature", [epoch, rootHash]);
+  }
+  let newest = auditorEpoch;
+  if (signature !== null && signature.epoch > newest) newest = signature.epoch;
+  const latestRaw = body["auditor_latest"];
+  if (latestRaw !== undefined && latestRaw !== null) {
+    const latest = verifyCountersignature(latestRaw, pin.keys, pin.namespace, "the latest auditor signature");
+    if (latest.epoch > newest) newest = latest.epoch;
+  }
+  if (epoch < newest) {
+    throw new RollbackDetected(`the server presents epoch ${epoch}, but the pinned auditor has countersigned epoch ${newest} of namespace ${pin.namespace}: an old head`);
+  }
+  return [signature, newest];
+}
+
+// -- bundles and histories ------------------------------------------------------------------
+
+/** Verify a `/api/crypto/bundles/{user_id}` response for `userId` under `policy`. */
+export function verifyBundle(
+  policy: VerificationPolicy, userId: string, body: unknown, previous: Head | null,
+  options: { now?: number | null; auditorEpoch?: bigint } = {},
+): VerifiedKey {
+  const trust = pinned(policy);
+  const what = "the bundle response";
+  const o = object(body, what);
+  const state = signedState(o, what);
+  const bundleUser = str(o, "user_id", what);
+  const key = b64(o, "key", what);
+  const version = int(o, "version", what)!;
+  const publishedEpoch = int(o, "published_epoch", what)!;
+  const proof = b64(o, "proof", what);
+  if (bundleUser !== userId) throw new WrongLabel(`asked for ${JSON.stringify(userId)}, the server answered for ${JSON.stringify(bundleUser)}`);
+  const verified = verifySignedState(trust, state, previous, maxAgeFor(policy, trust), options.now ?? null);
+  let result: VerifyResult;
+  try {
+    result = lookupVerify(configurationOf(trust), trust.vrfPublicKey, verified.rootHash, verified.epoch, utf8.encode(userId), proof);
+  } catch (exc) {
+    if (exc instanceof VrfError) throw new WrongLabel(`the proof is not for label ${JSON.stringify(userId)}: ${exc.message}`);
+    throw exc;
+  }
+  if (!equalBytes(key, result.value)) throw new LookupProofError("the key in the response is not the key the proof commits to");
+  if (version !== result.version || publishedEpoch !== result.epoch) {
+    throw new LookupProofError("the version/epoch in the response differ from the proof's");
+  }
+  const [signature, newest] = countersignature(policy.auditor, o, verified.epoch, verified.rootHash, options.auditorEpoch ?? 0n);
+  return {
+    userId, key: result.value, version: result.version, publishedEpoch: result.epoch, epoch: verified.epoch,
+    rootHash: verified.rootHash, head: verified.head, auditorSignature: signature, auditorEpoch: newest,
+  };
+}
+
+/** Verify a `/api/crypto/history/{user_id}` response (same `params` as requested). */
+export function verifyHistory(
+  policy: VerificationPolicy, userId: string, body: unknown, previous: Head | null, params: HistoryParams,
+  options: { now?: number | null; auditorEpoch?: bigint } = {},
+): VerifiedHistory {
+  const trust = pinned(policy);
+  const what = "the history response";
+  const o = object(body, what);
+  const state = signedState(o, what);
+  const historyUser = str(o, "user_id", what);
+  str(o, "params", what);
+  const rawVersions = o["versions"];
+  if (!Array.isArray(rawVersions)) fail(what, "versions", "Input should be a valid list");
+  const listed = rawVersions.map((v, i) => {
+    const vo = object(v, `${what} field 'versions.${i}'`);
+    return { version: int(vo, "version", what)!, epoch: int(vo, "epoch", what)!, key: b64(vo, "key", what) };
+  });
+  const proof = b64(o, "proof", what);
+  if (historyUser !== userId) throw new WrongLabel(`asked for ${JSON.stringify(userId)}, the server answered for ${JSON.stringify(historyUser)}`);
+  const verified = verifySignedState(trust, state, previous, maxAgeFor(policy, trust), options.now ?? null);
+  let results: VerifyResult[];
+  try {
+    results = keyHistoryVerify(configurationOf(trust), trust.vrfPublicKey, verified.rootHash, verified.epoch, utf8.encode(userId), proof, params);
+  } catch (exc) {
+    if (exc instanceof VrfError) throw new WrongLabel(`the history proof is not for label ${JSON.stringify(userId)}: ${exc.message}`);
+    throw exc;
+  }
+  const same = listed.length === results.length && listed.every((l, i) => {
+    const r = results[i]!;
+    return l.version === r.version && l.epoch === r.epoch && equalBytes(l.key, r.value);
+  });
+  if (!same) throw new HistoryProofError("the versions listed differ from the proof's");
+  const [signature, newest] = countersignature(policy.auditor, o, verified.epoch, verified.rootHash, options.auditorEpoch ?? 0n);
+  return {
+    userId, versions: results, epoch: verified.epoch, rootHash: verified.rootHash, head: verified.head,
+    auditorSignature: signature, auditorEpoch: newest,
+  };
+}
+
+export function keySha256(key: Uint8Array): Uint8Array {
+  return sha256(key);
+}

@@ -1,0 +1,133 @@
+/**
+ * The error and alert vocabulary, mirroring glasskey.core.errors and glasskey.client._alerts.
+ *
+ * Why the same codes: an app that embeds both clients (a Python backend, a web front end)
+ * handles one set of alert codes; the cross-language differential test compares them.
+ * Every verification failure is a VerificationError with a stable `code`.
+ */
+
+export class GlasskeyError extends Error {
+  readonly code: string = "error";
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class UsageError extends GlasskeyError {
+  override readonly code: string = "usage";
+}
+
+export class VerificationError extends GlasskeyError {
+  override readonly code: string = "verification_failed";
+}
+
+export class MalformedError extends VerificationError {
+  override readonly code: string = "malformed";
+}
+
+export class ProofError extends VerificationError {
+  override readonly code: string = "invalid_proof";
+}
+
+export class MembershipProofError extends ProofError {
+  override readonly code: string = "invalid_membership_proof";
+}
+
+export class NonMembershipProofError extends ProofError {
+  override readonly code: string = "invalid_non_membership_proof";
+}
+
+export class LookupProofError extends ProofError {
+  override readonly code: string = "invalid_lookup_proof";
+}
+
+export class HistoryProofError extends ProofError {
+  override readonly code: string = "invalid_history_proof";
+}
+
+export class VrfError extends VerificationError {
+  override readonly code: string = "invalid_vrf";
+}
+
+export class ConsistencyError extends VerificationError {
+  override readonly code: string = "inconsistent";
+}
+
+export class InclusionError extends VerificationError {
+  override readonly code: string = "invalid_inclusion_proof";
+}
+
+export class SignatureError extends VerificationError {
+  override readonly code: string = "invalid_signature";
+}
+
+export class ForkDetected extends ConsistencyError {
+  override readonly code: string = "fork_detected";
+}
+
+export class RollbackDetected extends ConsistencyError {
+  override readonly code: string = "rollback_detected";
+}
+
+export class StaleHead extends VerificationError {
+  override readonly code: string = "stale_head";
+}
+
+// -- client alerts (glasskey.client._alerts) ---------------------------------------------
+
+export class WrongLabel extends VerificationError {
+  override readonly code: string = "wrong_label";
+}
+
+export class UnexpectedKeyVersion extends VerificationError {
+  override readonly code: string = "unexpected_version";
+}
+
+export class UpdateNotPublished extends VerificationError {
+  override readonly code: string = "update_not_published";
+}
+
+export class KeyChanged extends ForkDetected {
+  override readonly code: string = "key_changed";
+}
+
+export class TrustMismatch extends SignatureError {
+  override readonly code: string = "trust_mismatch";
+}
+
+export class AuditorSignatureInvalid extends SignatureError {
+  override readonly code: string = "auditor_signature_invalid";
+}
+
+export class AuditorSignatureMissing extends SignatureError {
+  override readonly code: string = "auditor_signature_missing";
+}
+
+/** A request that failed at the HTTP level (the server's error body, or the network). */
+export class RequestError extends GlasskeyError {
+  override readonly code: string = "server_error";
+  constructor(
+    message: string,
+    readonly status: number = 0,
+    readonly serverCode: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export class NotFound extends RequestError {
+  override readonly code: string = "not_found";
+}
+
+/** A monitoring finding (monitor() reports all of them rather than stop at the first). */
+export interface Alert {
+  readonly code: string;
+  readonly message: string;
+  readonly label: string;
+  readonly version: number | null;
+}
+
+export function alertFromError(err: VerificationError, label: string, version: number | null = null): Alert {
+  return { code: err.code, message: err.message, label, version };
+}

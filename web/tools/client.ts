@@ -1,0 +1,46 @@
+/**
+ * The Node client end to end (tests/web/test_client_node.py): runs the client API against a
+ * real server with a JSON-file state and prints what each call returned or raised.
+ *
+ * usage: node build/tools/client.js <server-url> <state-file> <step>
+ */
+
+import { toBase64 } from "../src/bytes.js";
+import { GlasskeyError } from "../src/errors.js";
+import { GlasskeyClient } from "../src/client/client.js";
+import { fileBackend } from "../src/client/file.js";
+import { ClientState } from "../src/client/state.js";
+
+const [server, statePath, step] = process.argv.slice(2) as [string, string, string];
+const state = new ClientState(await fileBackend(statePath));
+const out: Record<string, unknown> = {};
+
+async function attempt(name: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    out[name] = await fn();
+  } catch (err) {
+    out[name] = { error: err instanceof GlasskeyError ? err.code : String(err) };
+  }
+}
+
+const client = new GlasskeyClient(server, { state });
+if (step === "first") {
+  await attempt("lookup", async () => {
+    const k = await client.lookup("alice");
+    return { key: toBase64(k.key), version: Number(k.version), size: Number(k.head.size) };
+  });
+  await attempt("history", async () => (await client.history("alice")).versions.map((v) => Number(v.version)));
+  await attempt("missing", () => client.lookup("nobody"));
+} else {
+  await attempt("head_before", async () => {
+    const trust = await client.trust();
+    return Number((await state.head(trust.origin))?.size ?? 0);
+  });
+  await attempt("lookup", async () => Number((await client.lookup("alice")).version));
+  await attempt("monitor", async () => (await client.monitor("alice")).alerts.map((a) => a.code));
+  await attempt("monitor_own", async () => (await client.monitor("alice", { own: true })).alerts.map((a) => [a.code, a.version]));
+  const trust = await client.trust();
+  const other = new GlasskeyClient(server, { state, policy: { trust: { ...trust, vrfPublicKey: new Uint8Array(32).fill(7) } } });
+  await attempt("other_keys", () => other.lookup("alice"));
+}
+process.stdout.write(JSON.stringify(out) + "\n");

@@ -1,0 +1,56 @@
+/**
+ * The Node half of the cross-language differential (tests/web/test_differential.py): reads a
+ * JSON file of cases (bundle or history responses, the client's previous head, the policy),
+ * verifies each with glasskey-web and prints one JSON line per case: "ok" or the alert code.
+ * One process for all cases keeps the test's runtime modest.
+ */
+
+import { readFileSync } from "node:fs";
+import { fromBase64OrNull, fromHex } from "../src/bytes.js";
+import { GlasskeyError } from "../src/errors.js";
+import { verifyBundle, verifyHistory, type Head, type Trust, type VerificationPolicy } from "../src/client/verify.js";
+
+interface TrustJson {
+  origin: string; log_public_key: string; vrf_public_key: string; configuration: string;
+  domain_label: string | null; max_publication_delay: number | null; checkpoint_refresh: number | null;
+}
+interface CaseJson {
+  kind: "bundle" | "history";
+  user_id: string;
+  body: unknown;
+  previous: { size: number; log_root: string; note: string } | null;
+  most_recent: number | null;
+}
+interface Input {
+  trust: TrustJson; now: number; max_age: number | null;
+  auditor: { keys: string[]; namespace: string; required: boolean } | null;
+  cases: CaseJson[];
+}
+
+const input = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Input;
+const t = input.trust;
+const trust: Trust = {
+  origin: t.origin, logPublicKey: t.log_public_key, vrfPublicKey: fromHex(t.vrf_public_key),
+  configuration: t.configuration, domainLabel: t.domain_label === null ? null : new TextEncoder().encode(t.domain_label),
+  maxPublicationDelay: t.max_publication_delay, checkpointRefresh: t.checkpoint_refresh,
+};
+const policy: VerificationPolicy = {
+  trust, maxAge: input.max_age,
+  auditor: input.auditor && { keys: input.auditor.keys.map(fromHex), namespace: input.auditor.namespace, required: input.auditor.required },
+};
+
+const out: string[] = [];
+for (const c of input.cases) {
+  const previous: Head | null = c.previous && {
+    origin: trust.origin, size: BigInt(c.previous.size), logRoot: fromBase64OrNull(c.previous.log_root)!,
+    note: c.previous.note, signedAt: null,
+  };
+  try {
+    if (c.kind === "bundle") verifyBundle(policy, c.user_id, c.body, previous, { now: input.now });
+    else verifyHistory(policy, c.user_id, c.body, previous, { mostRecent: c.most_recent }, { now: input.now });
+    out.push("ok");
+  } catch (err) {
+    out.push(err instanceof GlasskeyError ? err.code : `crash:${String(err)}`);
+  }
+}
+process.stdout.write(JSON.stringify(out) + "\n");

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve demo test lint typecheck bench interop clean
+.PHONY: install serve demo test lint typecheck bench bench-akd interop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/directory.py --sizes 100000
 	$(BIN)/python bench/http.py
+
+# glasskey vs the published akd crate on identical work (bench/vs_akd/run.py; needs cargo).
+# BENCH_AKD_ARGS="--base 100000" for the 100k table.
+bench-akd: $(STAMP)
+	bash bench/vs_akd/build.sh
+	$(BIN)/python bench/vs_akd/run.py $(BENCH_AKD_ARGS)
 
 # Real third-party peers built from crates.io (cargo; build caches live outside the repo).
 # The akd suite runs against akd 0.12.0 and then 0.13.0 (which also compares their bytes).

@@ -8,10 +8,11 @@ The akd side is ``bench/vs_akd/src/main.rs`` on akd 0.12.0 from crates.io (``wha
 benches use it), built by ``bench/vs_akd/build.sh`` with the cargo target directory outside the
 repository. Both sides run on one core: akd on a current-thread tokio runtime, glasskey with
 ``vrf_workers=1``, so the ratios compare implementations, not how many cores a loaded machine
-happened to lend each, and both measure CPU time of their own process (CLOCK_PROCESS_CPUTIME_ID;
-wall-clock time on a shared machine mostly measures the neighbours). Every run of every side is its own process (peak RSS is its own); the
-runs interleave (akd, glasskey memory, glasskey SQLite, akd, ...) so load changes on a shared
-machine hit all sides alike, and the table shows medians.
+happened to lend each; both measure the CPU time of their own process
+(CLOCK_PROCESS_CPUTIME_ID: wall-clock time on a shared machine mostly measures the neighbours).
+Every run of every side is its own process (peak RSS is its own); the runs interleave
+(akd, glasskey memory, glasskey SQLite, akd, ...) so load changes on a shared machine hit all
+sides alike, and the table shows medians.
 
 Workload (the same on both sides, see ``Workload``): publish a base of N labels in one epoch,
 then one epoch of U updates (U/2 new versions of base labels, U/2 new labels); L lookups at

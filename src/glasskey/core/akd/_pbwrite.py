@@ -8,12 +8,12 @@ ascending field order, present-but-default fields written out, repeated ``epochs
 That is exactly what upb and akd's rust-protobuf produce; ``tests/core/test_akd_pbwrite.py``
 compares these bytes with the upb encoder on every vector and on random proofs.
 
-A node label's encoding recurs in many proofs (the upper tree levels), so it is memoised.
+A label's length (0..256) and its stripped value (<= 32 bytes) make its message at most
+38 bytes, so its length prefixes are table look-ups.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Final
 
 from glasskey.core._varint import encode_varint
@@ -49,29 +49,42 @@ def _ld(tag: bytes, body: bytes) -> bytes:
     return tag + (_SMALL[n] if n < 16384 else encode_varint(n)) + body
 
 
-@lru_cache(maxsize=1 << 16)
 def label_body(label: NodeLabel) -> bytes:
     """``NodeLabel {label_val = val without trailing zero bytes; label_len}``."""
     val = label.val.rstrip(b"\x00")
-    return b"\x0a" + _SMALL[len(val)] + val + b"\x10" + _varint(label.length)
+    return b"\x0a" + _SMALL[len(val)] + val + b"\x10" + _SMALL[label.length]
 
 
 def _element(element: AzksElement) -> bytes:
-    lb = label_body(element.label)
+    label = element.label
+    val = label.val.rstrip(b"\x00")
+    lb = b"\x0a" + _SMALL[len(val)] + val + b"\x10" + _SMALL[label.length]
     value = element.value
-    return b"\x0a" + _SMALL[len(lb)] + lb + _ld(b"\x12", value)
+    n = len(value)
+    return b"".join(
+        (b"\x0a", _SMALL[len(lb)], lb, b"\x12", _SMALL[n] if n < 16384 else encode_varint(n), value)
+    )
 
 
 def _sibling(sp: SiblingProof) -> bytes:
-    parts = [_ld(b"\x0a", label_body(sp.label))]
-    parts.extend(_ld(b"\x12", _element(e)) for e in sp.siblings)
-    parts.append(b"\x18" + _varint(int(sp.direction)))
+    label = sp.label
+    val = label.val.rstrip(b"\x00")
+    lb = b"\x0a" + _SMALL[len(val)] + val + b"\x10" + _SMALL[label.length]
+    parts = [b"\x0a", _SMALL[len(lb)], lb]
+    for e in sp.siblings:
+        body = _element(e)
+        parts += (b"\x12", _SMALL[len(body)] if len(body) < 16384 else encode_varint(len(body)))
+        parts.append(body)
+    parts += (b"\x18", _varint(int(sp.direction)))
     return b"".join(parts)
 
 
 def membership_body(proof: MembershipProof) -> bytes:
     parts = [_ld(b"\x0a", label_body(proof.label)), _ld(b"\x12", proof.hash_val)]
-    parts.extend(_ld(b"\x1a", _sibling(sp)) for sp in proof.sibling_proofs)
+    for sp in proof.sibling_proofs:
+        body = _sibling(sp)
+        parts += (b"\x1a", _SMALL[len(body)] if len(body) < 16384 else encode_varint(len(body)))
+        parts.append(body)
     return b"".join(parts)
 
 

@@ -259,6 +259,45 @@ decode_non_membership_proof = _decoder(
 )
 
 
+#: (label value padded to 32 bytes, label length, 32-byte value) of one ``AzksElement``.
+RawElement = tuple[bytes, int, bytes]
+
+
+def _raw_elements(elements: Any) -> list[RawElement] | None:
+    """``_element_from_pb``'s checks without building dataclasses; None if any fails."""
+    out: list[RawElement] = []
+    append = out.append
+    for e in elements:
+        if not (e.HasField("label") and e.HasField("value")):
+            return None
+        label = e.label
+        if not (label.HasField("label_val") and label.HasField("label_len")):
+            return None
+        raw, length, value = label.label_val, label.label_len, e.value
+        if len(raw) > 32 or length > 256 or len(value) != 32:
+            return None
+        append((raw.ljust(32, b"\x00"), length, value))
+    return out
+
+
+def decode_single_append_only_raw(data: bytes) -> tuple[list[RawElement], list[RawElement]]:
+    """``decode_single_append_only_proof`` as plain tuples: (inserted, unchanged_nodes).
+
+    An auditor turns a 10k-insert blob straight into hash inputs, so the ~20k label and
+    element objects the dataclass form needs are skipped. It accepts exactly what
+    ``decode_single_append_only_proof`` accepts: any input that fails a check is handed to
+    that decoder, which raises the same ``MalformedError`` it always does.
+    """
+    message = pb.SingleAppendOnlyProof()
+    _parse(message, data, "SingleAppendOnlyProof", MAX_AUDIT_PROOF_BYTES)
+    inserted = _raw_elements(message.inserted)
+    unchanged = _raw_elements(message.unchanged_nodes) if inserted is not None else None
+    if inserted is None or unchanged is None:
+        _single_from_pb(message, "SingleAppendOnlyProof")  # raises the precise error
+        raise AssertionError("unreachable: the full decoder accepted what the raw one refused")
+    return inserted, unchanged
+
+
 def decode_update_proof(data: bytes) -> UpdateProof:
     """Decode and validate a protobuf UpdateProof; raises MalformedError."""
     message = pb.UpdateProof()

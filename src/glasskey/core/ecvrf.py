@@ -133,7 +133,8 @@ if _clib is not None:
         out = _new("unsigned char[32]")
         if _c_mul(out, k.to_bytes(32, "little"), _point_bytes(point)) != 0:
             raise _Refused
-        return _buffer(out)[:]
+        result: bytes = _buffer(out)[:]
+        return result
 
     def _lib_mul_base(k: int) -> bytes:
         """``k·B`` for ``0 <= k < q`` (libsodium refuses k = 0, whose answer is the
@@ -143,13 +144,15 @@ if _clib is not None:
         out = _new("unsigned char[32]")
         if _c_mul_base(out, k.to_bytes(32, "little")) != 0:  # pragma: no cover - 0 < k < q
             raise _Refused
-        return _buffer(out)[:]
+        result: bytes = _buffer(out)[:]
+        return result
 
     def _lib_sub(a: bytes, b: bytes) -> bytes:
         out = _new("unsigned char[32]")
         if _c_sub(out, _point_bytes(a), _point_bytes(b)) != 0:  # pragma: no cover
             raise _Refused
-        return _buffer(out)[:]
+        result: bytes = _buffer(out)[:]
+        return result
 
     def _lib_times8(point: bytes) -> bytes:
         """``8·point`` by three doublings; works for any curve point (scalarmult would refuse
@@ -162,7 +165,8 @@ if _clib is not None:
             raise _Refused
         if _c_add(p2, p4, p4) != 0:  # pragma: no cover - libsodium's own output
             raise _Refused
-        return _buffer(p2)[:]
+        result: bytes = _buffer(p2)[:]
+        return result
 
 else:  # pragma: no cover - see above
 

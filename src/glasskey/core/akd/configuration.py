@@ -71,7 +71,7 @@ class Configuration:
             # (hundreds of thousands of calls per epoch, proof and audit): plain functions
             # stored on the instance, the same results as the methods below.
             self.hash = _wa_hash  # type: ignore[method-assign]
-            self.label_value = _wa_hash  # type: ignore[method-assign]
+            self.label_value = _wa_hash  # type: ignore[method-assign,assignment]
             self.parent_hash = _wa_parent_hash  # type: ignore[method-assign]
             self.leaf_hash = _wa_leaf_hash  # type: ignore[method-assign]
         # Empty label: "no child here" in hashes and proofs (spec 3.1, table in 2).

@@ -376,14 +376,14 @@ class AkdTree:
             right: bytes | None,
             right_child: NodeRecord | None,
         ) -> None:
-            if left_child is not None:
-                if len(left_key) == 34 and left_key[:2] == b"\x01\x00":  # type: ignore[arg-type]
+            if left_child is not None and left_key is not None:
+                if len(left_key) == 34 and left_key[:2] == b"\x01\x00":
                     left = h(left_child.value + pack(left_child.last_epoch)).digest()
                 else:
                     left = left_child.value
                 record.left_hash = left
-            if right_child is not None:
-                if len(right_key) == 34 and right_key[:2] == b"\x01\x00":  # type: ignore[arg-type]
+            if right_child is not None and right_key is not None:
+                if len(right_key) == 34 and right_key[:2] == b"\x01\x00":
                     right = h(right_child.value + pack(right_child.last_epoch)).digest()
                 else:
                     right = right_child.value

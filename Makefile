@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install serve demo test lint typecheck bench interop clean web web-test
+.PHONY: install serve demo test lint typecheck bench bench-akd interop clean web web-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ bench: $(STAMP) web
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/directory.py --sizes 100000
 	$(BIN)/python bench/http.py
+
+# glasskey vs the published akd crate on identical work (bench/vs_akd/run.py; needs cargo).
+# BENCH_AKD_ARGS="--base 100000" for the 100k table.
+bench-akd: $(STAMP)
+	bash bench/vs_akd/build.sh
+	$(BIN)/python bench/vs_akd/run.py $(BENCH_AKD_ARGS)
 
 # Real third-party peers built from crates.io and the Go module proxy (cargo, go; build caches
 # live outside the repo).

@@ -94,50 +94,120 @@ def _require_bytes(value: object, what: str) -> bytes:
 #
 # Each wrapper turns a libsodium refusal into _Refused so callers can fall back. Scalars are
 # Python ints already reduced mod q (libsodium would silently drop bit 255 otherwise).
+#
+# The functions are called through PyNaCl's cffi module (``nacl._sodium``) directly: PyNaCl's
+# own wrappers re-check argument types and lengths and build error messages' format strings
+# on every call, which cost as much as the point addition itself (a third of publish time).
+# The lengths are checked here instead (the C functions read exactly 32 bytes), and the three
+# doublings of ``_lib_times8`` pass libsodium's output buffers straight back in. Should that
+# private module ever go away, the public wrappers are used (the same functions).
+
+try:
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _clib
+except ImportError:  # pragma: no cover - every PyNaCl release since 1.0 ships it
+    _ffi = _clib = None
 
 
-def _lib_mul(k: int, point: bytes) -> bytes:
-    """``k·point`` for ``0 <= k < q``; ``point`` must be canonical, prime-order (else refused)."""
-    if k == 0:
-        # libsodium reports a zero scalar as an error; the answer is simply the identity, but
-        # then `point` was not validated, so let the caller decide (see _verify_fast).
-        return _IDENTITY
-    try:
-        out: bytes = _sodium.crypto_scalarmult_ed25519_noclamp(k.to_bytes(32, "little"), point)
-    except CryptoError as exc:
-        raise _Refused from exc
-    return out
+def _point_bytes(point: bytes) -> bytes:
+    if len(point) != 32:  # pragma: no cover - every caller passes 32 bytes
+        raise _Refused
+    return point
 
 
-def _lib_mul_base(k: int) -> bytes:
-    """``k·B`` for ``0 <= k < q`` (libsodium refuses k = 0, whose answer is the identity)."""
-    if k == 0:
-        return _IDENTITY
-    try:
-        out: bytes = _sodium.crypto_scalarmult_ed25519_base_noclamp(k.to_bytes(32, "little"))
-    except CryptoError as exc:  # pragma: no cover - impossible for 0 < k < q
-        raise _Refused from exc
-    return out
+if _clib is not None:
+    _new = _ffi.new
+    _buffer = _ffi.buffer
+    _c_mul = _clib.crypto_scalarmult_ed25519_noclamp
+    _c_mul_base = _clib.crypto_scalarmult_ed25519_base_noclamp
+    _c_add = _clib.crypto_core_ed25519_add
+    _c_sub = _clib.crypto_core_ed25519_sub
 
+    def _lib_mul(k: int, point: bytes) -> bytes:
+        """``k·point`` for ``0 <= k < q``; ``point`` must be canonical, prime-order (else
+        refused)."""
+        if k == 0:
+            # libsodium reports a zero scalar as an error; the answer is simply the identity,
+            # but then `point` was not validated, so let the caller decide (see _verify_fast).
+            return _IDENTITY
+        out = _new("unsigned char[32]")
+        if _c_mul(out, k.to_bytes(32, "little"), _point_bytes(point)) != 0:
+            raise _Refused
+        result: bytes = _buffer(out)[:]
+        return result
 
-def _lib_sub(a: bytes, b: bytes) -> bytes:
-    try:
-        out: bytes = _sodium.crypto_core_ed25519_sub(a, b)
-    except CryptoError as exc:  # pragma: no cover - inputs are libsodium outputs
-        raise _Refused from exc
-    return out
+    def _lib_mul_base(k: int) -> bytes:
+        """``k·B`` for ``0 <= k < q`` (libsodium refuses k = 0, whose answer is the
+        identity)."""
+        if k == 0:
+            return _IDENTITY
+        out = _new("unsigned char[32]")
+        if _c_mul_base(out, k.to_bytes(32, "little")) != 0:  # pragma: no cover - 0 < k < q
+            raise _Refused
+        result: bytes = _buffer(out)[:]
+        return result
 
+    def _lib_sub(a: bytes, b: bytes) -> bytes:
+        out = _new("unsigned char[32]")
+        if _c_sub(out, _point_bytes(a), _point_bytes(b)) != 0:  # pragma: no cover
+            raise _Refused
+        result: bytes = _buffer(out)[:]
+        return result
 
-def _lib_times8(point: bytes) -> bytes:
-    """``8·point`` by three doublings; works for any curve point (scalarmult would refuse
-    points outside the prime-order subgroup). Refused only if ``point`` does not decode."""
-    try:
-        p2: bytes = _sodium.crypto_core_ed25519_add(point, point)
-        p4: bytes = _sodium.crypto_core_ed25519_add(p2, p2)
-        p8: bytes = _sodium.crypto_core_ed25519_add(p4, p4)
-    except CryptoError as exc:
-        raise _Refused from exc
-    return p8
+    def _lib_times8(point: bytes) -> bytes:
+        """``8·point`` by three doublings; works for any curve point (scalarmult would refuse
+        points outside the prime-order subgroup). Refused only if ``point`` does not decode."""
+        p2 = _new("unsigned char[32]")
+        if _c_add(p2, _point_bytes(point), point) != 0:
+            raise _Refused
+        p4 = _new("unsigned char[32]")
+        if _c_add(p4, p2, p2) != 0:  # pragma: no cover - libsodium's own output
+            raise _Refused
+        if _c_add(p2, p4, p4) != 0:  # pragma: no cover - libsodium's own output
+            raise _Refused
+        result: bytes = _buffer(p2)[:]
+        return result
+
+else:  # pragma: no cover - see above
+
+    def _lib_mul(k: int, point: bytes) -> bytes:
+        """``k·point`` for ``0 <= k < q``; ``point`` must be canonical, prime-order (else
+        refused)."""
+        if k == 0:
+            return _IDENTITY
+        try:
+            out: bytes = _sodium.crypto_scalarmult_ed25519_noclamp(k.to_bytes(32, "little"), point)
+        except CryptoError as exc:
+            raise _Refused from exc
+        return out
+
+    def _lib_mul_base(k: int) -> bytes:
+        """``k·B`` for ``0 <= k < q`` (libsodium refuses k = 0, whose answer is the
+        identity)."""
+        if k == 0:
+            return _IDENTITY
+        try:
+            out: bytes = _sodium.crypto_scalarmult_ed25519_base_noclamp(k.to_bytes(32, "little"))
+        except CryptoError as exc:
+            raise _Refused from exc
+        return out
+
+    def _lib_sub(a: bytes, b: bytes) -> bytes:
+        try:
+            out: bytes = _sodium.crypto_core_ed25519_sub(a, b)
+        except CryptoError as exc:
+            raise _Refused from exc
+        return out
+
+    def _lib_times8(point: bytes) -> bytes:
+        """``8·point`` by three doublings (see the fast version above)."""
+        try:
+            p2: bytes = _sodium.crypto_core_ed25519_add(point, point)
+            p4: bytes = _sodium.crypto_core_ed25519_add(p2, p2)
+            p8: bytes = _sodium.crypto_core_ed25519_add(p4, p4)
+        except CryptoError as exc:
+            raise _Refused from exc
+        return p8
 
 
 @cache

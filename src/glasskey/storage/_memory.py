@@ -38,6 +38,16 @@ class _MemoryTransaction:
         return self._epochs.get(epoch, self._store.epochs.get(epoch))
 
     def get_nodes(self, keys: Collection[bytes]) -> dict[bytes, NodeRecord]:
+        """The stored records of ``keys`` (absent keys are left out).
+
+        A read transaction gets the committed records themselves: nothing mutates a record
+        once a write transaction has applied it (a writer works on copies and replaces the
+        stored object), and readers only read, so copying them (~60 % of an audit proof's
+        time) bought nothing. A write transaction gets copies, which the tree rewrites.
+        """
+        if not self._writable:
+            nodes = self._store.nodes
+            return {key: node for key in keys if (node := nodes.get(key)) is not None}
         found: dict[bytes, NodeRecord] = {}
         for key in keys:
             node = self._nodes.get(key) or self._store.nodes.get(key)

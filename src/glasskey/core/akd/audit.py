@@ -27,7 +27,11 @@ from typing import Final
 
 from glasskey.core.akd.configuration import Configuration
 from glasskey.core.akd.types import AppendOnlyProof, AzksElement, SingleAppendOnlyProof
-from glasskey.core.akd.wire import decode_append_only_proof, decode_single_append_only_proof
+from glasskey.core.akd.wire import (
+    RawElement,
+    decode_append_only_proof,
+    decode_single_append_only_raw,
+)
 from glasskey.core.errors import AppendOnlyProofError, MalformedError
 
 _BITS: Final = 256
@@ -131,6 +135,28 @@ def _elements(
     return out
 
 
+def _raw(
+    config: Configuration, elements: Iterable[RawElement], epoch_bytes: bytes | None
+) -> list[_Element]:
+    """``_elements`` for ``wire.decode_single_append_only_raw``'s tuples."""
+    label_value, hash_, pack = config.label_value, config.hash, _BE32.pack
+    from_bytes = int.from_bytes
+    if epoch_bytes is None:
+        return [
+            (from_bytes(val, "big"), length, value, label_value(pack(length) + val))
+            for val, length, value in elements
+        ]
+    return [
+        (
+            from_bytes(val, "big"),
+            length,
+            hash_(value + epoch_bytes),
+            label_value(pack(length) + val),
+        )
+        for val, length, value in elements
+    ]
+
+
 def verify_single_append_only(
     config: Configuration,
     proof: SingleAppendOnlyProof | bytes,
@@ -145,10 +171,14 @@ def verify_single_append_only(
             raise MalformedError(f"{name} must be 32 bytes")
     if not 1 <= end_epoch < 2**64:
         raise MalformedError(f"end epoch {end_epoch} is out of range")
+    epoch_bytes = _BE64.pack(end_epoch)
     if isinstance(proof, bytes | bytearray | memoryview):
-        proof = decode_single_append_only_proof(bytes(proof))
-    unchanged = _elements(config, proof.unchanged_nodes, None)
-    inserted = _elements(config, proof.inserted, _BE64.pack(end_epoch))
+        raw_inserted, raw_unchanged = decode_single_append_only_raw(bytes(proof))
+        unchanged = _raw(config, raw_unchanged, None)
+        inserted = _raw(config, raw_inserted, epoch_bytes)
+    else:
+        unchanged = _elements(config, proof.unchanged_nodes, None)
+        inserted = _elements(config, proof.inserted, epoch_bytes)
     end_set = _sorted_antichain(unchanged + inserted)
     inserted_keys = {(e[0], e[1]) for e in inserted}
     start_set = [e for e in end_set if (e[0], e[1]) not in inserted_keys]

@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 from google.protobuf.message import Message
 
 from glasskey.core._varint import encode_varint
+from glasskey.core.akd import _pbwrite
 from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel
 from glasskey.core.akd.proto import akd_pb2 as pb
 from glasskey.core.akd.types import (
@@ -258,6 +259,45 @@ decode_non_membership_proof = _decoder(
 )
 
 
+#: (label value padded to 32 bytes, label length, 32-byte value) of one ``AzksElement``.
+RawElement = tuple[bytes, int, bytes]
+
+
+def _raw_elements(elements: Any) -> list[RawElement] | None:
+    """``_element_from_pb``'s checks without building dataclasses; None if any fails."""
+    out: list[RawElement] = []
+    append = out.append
+    for e in elements:
+        if not (e.HasField("label") and e.HasField("value")):
+            return None
+        label = e.label
+        if not (label.HasField("label_val") and label.HasField("label_len")):
+            return None
+        raw, length, value = label.label_val, label.label_len, e.value
+        if len(raw) > 32 or length > 256 or len(value) != 32:
+            return None
+        append((raw.ljust(32, b"\x00"), length, value))
+    return out
+
+
+def decode_single_append_only_raw(data: bytes) -> tuple[list[RawElement], list[RawElement]]:
+    """``decode_single_append_only_proof`` as plain tuples: (inserted, unchanged_nodes).
+
+    An auditor turns a 10k-insert blob straight into hash inputs, so the ~20k label and
+    element objects the dataclass form needs are skipped. It accepts exactly what
+    ``decode_single_append_only_proof`` accepts: any input that fails a check is handed to
+    that decoder, which raises the same ``MalformedError`` it always does.
+    """
+    message = pb.SingleAppendOnlyProof()
+    _parse(message, data, "SingleAppendOnlyProof", MAX_AUDIT_PROOF_BYTES)
+    inserted = _raw_elements(message.inserted)
+    unchanged = _raw_elements(message.unchanged_nodes) if inserted is not None else None
+    if inserted is None or unchanged is None:
+        _single_from_pb(message, "SingleAppendOnlyProof")  # raises the precise error
+        raise AssertionError("unreachable: the full decoder accepted what the raw one refused")
+    return inserted, unchanged
+
+
 def decode_update_proof(data: bytes) -> UpdateProof:
     """Decode and validate a protobuf UpdateProof; raises MalformedError."""
     message = pb.UpdateProof()
@@ -266,107 +306,33 @@ def decode_update_proof(data: bytes) -> UpdateProof:
 
 
 # -- encoding ------------------------------------------------------------------------------
-
-
-def _fill_label(m: Any, label: NodeLabel) -> None:
-    m.label_val = label.val.rstrip(b"\x00")
-    m.label_len = label.length
-
-
-def _fill_element(m: Any, element: AzksElement) -> None:
-    _fill_label(m.label, element.label)
-    m.value = element.value
-
-
-def _fill_membership(m: Any, proof: MembershipProof) -> None:
-    _fill_label(m.label, proof.label)
-    m.hash_val = proof.hash_val
-    for sp in proof.sibling_proofs:
-        out = m.sibling_proofs.add()
-        _fill_label(out.label, sp.label)
-        for sibling in sp.siblings:
-            _fill_element(out.siblings.add(), sibling)
-        out.direction = int(sp.direction)
-
-
-def _fill_nonmembership(m: Any, proof: NonMembershipProof) -> None:
-    _fill_label(m.label, proof.label)
-    _fill_label(m.longest_prefix, proof.longest_prefix)
-    for child in proof.longest_prefix_children:
-        _fill_element(m.longest_prefix_children.add(), child)
-    _fill_membership(m.longest_prefix_membership_proof, proof.longest_prefix_membership_proof)
-
-
-def _fill_update(m: Any, proof: UpdateProof) -> None:
-    m.epoch = proof.epoch
-    m.value = proof.value
-    m.version = proof.version
-    m.existence_vrf_proof = proof.existence_vrf_proof
-    _fill_membership(m.existence_proof, proof.existence_proof)
-    if proof.previous_version_vrf_proof is not None:
-        m.previous_version_vrf_proof = proof.previous_version_vrf_proof
-    if proof.previous_version_proof is not None:
-        _fill_membership(m.previous_version_proof, proof.previous_version_proof)
-    m.commitment_nonce = proof.commitment_nonce
-
-
-def _fill_single(m: Any, proof: SingleAppendOnlyProof) -> None:
-    for e in proof.inserted:
-        _fill_element(m.inserted.add(), e)
-    for e in proof.unchanged_nodes:
-        _fill_element(m.unchanged_nodes.add(), e)
+#
+# Written directly by glasskey.core.akd._pbwrite (byte-identical to upb's serialisation of the
+# same message, ~4x faster than filling upb messages field by field).
 
 
 def encode_lookup_proof(proof: LookupProof) -> bytes:
-    m = pb.LookupProof()
-    m.epoch = proof.epoch
-    m.value = proof.value
-    m.version = proof.version
-    m.existence_vrf_proof = proof.existence_vrf_proof
-    _fill_membership(m.existence_proof, proof.existence_proof)
-    m.marker_vrf_proof = proof.marker_vrf_proof
-    _fill_membership(m.marker_proof, proof.marker_proof)
-    m.freshness_vrf_proof = proof.freshness_vrf_proof
-    _fill_nonmembership(m.freshness_proof, proof.freshness_proof)
-    m.commitment_nonce = proof.commitment_nonce
-    return m.SerializeToString()
+    return _pbwrite.lookup_body(proof)
 
 
 def encode_update_proof(proof: UpdateProof) -> bytes:
-    m = pb.UpdateProof()
-    _fill_update(m, proof)
-    return m.SerializeToString()
+    return _pbwrite.update_body(proof)
 
 
 def encode_history_proof(proof: HistoryProof) -> bytes:
-    m = pb.HistoryProof()
-    for update in proof.update_proofs:
-        _fill_update(m.update_proofs.add(), update)
-    m.past_marker_vrf_proofs.extend(proof.past_marker_vrf_proofs)
-    for mp in proof.existence_of_past_marker_proofs:
-        _fill_membership(m.existence_of_past_marker_proofs.add(), mp)
-    m.future_marker_vrf_proofs.extend(proof.future_marker_vrf_proofs)
-    for nm in proof.non_existence_of_future_marker_proofs:
-        _fill_nonmembership(m.non_existence_of_future_marker_proofs.add(), nm)
-    return m.SerializeToString()
+    return _pbwrite.history_body(proof)
 
 
 def encode_membership_proof(proof: MembershipProof) -> bytes:
-    m = pb.MembershipProof()
-    _fill_membership(m, proof)
-    return m.SerializeToString()
+    return _pbwrite.membership_body(proof)
 
 
 def encode_non_membership_proof(proof: NonMembershipProof) -> bytes:
-    m = pb.NonMembershipProof()
-    _fill_nonmembership(m, proof)
-    return m.SerializeToString()
+    return _pbwrite.nonmembership_body(proof)
 
 
 def encode_single_append_only_proof(proof: SingleAppendOnlyProof) -> bytes:
-    m = pb.SingleAppendOnlyProof()
-    _fill_single(m, proof)
-    return m.SerializeToString()
+    return _pbwrite.single_append_only_body(proof)
 
 
 def join_append_only_proof(singles: Sequence[bytes], epochs: Sequence[int]) -> bytes:
@@ -384,8 +350,4 @@ def join_append_only_proof(singles: Sequence[bytes], epochs: Sequence[int]) -> b
 
 
 def encode_append_only_proof(proof: AppendOnlyProof) -> bytes:
-    m = pb.AppendOnlyProof()
-    for single in proof.proofs:
-        _fill_single(m.proofs.add(), single)
-    m.epochs.extend(proof.epochs)
-    return m.SerializeToString()
+    return _pbwrite.append_only_body(proof)

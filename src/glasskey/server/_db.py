@@ -66,7 +66,8 @@ _TABLES = [
     )""",
     # Checkpoints signed by this log's key that clients gossiped and that are not in its tree.
     """CREATE TABLE IF NOT EXISTS glasskey_gossip (
-        note TEXT PRIMARY KEY,
+        note_sha256 {blob} PRIMARY KEY,
+        note TEXT NOT NULL,
         size {bigint} NOT NULL,
         status TEXT NOT NULL,
         received_at DOUBLE PRECISION NOT NULL

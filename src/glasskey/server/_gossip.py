@@ -9,6 +9,7 @@ log line and a metric. Nothing a client sends changes the tree or what is served
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ class GossipDesk:
             return
         with self.db.transaction():
             self.db.execute(
-                "INSERT INTO glasskey_gossip (note, size, status, received_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (note, size, status, time.time()),
+                "INSERT INTO glasskey_gossip (note_sha256, note, size, status, received_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (hashlib.sha256(note.encode()).digest(), note, size, status, time.time()),
             )

@@ -48,7 +48,7 @@ def test_owner_monitoring_catches_a_frozen_head(
     assert second.returncode == 0 and "pending" in second.stdout, second.stdout + second.stderr
 
     # The frozen head looks fresh to everyone: lookups verify with a 5 s maximum age.
-    time.sleep(DEFAULT_PUBLICATION_DELAY + 0.5 - (time.monotonic() - sent))
+    time.sleep(max(0.0, DEFAULT_PUBLICATION_DELAY + 0.5 - (time.monotonic() - sent)))
     for _ in range(3):
         looked = cli("lookup", "alice", "--server", frozen.url, "--max-age", "5",
                      "--state", str(tmp_path / "bob-phone.db"), cwd=tmp_path)  # fmt: skip

@@ -8,6 +8,13 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests assert what is accepted and refused, not how fast: on a loaded two-core CI
+# machine a single example can exceed hypothesis' 200 ms default deadline, and its data
+# generation can trip the "too slow" health check. Neither says anything about correctness.
+settings.register_profile("glasskey", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("glasskey")
 
 POSTGRES_URL = os.environ.get("GLASSKEY_TEST_POSTGRES_URL")
 POSTGRES_SKIP_REASON = (

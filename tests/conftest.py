@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
+from tests._leftovers import pytest_sessionfinish  # noqa: F401 - a hook: no leftover process
+
 POSTGRES_URL = os.environ.get("GLASSKEY_TEST_POSTGRES_URL")
 POSTGRES_SKIP_REASON = (
     "PostgreSQL tests need GLASSKEY_TEST_POSTGRES_URL (CI sets it; .ci/postgres.sh starts one)"

@@ -31,6 +31,7 @@ Conventions (what a doc author needs to know):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -198,10 +199,8 @@ def alive(group: int) -> bool:
 
 
 def kill_group(group: int, sig: signal.Signals = signal.SIGKILL) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run_file(path: Path, workdir: Path, timeout: float) -> int:

@@ -9,6 +9,7 @@ the built wheel.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,10 +39,8 @@ def run_docs(path: Path, workdir: Path, python: str = sys.executable) -> str:
     try:
         output, _ = proc.communicate(timeout=900)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # whatever the snippets left running
-        except (ProcessLookupError, PermissionError):
-            pass
     assert proc.returncode == 0, output
     return output
 

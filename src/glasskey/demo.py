@@ -76,10 +76,13 @@ def start_server(
     extra: list[str] | None = None,
     program: str = _PY_MAIN,
     env: dict[str, str] | None = None,
+    scrub_env: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Run ``glasskey serve`` in ``folder`` (its own dev keys; SQLite there unless ``db``).
 
     ``program``: the ``python -c`` program running the CLI (a lying server's, for the demo).
+    ``scrub_env``: drop this process's ``GLASSKEY_*`` variables first (``child_env``), as the
+    demo does; tests set the variables they mean their servers to read.
     """
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -89,8 +92,9 @@ def start_server(
         *(extra or []),
     ]  # fmt: skip
     log = open(folder / "server.log", "ab")  # noqa: SIM115 - closed by the process's exit
+    environment = child_env(env) if scrub_env else {**os.environ, **(env or {})}
     proc = subprocess.Popen(
-        cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=child_env(env),
+        cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=environment,
         start_new_session=True,
     )  # fmt: skip
     wait_ready(f"http://127.0.0.1:{port}", proc)
@@ -144,7 +148,7 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
     try:
         _say("start", f"server on {url} (SQLite in {folder / 'honest'})")
         delay = ["--max-publication-delay", str(DEMO_PUBLICATION_DELAY)]
-        procs.append(start_server(folder / "honest", port, extra=delay))
+        procs.append(start_server(folder / "honest", port, extra=delay, scrub_env=True))
         with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
             tokens = {u: alice_phone.register(u) for u in ("alice", "bob")}
             _say("register", "alice and bob registered (bearer tokens stored hashed)")
@@ -167,7 +171,7 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
         shadow.mkdir()
         shutil.copytree(folder / "honest" / DEV_KEY_DIR, shadow / DEV_KEY_DIR)
         shadow_port = free_port()
-        procs.append(start_server(shadow, shadow_port))
+        procs.append(start_server(shadow, shadow_port, scrub_env=True))
         with GlasskeyClient(f"http://127.0.0.1:{shadow_port}") as evil:
             token = evil.register("alice")
             for i in range(1, 6):  # a longer history than the honest log's
@@ -234,7 +238,9 @@ def _frozen_head(
     the number of missed detections (0 or 1)."""
     url = f"http://127.0.0.1:{port}"
     stop_server(procs[0])
-    procs[0] = start_server(folder / "honest", port, extra=delay, program=FROZEN_SERVE_MAIN)
+    procs[0] = start_server(
+        folder / "honest", port, extra=delay, program=FROZEN_SERVE_MAIN, scrub_env=True
+    )
     _say("attacker", "the server restarts frozen: it keeps re-signing its old head, so every "
          "checkpoint looks fresh, but it publishes nothing any more")  # fmt: skip
     with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
@@ -310,7 +316,7 @@ def _auditor_scene(
     procs[1] = start_server(
         shadow, shadow_port,
         extra=["--auditor-url", auditor_url, "--auditor-namespace", SHADOW_NAMESPACE],
-        env={"GLASSKEY_AUDITOR_TOKEN": shadow_token},
+        env={"GLASSKEY_AUDITOR_TOKEN": shadow_token}, scrub_env=True,
     )  # fmt: skip
     shadow_url = f"http://127.0.0.1:{shadow_port}"
     _wait(lambda: httpx.get(f"{shadow_url}/api/crypto/bundles/alice").json()["auditor_signature"])

@@ -68,9 +68,9 @@ def test_parser_conventions() -> None:
     snippets, skip_file = parse(text)
     assert skip_file is None
     assert [(s.line, s.lang, s.code, s.skip, s.hidden) for s in snippets] == [
-        (4, "sh", "echo one\n", None, False),
-        (9, "sh", "docker compose up\n", "needs docker", False),
+        (3, "sh", "echo one\n", None, False),  # line: the opening fence's
+        (8, "sh", "docker compose up\n", "needs docker", False),
         (13, "python", "x = 1\n", None, True),
-        (19, "python", "print(x)\n", None, False),
+        (20, "python", "print(x)\n", None, False),
     ]
     assert parse("<!-- doctest: skip-file (generated) -->\n")[1] == "generated"

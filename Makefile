@@ -1,24 +1,35 @@
 # Entry points named in the README. Each target installs what it needs into .venv first, so
 # every command works on a fresh machine with only python3 (>= 3.11) and make.
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# `make serve` and `make demo` install only what glasskey needs at run time (its stamp is
+# RUNTIME); every development target installs the `dev` extra too (STAMP). After either,
+# `glasskey` is `.venv/bin/glasskey` (or `source .venv/bin/activate` to put it on PATH).
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
 
 .PHONY: install serve demo test lint typecheck bench bench-akd interop clean web web-test
 
-$(STAMP): pyproject.toml
+$(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUNTIME): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
+
+# The dev install includes the runtime one, so it satisfies both stamps.
+$(STAMP): pyproject.toml | $(BIN)/pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME)
 
 install: $(STAMP)
 
-serve: $(STAMP)
+serve: $(RUNTIME)
 	$(BIN)/glasskey serve
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/glasskey demo
 
 lint: $(STAMP)

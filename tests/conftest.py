@@ -10,6 +10,8 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests._leftovers import pytest_sessionfinish  # noqa: F401 - a hook: no leftover process
+
 # Property tests assert what is accepted and refused, not how fast: on a loaded two-core CI
 # machine a single example can exceed hypothesis' 200 ms default deadline, and its data
 # generation can trip the "too slow" health check. Neither says anything about correctness.

@@ -25,9 +25,11 @@ above both, beside the CLI, and never inside the server (which must not import i
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from glasskey.auditor._service import owner_token_id
 from glasskey.client import AuditorPin, GlasskeyClient, VerificationPolicy
 from glasskey.core.errors import VerificationError
+from glasskey.server._keyfiles import DEV_KEY_DIR
 from glasskey.server._malicious import FROZEN_SERVE_MAIN, Attack, MaliciousTransport
 
 _PY_MAIN = "from glasskey.cli import main; main()"
@@ -57,6 +60,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a demo process: this one's without any ``GLASSKEY_*`` variable.
+
+    The demo's servers make their own keys and tokens in their own folders; a signing key,
+    VRF key or token the caller has set for a real server (``GLASSKEY_SIGNING_KEY``, …)
+    would otherwise make every demo server use it, and the scripted fork (a second server
+    with the honest one's development keys) would find no key files to copy."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GLASSKEY_")}
+    return {**env, **(extra or {})}
+
+
 def start_server(
     folder: Path,
     port: int,
@@ -66,10 +80,13 @@ def start_server(
     extra: list[str] | None = None,
     program: str = _PY_MAIN,
     env: dict[str, str] | None = None,
+    scrub_env: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Run ``glasskey serve`` in ``folder`` (its own dev keys; SQLite there unless ``db``).
 
     ``program``: the ``python -c`` program running the CLI (a lying server's, for the demo).
+    ``scrub_env``: drop this process's ``GLASSKEY_*`` variables first (``child_env``), as the
+    demo does; tests set the variables they mean their servers to read.
     """
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -79,9 +96,11 @@ def start_server(
         *(extra or []),
     ]  # fmt: skip
     log = open(folder / "server.log", "ab")  # noqa: SIM115 - closed by the process's exit
+    environment = child_env(env) if scrub_env else {**os.environ, **(env or {})}
     proc = subprocess.Popen(
-        cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-    )
+        cmd, cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=environment,
+        start_new_session=True,
+    )  # fmt: skip
     wait_ready(f"http://127.0.0.1:{port}", proc)
     return proc
 
@@ -101,13 +120,23 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: f
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's whole process group (uvicorn workers, VRF pool), then SIGKILL.
+
+    Servers are started in a session of their own (``start_new_session``), so the group is
+    theirs alone: signalling only the parent could leave workers running after it exits."""
     if proc.poll() is None:
-        proc.terminate()
+        _signal_group(proc, signal.SIGTERM)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _signal_group(proc, signal.SIGKILL)
             proc.wait()
+    _signal_group(proc, signal.SIGKILL)  # anything of the group the parent left behind
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 def _say(step: str, text: str) -> None:
@@ -123,7 +152,7 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
     try:
         _say("start", f"server on {url} (SQLite in {folder / 'honest'})")
         delay = ["--max-publication-delay", str(DEMO_PUBLICATION_DELAY)]
-        procs.append(start_server(folder / "honest", port, extra=delay))
+        procs.append(start_server(folder / "honest", port, extra=delay, scrub_env=True))
         with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
             tokens = {u: alice_phone.register(u) for u in ("alice", "bob")}
             _say("register", "alice and bob registered (bearer tokens stored hashed)")
@@ -144,10 +173,9 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
         # A shadow server with the same private keys but its own history: the fork.
         shadow = folder / "shadow"
         shadow.mkdir()
-        for name in ("glasskey-signing-key.pem", "glasskey-vrf-key.hex"):
-            shutil.copy2(folder / "honest" / name, shadow / name)
+        shutil.copytree(folder / "honest" / DEV_KEY_DIR, shadow / DEV_KEY_DIR)
         shadow_port = free_port()
-        procs.append(start_server(shadow, shadow_port))
+        procs.append(start_server(shadow, shadow_port, scrub_env=True))
         with GlasskeyClient(f"http://127.0.0.1:{shadow_port}") as evil:
             token = evil.register("alice")
             for i in range(1, 6):  # a longer history than the honest log's
@@ -215,7 +243,9 @@ def _frozen_head(
     the number of missed detections (0 or 1)."""
     url = f"http://127.0.0.1:{port}"
     stop_server(procs[0])
-    procs[0] = start_server(folder / "honest", port, extra=delay, program=FROZEN_SERVE_MAIN)
+    procs[0] = start_server(
+        folder / "honest", port, extra=delay, program=FROZEN_SERVE_MAIN, scrub_env=True
+    )
     _say("attacker", "the server restarts frozen: it keeps re-signing its old head, so every "
          "checkpoint looks fresh, but it publishes nothing any more")  # fmt: skip
     with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
@@ -254,13 +284,14 @@ def _auditor_scene(
     (folder / "auditor").mkdir()
     port = free_port()
     auditor_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "GLASSKEY_AUDITOR_SIGNING_KEY": base64.b64encode(pem).decode(),
-           "GLASSKEY_AUDITOR_ADMIN_TOKEN": admin}  # fmt: skip
+    env = child_env({"GLASSKEY_AUDITOR_SIGNING_KEY": base64.b64encode(pem).decode(),
+                     "GLASSKEY_AUDITOR_ADMIN_TOKEN": admin})  # fmt: skip
     log = open(folder / "auditor" / "auditor.log", "ab")  # noqa: SIM115 - closed by the exit
     procs.append(subprocess.Popen(
         [sys.executable, "-c", _PY_MAIN, "auditor", "serve", "--port", str(port),
          "--db", f"sqlite:///{folder / 'auditor' / 'auditor.db'}"],
         cwd=folder / "auditor", env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
     ))  # fmt: skip
     _wait(lambda: httpx.get(f"{auditor_url}/info", timeout=1).status_code == 200)
     shadow_token = secrets.token_urlsafe(32)  # the shadow log's only auditor credential
@@ -290,7 +321,7 @@ def _auditor_scene(
     procs[1] = start_server(
         shadow, shadow_port,
         extra=["--auditor-url", auditor_url, "--auditor-namespace", SHADOW_NAMESPACE],
-        env={"GLASSKEY_AUDITOR_TOKEN": shadow_token},
+        env={"GLASSKEY_AUDITOR_TOKEN": shadow_token}, scrub_env=True,
     )  # fmt: skip
     shadow_url = f"http://127.0.0.1:{shadow_port}"
     _wait(lambda: httpx.get(f"{shadow_url}/api/crypto/bundles/alice").json()["auditor_signature"])

@@ -7,7 +7,9 @@ Every test in this folder plays an attacker (or a lying operator) against real p
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from glasskey.demo import free_port, wait_ready
+from glasskey.demo import free_port, stop_server, wait_ready
 
 PY_MAIN = "from glasskey.cli import main; main()"
 ADMIN_TOKEN = "security-admin-token-not-for-logs"
@@ -88,18 +90,16 @@ class Process:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """SIGTERM, then SIGKILL after 15 s — to the whole process group (see ``_spawn``)."""
+        stop_server(self.proc)
 
     def kill(self) -> None:
-        """SIGKILL: no clean-up of any kind, as a crash or an OOM kill."""
+        """SIGKILL to the whole process group: no clean-up of any kind, as a crash or an OOM
+        kill of the machine's service (``--workers`` children and the VRF pool die too,
+        instead of living on as orphans that keep the port and the database open)."""
         if self.proc.poll() is None:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
 
@@ -108,9 +108,10 @@ def _spawn(
 ) -> subprocess.Popen[bytes]:
     folder.mkdir(parents=True, exist_ok=True)
     log = open(folder / "process.log", "ab")  # noqa: SIM115 - closed by the process's exit
+    # A session (and process group) of its own, so stop/kill reach every process it starts.
     return subprocess.Popen(
         [sys.executable, "-c", program, *args], cwd=folder, stdout=log,
-        stderr=subprocess.STDOUT, env={**os.environ, **env},
+        stderr=subprocess.STDOUT, env={**os.environ, **env}, start_new_session=True,
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from glasskey.client import AuditorPin, AuditorSignatureInvalid
 from glasskey.client._verify import verify_auditor_signature
 from glasskey.core.plexi import SignatureResponse
 from glasskey.demo import free_port
+from glasskey.server._keyfiles import DEV_KEY_DIR
 from tests.security.procs import ADMIN_TOKEN, AUDITOR_ADMIN_TOKEN, Process, cli, wait_for
 
 HONEST, SHADOW = "honest.log", "shadow.log"
@@ -123,8 +124,7 @@ def test_a_shadow_namespace_countersignature_is_refused(
     # The fork: a second server with the honest log's signing and VRF keys.
     shadow_folder = tmp_path / "server2"
     shadow_folder.mkdir()
-    for name in ("glasskey-signing-key.pem", "glasskey-vrf-key.hex"):
-        shutil.copy2(honest.folder / name, shadow_folder / name)
+    shutil.copytree(honest.folder / DEV_KEY_DIR, shadow_folder / DEV_KEY_DIR)
     shadow = serve(SHADOW, shadow_token, shadow_port)
     assert shadow.folder == shadow_folder
     upload(honest, "alice", b"alice-real-key")

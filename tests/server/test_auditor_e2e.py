@@ -57,7 +57,7 @@ def auditor(tmp_path: Path) -> Iterator[tuple[str, bytes]]:
     proc = subprocess.Popen(
         [sys.executable, "-c", PY_MAIN, "auditor", "serve", "--port", str(port),
          "--db", f"sqlite:///{folder / 'auditor.db'}"],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:

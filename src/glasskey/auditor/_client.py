@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from glasskey.api.errors import error_from_http
-from glasskey.core.errors import MalformedError, SignatureError
+from glasskey.core.errors import MalformedError, SignatureError, Unavailable
 from glasskey.core.plexi import (
     AuditorConfiguration,
     KeyInfo,
@@ -71,8 +71,16 @@ class AuditorClient:
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         """The decoded JSON answer; an error answer raises its ``RequestError`` subclass
-        (``NotFound``, ``ConstraintViolation``, ...), whose message names the request."""
-        response = self._http.request(method, path, json=body)
+        (``NotFound``, ``ConstraintViolation``, ...), whose message names the request. An
+        auditor that cannot be reached is ``Unavailable`` saying where it was looked for."""
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.TransportError as exc:
+            detail = str(exc) or type(exc).__name__
+            raise Unavailable(
+                f"{method} {str(self._http.base_url).rstrip('/')}{path}: cannot reach the auditor "
+                f"({detail})"
+            ) from None
         if response.status_code == 200:
             return loads(response.content)
         raise error_from_http(

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from glasskey.auditor._sources import BlobMissing, BlobSource, VerifyBlob, default_verify_blob
 from glasskey.auditor._sources import source_for as default_source_for
+from glasskey.auditor._stalls import DEFAULT_WARN_EVERY, StallWatch
 from glasskey.auditor._store import Evidence
 from glasskey.core.akd.audit import format_audit_blob_name
 from glasskey.core.akd.configuration import get_configuration
@@ -35,9 +36,15 @@ Transition = tuple[str, int, bytes, bytes]
 
 
 class ProofUnavailable(Unavailable):
-    """The log has not published the proof (yet): nothing signed, the log retries later."""
+    """The log has not published the proof (yet): nothing signed, the log retries later.
+
+    ``waiting_for``: the blob and where it was looked for, for the auditor's own log."""
 
     code = "proof_unavailable"
+
+    def __init__(self, message: str, *, waiting_for: str = "the audit proof") -> None:
+        super().__init__(message)
+        self.waiting_for = waiting_for
 
 
 class VerificationBusy(Unavailable):
@@ -58,8 +65,11 @@ class ProofGate:
         empty_root: bytes,
         *,
         source_for: Callable[[str], BlobSource] = default_source_for,
+        stalls: StallWatch | None = None,
     ) -> None:
         self.verify_blob = verify_blob
+        #: What each namespace's epoch waits for, logged while it lasts (``_stalls``).
+        self.stalls = stalls or StallWatch()
         self.empty_root = empty_root
         self._source_for = source_for
         self._sources: dict[str, BlobSource] = {}
@@ -68,11 +78,14 @@ class ProofGate:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_configuration(cls, name: str = "whatsapp_v1") -> ProofGate:
-        """The real check under AKD configuration ``name`` (the audited logs' configuration)."""
+    def for_configuration(
+        cls, name: str = "whatsapp_v1", stall_warning: float = DEFAULT_WARN_EVERY
+    ) -> ProofGate:
+        """The real check under AKD configuration ``name`` (the audited logs' configuration);
+        a stall is logged every ``stall_warning`` seconds while it lasts."""
         config = get_configuration(name)
         empty_root = config.root_hash_from_value(config.empty_root_value)
-        return cls(default_verify_blob(name), empty_root)
+        return cls(default_verify_blob(name), empty_root, stalls=StallWatch(stall_warning))
 
     def check(self, log_directory: str | None, transition: Transition) -> Evidence | None:
         """None once ``transition``'s proof has verified; the evidence if the log published
@@ -94,11 +107,17 @@ class ProofGate:
             source = self._sources.get(log_directory)
             if source is None:
                 source = self._sources[log_directory] = self._source_for(log_directory)
+        epoch = transition[1]
         try:
-            evidence = find_evidence(source, self.verify_blob, transition)
+            with self.stalls.running(namespace, epoch) as step:
+                evidence = find_evidence(source, self.verify_blob, transition, step, log_directory)
+        except ProofUnavailable as exc:
+            self.stalls.waiting(namespace, epoch, exc.waiting_for)
+            raise
         finally:
             with self._lock:
                 self._busy.discard(namespace)
+        self.stalls.resolved(namespace, epoch)
         if evidence is None:
             with self._lock:
                 self._verified[transition] = None
@@ -107,6 +126,7 @@ class ProofGate:
         return evidence
 
     def close(self) -> None:
+        self.stalls.close()
         with self._lock:
             for source in self._sources.values():
                 source.close()
@@ -114,7 +134,11 @@ class ProofGate:
 
 
 def find_evidence(
-    source: BlobSource, verify_blob: VerifyBlob, transition: Transition
+    source: BlobSource,
+    verify_blob: VerifyBlob,
+    transition: Transition,
+    step: Callable[[str], None] = lambda _: None,
+    where: str = "the log directory",
 ) -> Evidence | None:
     """Verify ``transition``'s blob; return evidence (``detected_ms`` 0) if it is wrong.
 
@@ -124,6 +148,7 @@ def find_evidence(
     """
     namespace, epoch, previous, current = transition
     blob = format_audit_blob_name(epoch, previous, current)
+    step(f"listing epoch {epoch}'s blobs in {where}")
     others = [n for n in source.names_for_epoch(epoch) or () if n.lower() != blob]
     if others:
         reason = (
@@ -131,14 +156,17 @@ def find_evidence(
             f"besides {blob}"
         )
         return Evidence(namespace, epoch, others[0], "equivocation", reason, None, 0)
+    step(f"fetching the audit proof {blob} from {where}")
     try:
         data = source.fetch(blob)
     except BlobMissing as exc:
         raise ProofUnavailable(
-            f"the audit proof {blob} is not available yet ({exc}); nothing was signed, retry later"
+            f"the audit proof {blob} is not available yet ({exc}); nothing was signed, retry later",
+            waiting_for=f"the audit proof {blob} from {where} ({exc})",
         ) from None
     except MalformedError as exc:  # larger than any proof may be
         return Evidence(namespace, epoch, blob, "malformed", str(exc), None, 0)
+    step(f"verifying the audit proof {blob} ({len(data)} bytes)")
     try:
         verify_blob(blob, data)
     except GlasskeyError as exc:

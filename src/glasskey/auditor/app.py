@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glasskey.api.errors import http_status
+from glasskey.auditor._metrics import AuditorMetrics
 from glasskey.auditor._service import Auditor, Identity, Unauthorized, owner_token_id
 from glasskey.auditor._tls import client_cert_spki_sha256
 from glasskey.core.errors import GlasskeyError, MalformedError
@@ -98,8 +99,36 @@ def _epoch_param(text: str) -> int:
     return int(text)
 
 
-def create_app(auditor: Auditor, auth: AuthConfig) -> FastAPI:
+def _observe(metrics: AuditorMetrics, auditor: Auditor) -> None:
+    metrics.counter("glasskey_auditor_http_requests_total", "HTTP requests by route and status.")
+    metrics.counter("glasskey_auditor_epochs_signed_total", "Epochs countersigned.")
+    metrics.counter(
+        "glasskey_auditor_publish_refused_total",
+        "Publish requests answered without a signature, by error code (proof_unavailable: "
+        "the log has not published the epoch's audit proof yet).",
+    )
+    metrics.gauge(
+        "glasskey_auditor_namespaces", "Namespaces this auditor audits.",
+        lambda: float(len(auditor.list_namespaces(include_private=True))),
+    )  # fmt: skip
+    metrics.gauge(
+        "glasskey_auditor_longest_stall_seconds",
+        "How long the longest current wait for an audit proof, or verification, has lasted.",
+        _longest_stall(auditor),
+    )
+
+
+def _longest_stall(auditor: Auditor) -> Any:
+    stalls = getattr(auditor.proofs, "stalls", None)  # a test's stand-in gate may have none
+    return stalls.longest_wait if stalls is not None else lambda: 0.0
+
+
+def create_app(
+    auditor: Auditor, auth: AuthConfig, metrics: AuditorMetrics | None = None
+) -> FastAPI:
     """Build the ASGI app; the auditor's proof sources are closed when it stops."""
+    metrics = metrics or AuditorMetrics()
+    _observe(metrics, auditor)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +145,15 @@ def create_app(auditor: Auditor, auth: AuthConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.auditor = auditor
+
+    @app.middleware("http")
+    async def _count(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.inc("glasskey_auditor_http_requests_total", method=request.method,
+                    route=path, status=str(response.status_code))  # fmt: skip
+        return response
 
     @app.exception_handler(GlasskeyError)
     async def _glasskey_error(request: Request, exc: GlasskeyError) -> Response:
@@ -160,9 +198,14 @@ def create_app(auditor: Auditor, auth: AuthConfig) -> FastAPI:
 
     @app.post("/namespaces/{name}/audits")
     async def publish(name: str, request: Request) -> Response:
-        identity = auth.identify(request)
-        body = await _body(request)
-        response = await run_in_threadpool(auditor.publish, name, body, identity)
+        try:
+            identity = auth.identify(request)
+            body = await _body(request)
+            response = await run_in_threadpool(auditor.publish, name, body, identity)
+        except GlasskeyError as exc:
+            metrics.inc("glasskey_auditor_publish_refused_total", code=exc.code)
+            raise
+        metrics.inc("glasskey_auditor_epochs_signed_total")
         return _json(response.to_json_dict())
 
     @app.get("/namespaces/{name}/audits/{epoch}")
@@ -197,6 +240,21 @@ def create_app(auditor: Auditor, auth: AuthConfig) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> Response:
         return _json({"status": "ok"})
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        """Ready when the store answers: the auditor can read and sign (503 otherwise)."""
+        try:
+            namespaces = await run_in_threadpool(auditor.list_namespaces, include_private=True)
+        except Exception as exc:
+            log.warning("not ready: the auditor's database does not answer (%s)", exc)
+            return _json({"status": "unavailable", "reason": "database"}, 503)
+        return _json({"status": "ready", "namespaces": len(namespaces)})
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        body = await run_in_threadpool(metrics.render)
+        return Response(body, media_type="text/plain; version=0.0.4")
 
     return app
 

@@ -16,6 +16,8 @@ them, to keep every other command's start-up fast.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import ssl
 import sys
@@ -121,12 +123,40 @@ def serve(
     akd_config: Annotated[
         str, typer.Option(help="AKD configuration of the audited logs.")
     ] = "whatsapp_v1",
+    stall_warning: Annotated[
+        float,
+        typer.Option(
+            help="Log a warning this often (s) while an epoch waits for its audit proof or "
+            "a verification does not finish."
+        ),
+    ] = 60.0,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    json_logs: Annotated[bool, typer.Option(help="JSON-lines logs.")] = True,
 ) -> None:
     """Serve the Plexi HTTP API (writes need a token or an mTLS client certificate).
 
     Each epoch is signed only after its audit proof (from the namespace's log directory)
-    has verified."""
+    has verified. GET /healthz, /readyz and /metrics (Prometheus) are for the operator.
+
+    Environment variables:
+
+    * GLASSKEY_AUDITOR_SIGNING_KEY: the auditor's Ed25519 key(s), base64 PEM (else
+      --key-file).
+
+    * GLASSKEY_AUDITOR_ADMIN_TOKEN: the auditor operator's token (create-namespace,
+      clear-evidence); unset and without --client-ca the API is read-only.
+
+    * GLASSKEY_AUDITOR_DB: the database, like --db.
+    """
+    if not 1 <= port <= 65535:
+        _die(EXIT_USAGE, f"--port must be between 1 and 65535, got {port}")
+    if not (math.isfinite(stall_warning) and stall_warning > 0):
+        _die(EXIT_USAGE, f"--stall-warning must be a number above 0, got {stall_warning:g}")
     import uvicorn
+
+    from glasskey.server._logs import configure_logging
+
+    configure_logging(log_level, json_logs)
 
     from glasskey.auditor._keys import load_signers
     from glasskey.auditor._proofs import ProofGate
@@ -135,24 +165,21 @@ def serve(
     from glasskey.auditor._tls import ClientCertH11Protocol
     from glasskey.auditor.app import AuthConfig, create_app
 
+    log = logging.getLogger("glasskey.auditor")
     if not worker or poll_interval is not None:
-        print(
-            "warning: --no-worker and --poll-interval have no effect: every epoch's proof is "
-            "verified before it is signed",
-            file=sys.stderr,
+        log.warning(
+            "--no-worker and --poll-interval have no effect: every epoch's proof is "
+            "verified before it is signed"
         )
     try:
         signers = load_signers(key_file=key_file)
         store = open_auditor_store(db)
-        proofs = ProofGate.for_configuration(akd_config)
+        proofs = ProofGate.for_configuration(akd_config, stall_warning)
     except GlasskeyError as exc:
         _die(EXIT_USAGE, str(exc))
     token = os.environ.get(ADMIN_TOKEN_ENV) or None
     if token is None and client_ca is None:
-        print(
-            f"warning: neither {ADMIN_TOKEN_ENV} nor --client-ca is set: the API is read-only",
-            file=sys.stderr,
-        )
+        log.warning("neither %s nor --client-ca is set: the API is read-only", ADMIN_TOKEN_ENV)
     auditor = Auditor(store, Keyring(signers, key_not_before), proofs=proofs)
     auth = AuthConfig(admin_token=token, operator_certs=frozenset(operator_cert or ()))
     app = create_app(auditor, auth)
@@ -163,7 +190,10 @@ def serve(
             ssl_kwargs.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_OPTIONAL)
     elif client_ca:
         _die(EXIT_USAGE, "--client-ca needs --tls-cert and --tls-key")
-    uvicorn.run(app, host=host, port=port, http=ClientCertH11Protocol, **ssl_kwargs)
+    log.info("auditor on %s:%d, %d signing key(s)", host, port, len(signers))
+    uvicorn.run(
+        app, host=host, port=port, http=ClientCertH11Protocol, log_config=None, **ssl_kwargs
+    )
 
 
 @auditor_app.command("create-namespace")

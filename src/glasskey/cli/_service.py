@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
@@ -123,7 +125,12 @@ def _client(
         trust=pinned, max_age=age, auditor=auditor, witnesses=keys,
         witness_threshold=threshold,
     )  # fmt: skip
-    return GlasskeyClient(server, policy=policy, state=state or _default_state())
+    path = state or _default_state()
+    try:
+        return GlasskeyClient(server, policy=policy, state=path)
+    except (OSError, sqlite3.Error) as exc:  # a folder, a read-only place, a file in the way
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"cannot use {path} as the client state (--state): {reason}") from None
 
 
 ServerOpt = Annotated[str, typer.Option("--server", "-s", help="Server base URL.")]
@@ -302,7 +309,24 @@ def register(app: typer.Typer) -> None:
 
         With --auditor-url, every epoch is sent to the auditor (token from
         $GLASSKEY_AUDITOR_TOKEN) and its verified countersignature is served with proofs.
+
+        Environment variables (secrets are never given as flags):
+
+        * GLASSKEY_ADMIN_TOKEN: registers users (glasskey register USER --admin-token ...);
+          unset, nobody can register unless --open-registration.
+
+        * GLASSKEY_SIGNING_KEY: the log's Ed25519 signing key (glasskey keygen --env);
+          else --signing-key-file, else a development key in ./glasskey-dev-keys/.
+
+        * GLASSKEY_VRF_KEY: the 32-byte VRF secret key (hex or base64); else --vrf-key-file,
+          else a development key in ./glasskey-dev-keys/.
+
+        * GLASSKEY_AUDITOR_TOKEN: the log's token at the --auditor-url auditor
+          (glasskey auditor owner-token).
+
+        * GLASSKEY_SERVE_SETTINGS: set by glasskey serve itself for its --workers.
         """
+        _check_port(port)
         import uvicorn
 
         from glasskey.server._keyfiles import load_signing_key, load_vrf_seed
@@ -318,6 +342,7 @@ def register(app: typer.Typer) -> None:
         )
 
         configure_logging(log_level, json_logs)
+        log = logging.getLogger("glasskey.serve")
         try:
             settings = ServerSettings(
                 db_url=_db_url(db),
@@ -352,8 +377,11 @@ def register(app: typer.Typer) -> None:
                 dev_dir = key_dir_for(settings.db_url)
                 load_signing_key(signing_key_file, dev_dir)
                 load_vrf_seed(vrf_key_file, dev_dir)
+                _first_start_hints(log, settings, host, port)
                 os.environ[SETTINGS_ENV] = settings_to_env(
-                    settings, {"signing": signing_key_file, "vrf": vrf_key_file}
+                    settings,
+                    {"signing": signing_key_file, "vrf": vrf_key_file},
+                    {"level": log_level, "json": json_logs},
                 )
                 uvicorn.run(
                     "glasskey.server.asgi:app_from_env", factory=True, host=host, port=port,
@@ -365,6 +393,10 @@ def register(app: typer.Typer) -> None:
         except GlasskeyError as exc:
             print(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(EXIT_USAGE) from None
+        except OSError as exc:  # an unreadable key file, an unwritable key folder
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(EXIT_USAGE) from None
+        _first_start_hints(log, settings, host, port)
         # uvicorn's own proxy-header handling would believe X-Forwarded-For from 127.0.0.1
         # (or $FORWARDED_ALLOW_IPS) before glasskey sees the request; --trusted-proxy decides.
         uvicorn.run(
@@ -560,10 +592,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Register a user id; prints its bearer token (store it: it is shown once)."""
         from glasskey.client import GlasskeyClient
+        from glasskey.core.errors import Unauthenticated
+
+        token = admin_token or os.environ.get("GLASSKEY_ADMIN_TOKEN") or None
 
         def action() -> Any:
             with GlasskeyClient(server) as client:
-                return client.register(label, admin_token or os.environ.get("GLASSKEY_ADMIN_TOKEN"))
+                try:
+                    return client.register(label, token)
+                except Unauthenticated:
+                    if token is not None:
+                        raise
+                    # The newcomer's mistake: no token given at all. Say where it comes from.
+                    raise UsageError(
+                        "registration needs the admin token (--admin-token or "
+                        "$GLASSKEY_ADMIN_TOKEN: the token the server was started with)"
+                    ) from None
 
         print(_run_client(False, action))
 
@@ -587,6 +631,35 @@ def _witness_specs(specs: list[str] | None) -> tuple[str, ...]:
     for spec in specs or ():
         WitnessConfig.parse(spec)
     return tuple(specs or ())
+
+
+def _check_port(port: int) -> None:
+    """A TCP port is 1-65535; uvicorn would log any number and then listen elsewhere."""
+    if not 1 <= port <= 65535:
+        print(f"error: --port must be between 1 and 65535, got {port}", file=sys.stderr)
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _first_start_hints(log: logging.Logger, settings: Any, host: str, port: int) -> None:
+    """Say once, at start-up, what a newcomer needs next: how to register the first user,
+    and that an auditor without a token will refuse every epoch."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{shown}:{port}" if ":" not in shown else f"http://[{shown}]:{port}"
+    command = f'glasskey register USER --server {url} --admin-token "$GLASSKEY_ADMIN_TOKEN"'
+    if settings.admin_token:
+        log.info("register users with: %s", command)
+    elif not settings.open_registration:
+        log.warning(
+            "nobody can register users: GLASSKEY_ADMIN_TOKEN is not set. Set it (any long "
+            "random secret), restart, and register the first user with: %s",
+            command,
+        )
+    if settings.auditor_url and not settings.auditor_token:
+        log.warning(
+            "GLASSKEY_AUDITOR_TOKEN is not set: the auditor at %s will refuse every epoch "
+            "(401) until it is. Make one with `glasskey auditor owner-token`.",
+            settings.auditor_url,
+        )
 
 
 def _user_id_policy(name: str) -> UserIdPolicy:

@@ -3,8 +3,11 @@
 Production passes them in (environment variables, as ops teams do with secrets; or files).
 With nothing configured, ``glasskey serve`` must still "just work" *and* keep working across
 restarts — a key that changes on restart makes every client's pinned key wrong — so it keeps
-development keys in 0600 files next to the database and says so in a warning. The key bytes
-themselves never reach a log line or the database.
+development keys in 0600 files in a ``glasskey-dev-keys/`` folder (mode 0700) next to the
+database and says so in a warning. A folder of their own, not the database's folder itself,
+because that is often a source checkout (``make serve``): the repository's ``.gitignore``
+names the folder, so a private key is never one ``git add .`` away from being published. The
+key bytes themselves never reach a log line or the database.
 """
 
 from __future__ import annotations
@@ -24,6 +27,18 @@ log = logging.getLogger("glasskey.server.keys")
 VRF_ENV_VAR = "GLASSKEY_VRF_KEY"
 DEV_SIGNING_KEY_FILE = "glasskey-signing-key.pem"
 DEV_VRF_KEY_FILE = "glasskey-vrf-key.hex"
+#: The folder (next to the database) that holds the development keys; git-ignored.
+DEV_KEY_DIR = "glasskey-dev-keys"
+
+
+def dev_key_dir(base: Path) -> Path:
+    """Where the development keys of a server whose database lives in ``base`` are kept.
+
+    ``base/glasskey-dev-keys``, unless ``base`` still holds keys an earlier glasskey wrote
+    there directly: those stay in use (new keys would make every client's pin wrong)."""
+    if (base / DEV_SIGNING_KEY_FILE).exists() or (base / DEV_VRF_KEY_FILE).exists():
+        return base
+    return base / DEV_KEY_DIR
 
 
 def _parse_seed(text: str, source: str) -> bytes:
@@ -49,6 +64,7 @@ def _create_dev_key_file(path: Path, data: bytes) -> bool:
     there first. So nobody ever reads a half-written key, and every process ends up with
     the one key that won, instead of each signing with its own.
     """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
     write_private_file(tmp, data)
     try:

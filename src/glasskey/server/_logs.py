@@ -1,4 +1,5 @@
-"""Structured (JSON-lines) logging for the server: one object per line, machine-parseable."""
+"""Structured (JSON-lines) logging for the server and the auditor: one object per line,
+machine-parseable, with the process id (``--workers`` share one stream)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class JsonFormatter(logging.Formatter):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
             "level": record.levelname.lower(),
             "logger": record.name,
+            # With --workers N several processes write to one stream: say which one.
+            "pid": record.process,
             "msg": record.getMessage(),
         }
         if record.exc_info:

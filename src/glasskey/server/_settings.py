@@ -111,6 +111,23 @@ class ServerSettings:
         parse_trusted_proxies(self.trusted_proxies)  # a bad address fails at start-up
         if self.max_body_bytes < 1:
             raise ConfigurationError("the request body limit must be at least one byte")
+        # A negative or zero interval would spin the publisher (or never wake it); NaN and
+        # infinity compare false with everything and would slip past a plain ``<= 0``.
+        for flag, value in (
+            ("--epoch-interval", self.epoch_interval),
+            ("--checkpoint-refresh", self.checkpoint_refresh),
+            ("--auditor-retry-max", self.auditor_retry_max),
+            ("--expensive-bytes", self.expensive_bytes_per_second),
+        ):
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigurationError(f"{flag} must be a number above 0, got {value:g}")
+        for flag, value in (
+            ("--rate-limit", self.rate_limit),
+            ("--user-write-limit", self.user_write_limit),
+            ("--write-rate-limit", self.write_rate_limit),
+        ):
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigurationError(f"{flag} must be 0 (off) or above 0, got {value:g}")
         delay = self.max_publication_delay
         if delay is None:
             return

@@ -9,6 +9,7 @@ publisher election, all of them serve reads.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from glasskey.core.ecvrf import VrfSecretKey
-from glasskey.server._keyfiles import load_signing_key, load_vrf_seed
+from glasskey.server._keyfiles import dev_key_dir, load_signing_key, load_vrf_seed
+from glasskey.server._logs import configure_logging
 from glasskey.server._service import create_service
 from glasskey.server._settings import ServerSettings
 from glasskey.server.app import create_app
@@ -27,13 +29,23 @@ SETTINGS_ENV = "GLASSKEY_SERVE_SETTINGS"
 ADMIN_TOKEN_ENV = "GLASSKEY_ADMIN_TOKEN"
 AUDITOR_TOKEN_ENV = "GLASSKEY_AUDITOR_TOKEN"
 
+log = logging.getLogger("glasskey.server")
 
-def settings_to_env(settings: ServerSettings, key_files: dict[str, str | None]) -> str:
+
+def settings_to_env(
+    settings: ServerSettings,
+    key_files: dict[str, str | None],
+    logging_options: dict[str, Any] | None = None,
+) -> str:
+    """The JSON a worker rebuilds its service from: settings without secrets, the key file
+    paths, and how to log (each worker is a fresh process: uvicorn's ``--workers`` spawns
+    them, so the parent's logging configuration does not reach them)."""
     data = asdict(settings)
     data.pop("admin_token", None)
     data.pop("auditor_token", None)  # secrets stay in their own variables
     data["domain_label"] = settings.domain_label.decode() if settings.domain_label else None
     data["_key_files"] = key_files
+    data["_logging"] = logging_options
     return json.dumps(data)
 
 
@@ -47,14 +59,18 @@ def build_app(
 
 
 def key_dir_for(db_url: str) -> Path:
-    """Development keys live next to a SQLite database, else in the working folder."""
+    """Development keys live in ``glasskey-dev-keys/`` next to a SQLite database, else in the
+    working folder (see ``_keyfiles.dev_key_dir``)."""
     path = parse_database_url(db_url).path
-    return Path(path).resolve().parent if path is not None else Path.cwd()
+    return dev_key_dir(Path(path).resolve().parent if path is not None else Path.cwd())
 
 
 def app_from_env() -> FastAPI:
     raw: dict[str, Any] = json.loads(os.environ[SETTINGS_ENV])
     key_files = raw.pop("_key_files", {}) or {}
+    logging_options = raw.pop("_logging", None)
+    if logging_options is not None:
+        configure_logging(str(logging_options["level"]), bool(logging_options["json"]))
     known = {f.name for f in fields(ServerSettings)}
     values = {k: v for k, v in raw.items() if k in known}
     if values.get("domain_label"):
@@ -63,4 +79,8 @@ def app_from_env() -> FastAPI:
     values["witnesses"] = tuple(values.get("witnesses") or ())
     values["admin_token"] = os.environ.get(ADMIN_TOKEN_ENV) or None
     values["auditor_token"] = os.environ.get(AUDITOR_TOKEN_ENV) or None
-    return build_app(ServerSettings(**values), key_files.get("signing"), key_files.get("vrf"))
+    application = build_app(
+        ServerSettings(**values), key_files.get("signing"), key_files.get("vrf")
+    )
+    log.info("worker %d serving", os.getpid())
+    return application

@@ -294,9 +294,28 @@ def open_database(url: str | DatabaseUrl) -> Database:
 
 
 def _connect_postgres(url: DatabaseUrl) -> psycopg.Connection[Any]:
-    """A new autocommit connection (transactions are opened explicitly)."""
-    connection: psycopg.Connection[Any] = postgres_driver().connect(url.url, autocommit=True)
+    """A new autocommit connection (transactions are opened explicitly).
+
+    A refused connection (no server, no such database, wrong password) is
+    ``DatabaseUnavailable`` with the server's own first line — e.g. ``database "kt" does not
+    exist`` — so ``glasskey serve`` can say it in one line instead of a traceback."""
+    driver = postgres_driver()
+    try:
+        connection: psycopg.Connection[Any] = driver.connect(url.url, autocommit=True)
+    except driver.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = reason.split("FATAL:", 1)[-1].strip()  # libpq: "connection ... failed: FATAL: "
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL {_where(url.url)}: {reason}"
+        ) from None
     return connection
+
+
+def _where(url: str) -> str:
+    """``host:port/dbname`` of a PostgreSQL URL, never its password."""
+    info = postgres_driver().conninfo.conninfo_to_dict(url)
+    host, port, name = info.get("host", "localhost"), info.get("port", "5432"), info.get("dbname")
+    return f"{host}:{port}/{name}" if name else f"{host}:{port}"
 
 
 def _open(conn: psycopg.Connection[Any]) -> bool:

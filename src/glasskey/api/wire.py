@@ -237,7 +237,10 @@ class KeyUpload(BaseModel):
         description="The new public key, base64.", max_length=4 * MAX_KEY_BYTES // 3 + 4
     )
     user_id: str | None = Field(
-        default=None, description="Must be the authenticated user (defaults to it).", max_length=256
+        default=None,
+        description="Whose key this is: the authenticated user (the default), or, with a "
+        "service credential (backend mode), the user the service uploads for (required then).",
+        max_length=256,
     )
     upload_id: str | None = Field(
         default=None,
@@ -263,8 +266,25 @@ class RegisterRequest(BaseModel):
 
 
 class RegisterResponse(WireModel):
+    """A user's bearer token (registration or an admin's reissue), shown only this once."""
+
     user_id: str
     token: str
+
+
+class ServiceCredentialRequest(BaseModel):
+    """An admin asks for a service credential (backend mode) named ``name``."""
+
+    name: str = Field(min_length=1, max_length=64, description="1-64 characters A-Z a-z 0-9 . _ -.")
+    replace: bool = Field(default=False, description="Rotate an existing credential of that name.")
+
+
+class ServiceCredentialResponse(WireModel):
+    """The service credential (``gks_…``), shown only this once; scoped to key uploads."""
+
+    name: str
+    token: str
+    scope: str
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -304,6 +324,8 @@ __all__ = [
     "RegisterRequest",
     "RegisterResponse",
     "RootResponse",
+    "ServiceCredentialRequest",
+    "ServiceCredentialResponse",
     "SignedState",
     "UpdateReceipt",
     "WireModel",

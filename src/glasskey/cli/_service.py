@@ -162,6 +162,14 @@ def register(app: typer.Typer) -> None:
                 "may then claim any id (a warning is logged at start-up)."
             ),
         ] = False,
+        authenticator: Annotated[
+            str | None,
+            typer.Option(
+                help="module:factory of a plug-in authenticator that maps your app's own "
+                "credentials (Authorization header) to user ids, built in every worker "
+                "(docs/integration.md). Default: glasskey's per-user tokens.",
+            ),
+        ] = None,
         user_id_policy: Annotated[
             str,
             typer.Option(
@@ -274,6 +282,7 @@ def register(app: typer.Typer) -> None:
                 user_write_limit=user_write_limit,
                 write_rate_limit=write_rate_limit,
                 open_registration=open_registration,
+                authenticator=authenticator,
                 user_id_policy=_user_id_policy(user_id_policy),
                 admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
                 auditor_url=auditor_url,
@@ -292,6 +301,8 @@ def register(app: typer.Typer) -> None:
                 dev_dir = key_dir_for(settings.db_url)
                 load_signing_key(signing_key_file, dev_dir)
                 load_vrf_seed(vrf_key_file, dev_dir)
+                if authenticator:  # a bad plug-in fails once, here, not in every worker
+                    _check_authenticator(authenticator, settings.db_url)
                 os.environ[SETTINGS_ENV] = settings_to_env(
                     settings, {"signing": signing_key_file, "vrf": vrf_key_file}
                 )
@@ -496,6 +507,18 @@ def register(app: typer.Typer) -> None:
         from glasskey.demo import run_demo
 
         raise typer.Exit(run_demo(port=port, keep=keep))
+
+
+def _check_authenticator(spec: str, db_url: str) -> None:
+    """Build the plug-in once in the parent process (its errors are one line, here)."""
+    from glasskey.server._auth import load_authenticator
+    from glasskey.server._db import ServiceDB
+
+    db = ServiceDB(db_url)
+    try:
+        load_authenticator(spec, db)
+    finally:
+        db.close()
 
 
 def _user_id_policy(name: str) -> UserIdPolicy:

@@ -7,6 +7,7 @@ What "proven" requires beyond the proofs is one ``VerificationPolicy`` (pinned k
 checkpoint age, an ``AuditorPin``), given to either client or to ``verify_bundle``.
 """
 
+from glasskey.client._admin import AdminClient
 from glasskey.client._alerts import (
     Alert,
     AuditorSignatureInvalid,
@@ -36,6 +37,7 @@ from glasskey.core.errors import VerificationError
 
 __all__ = [
     "LOG_DECLARED",
+    "AdminClient",
     "Alert",
     "AsyncGlasskeyClient",
     "AuditorPin",

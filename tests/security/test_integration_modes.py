@@ -215,7 +215,7 @@ def test_plugin_authenticator_with_workers(
 
     sys.path.insert(0, str(plugin_dir))
     try:
-        import session_auth  # type: ignore[import-not-found]
+        import session_auth
     finally:
         sys.path.remove(str(plugin_dir))
     token = session_auth.session_token(secret.encode(), "bob")

@@ -19,6 +19,7 @@ from glasskey.client._alerts import (
     TrustMismatch,
     UnexpectedKeyVersion,
     UpdateNotPublished,
+    VrfKeyMismatch,
     WrongLabel,
 )
 from glasskey.client._client import (
@@ -29,6 +30,7 @@ from glasskey.client._client import (
     NotFound,
     ServerError,
     UploadReceipt,
+    WrongServer,
 )
 from glasskey.client._policy import LOG_DECLARED, AuditorPin, VerificationPolicy
 from glasskey.client._state import ClientState, Head, OwnUpload, Trust
@@ -64,5 +66,7 @@ __all__ = [
     "VerificationPolicy",
     "VerifiedHistory",
     "VerifiedKey",
+    "VrfKeyMismatch",
     "WrongLabel",
+    "WrongServer",
 ]

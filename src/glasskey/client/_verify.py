@@ -258,7 +258,7 @@ def verify_bundle(
             user_id.encode("utf-8"), bundle.proof,
         )  # fmt: skip
     except VrfError as exc:
-        raise WrongLabel(f"the proof is not for label {user_id!r}: {exc}") from exc
+        raise _vrf_failure(user_id, exc) from exc
     if bundle.key != result.value:
         raise LookupProofError("the key in the response is not the key the proof commits to")
     if bundle.version != result.version or bundle.published_epoch != result.epoch:
@@ -298,13 +298,21 @@ def verify_history(
             user_id.encode("utf-8"), history.proof, params,
         )  # fmt: skip
     except VrfError as exc:
-        raise WrongLabel(f"the history proof is not for label {user_id!r}: {exc}") from exc
+        raise _vrf_failure(user_id, exc) from exc
     listed = [(v.version, v.epoch, v.key) for v in history.versions]
     if listed != [(r.version, r.epoch, r.value) for r in results]:
         raise HistoryProofError("the versions listed differ from the proof's")
     signature, newest = _countersignature(policy.auditor, body, state, auditor_epoch)
     return VerifiedHistory(
         user_id, tuple(results), state.epoch, state.root_hash, state.head, signature, newest
+    )
+
+
+def _vrf_failure(user_id: str, exc: VrfError) -> VrfError:
+    """A VRF proof that fails for our label under the pinned key: forged, or the pinned key
+    is wrong — the clients ask the key document which (``VrfKeyMismatch``)."""
+    return VrfError(
+        f"the VRF proof does not verify for label {user_id} under the pinned VRF key: {exc}"
     )
 
 

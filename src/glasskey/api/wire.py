@@ -117,6 +117,11 @@ class BundleResponse(SignedState):
     key: Base64 = Field(description="The current key (base64).")
     version: int
     published_epoch: int = Field(description="Epoch in which this version was published.")
+    published_at: float | None = Field(
+        default=None,
+        description="When this version's epoch was published (Unix seconds): the log's "
+        "word, not covered by the proof; clients check it is not after the signed checkpoint.",
+    )
     proof: Base64 = Field(description="AKD LookupProof, protobuf, base64.")
 
 
@@ -124,6 +129,11 @@ class HistoryVersion(WireModel):
     version: int
     epoch: int
     key: Base64
+    published_at: float | None = Field(
+        default=None,
+        description="When this version's epoch was published (Unix seconds): the log's "
+        "word, not covered by the proof; clients check it is not after the signed checkpoint.",
+    )
 
 
 class HistoryResponse(SignedState):
@@ -156,6 +166,7 @@ class InclusionResponse(SignedState):
     key: Base64 | None = None
     version: int | None = None
     published_epoch: int | None = None
+    published_at: float | None = None
     proof: Base64 | None = None
 
 

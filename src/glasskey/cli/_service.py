@@ -357,6 +357,7 @@ def register(app: typer.Typer) -> None:
             "key": base64.b64encode(key.key).decode(),
             "version": key.version,
             "published_epoch": key.published_epoch,
+            "published_at": key.published_at,
             "epoch": key.epoch,
             "root_hash": key.root_hash.hex(),
             "auditor": None,
@@ -391,9 +392,13 @@ def register(app: typer.Typer) -> None:
         log_key: LogKeyOpt = None,
         vrf_key: VrfKeyOpt = None,
         config: ConfigOpt = "whatsapp_v1",
+        devices: Annotated[
+            bool,
+            typer.Option("--devices", help="Show each device's changes (key bundle values)."),
+        ] = False,
         as_json: JsonOpt = False,
     ) -> None:
-        """Print LABEL's verified key history (newest first)."""
+        """Print LABEL's verified key history (newest first), with publication times."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
@@ -402,15 +407,26 @@ def register(app: typer.Typer) -> None:
 
         result = _run_client(as_json, action)
         versions = [
-            {"version": v.version, "epoch": v.epoch, "key": base64.b64encode(v.value).decode()}
+            {"version": v.version, "epoch": v.epoch, "key": base64.b64encode(v.value).decode(),
+             "published_at": result.published_at_of(v.version)}
             for v in result.versions
-        ]
+        ]  # fmt: skip
+        changes = _device_changes(result, as_json) if devices else []
         if as_json:
-            print(json.dumps({"verified": True, "user_id": label, "versions": versions}))
+            out: dict[str, Any] = {"verified": True, "user_id": label, "versions": versions}
+            if devices:
+                out["devices"] = changes
+            print(json.dumps(out))
+        elif devices:
+            print(f"verified device history of {label} at epoch {result.epoch} (oldest first):")
+            for c in changes:
+                print(f"  version {c['version']}  {_when(c['published_at'])}  "
+                      f"{c['change']} {c['device_id']}")  # fmt: skip
         else:
             print(f"verified history of {label} at epoch {result.epoch}:")
             for v in versions:
-                print(f"  version {v['version']}  epoch {v['epoch']}  {v['key']}")
+                print(f"  version {v['version']}  epoch {v['epoch']}  "
+                      f"{_when(v['published_at'])}  {v['key']}")  # fmt: skip
 
     @app.command()
     def monitor(
@@ -507,6 +523,33 @@ def register(app: typer.Typer) -> None:
         from glasskey.demo import run_demo
 
         raise typer.Exit(run_demo(port=port, keep=keep))
+
+
+def _when(at: float | None) -> str:
+    """A publication time for people (UTC), or ``-`` when the server sent none."""
+    if at is None:
+        return "-"
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _device_changes(history: Any, as_json: bool) -> list[dict[str, Any]]:
+    """The device changes of a verified history (key bundle values), as printable dicts."""
+    from glasskey.client import device_history
+
+    try:
+        changes = device_history(history)
+    except GlasskeyError as exc:
+        _fail(EXIT_FAILED, f"{exc.code}: {exc}", as_json, exc.code)
+    return [
+        {"version": c.version, "epoch": c.epoch, "published_at": c.published_at,
+         "device_id": c.device_id, "change": c.change,
+         "identity_key": base64.b64encode(c.device.identity_key).decode(),
+         "signed_prekey_fingerprint": c.device.signed_prekey_fingerprint.hex(),
+         "added_at": c.device.added_at}
+        for c in changes
+    ]  # fmt: skip
 
 
 def _check_authenticator(spec: str, db_url: str) -> None:

@@ -32,6 +32,7 @@ from glasskey.client._client import (
     UploadReceipt,
     WrongServer,
 )
+from glasskey.client._devices import DeviceChange, bundle_of, device_history, devices_of
 from glasskey.client._policy import LOG_DECLARED, AuditorPin, VerificationPolicy
 from glasskey.client._state import ClientState, Head, OwnUpload, Trust
 from glasskey.client._verify import VerifiedHistory, VerifiedKey
@@ -46,6 +47,7 @@ __all__ = [
     "AuditorSignatureInvalid",
     "AuditorSignatureMissing",
     "ClientState",
+    "DeviceChange",
     "ForkDetected",
     "GlasskeyClient",
     "Head",
@@ -69,4 +71,7 @@ __all__ = [
     "VrfKeyMismatch",
     "WrongLabel",
     "WrongServer",
+    "bundle_of",
+    "device_history",
+    "devices_of",
 ]

@@ -23,7 +23,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, Protocol
 
+from glasskey.api.keybundle import decode_key_bundle, looks_like_key_bundle
 from glasskey.core.errors import (
+    MalformedError,
     PermissionDenied,
     ReplayedUpload,
     Unauthenticated,
@@ -210,6 +212,7 @@ class Uploads:
                 f"you are authenticated as {caller.user_id} and may only change your own label"
             )
         label = user_id.encode("utf-8")
+        _check_key_bundle(value)
         self.directory.check_update(label, value)  # a bad update must not fail its batch
         upload = _Upload(
             user_id,
@@ -349,6 +352,17 @@ class Uploads:
             raise LabelNotFound(f"no update with id {update_id}")
         user_id, digest, accepted_at = rows[0]
         return Receipt(update_id, str(user_id), bytes(digest), float(accepted_at))
+
+
+def _check_key_bundle(value: bytes) -> None:
+    """A value that starts like a key bundle must be a canonical one (``api.keybundle``):
+    a broken bundle in the log would read as "no devices", and an extra field (a device
+    name) must never become public. Other values stay opaque."""
+    if looks_like_key_bundle(value):
+        try:
+            decode_key_bundle(value)
+        except MalformedError as exc:
+            raise UsageError(f"the value starts like a key bundle but is not one: {exc}") from None
 
 
 def _caller_of(principal: str | Caller) -> Caller:

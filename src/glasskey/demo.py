@@ -433,7 +433,7 @@ def _split_view_scene(folder: Path, procs: list[subprocess.Popen[bytes]]) -> int
         dave.lookup("alice")
         _say("gossip", "without witnesses both phones verify their own view; dave sends carol "
              "the checkpoint he saw")  # fmt: skip
-        head = dave.state.head("glasskey.local/log")
+        head = dave.state.head(dave.trust().log_id)
         assert head is not None
         try:
             carol.gossip(head.note, evidence_dir=base / "evidence")

@@ -57,6 +57,13 @@ def _client(
     )
 
 
+def _log_id(state: ClientState) -> str:
+    """The identity (origin and log key) of the log the test server's trust pins."""
+    trust = state.trust("http://testserver")
+    assert trust is not None
+    return trust.log_id
+
+
 def _seed(h: Harness, users: dict[str, list[bytes]]) -> dict[str, str]:
     tokens = {u: h.register(u) for u in users}
     for user, keys in users.items():
@@ -72,7 +79,7 @@ def test_lookup_history_and_head_storage(server: Harness) -> None:
     with _client(server, state=state) as client:
         key = client.lookup("alice")
         assert (key.key, key.version, key.published_epoch, key.epoch) == (b"a2", 2, 2, 3)
-        assert state.head("glasskey.local/log").size == 3  # type: ignore[union-attr]
+        assert state.head(_log_id(state)).size == 3  # type: ignore[union-attr]
         history = client.history("alice")
         assert [(v.version, v.value) for v in history.versions] == [(2, b"a2"), (1, b"a1")]
         assert [v.version for v in client.history("alice", most_recent=1).versions] == [2]
@@ -111,7 +118,7 @@ def test_forged_key_is_refused(server: Harness) -> None:
         mitm.attack = Attack.FORGE_KEY
         with pytest.raises(LookupProofError):
             client.lookup("alice")
-        assert client.state.head("glasskey.local/log") is None  # nothing was trusted
+        assert client.state.logs() == []  # nothing was trusted
 
 
 def test_key_field_swapped_without_proof_is_refused(server: Harness) -> None:
@@ -157,7 +164,7 @@ def test_rollback_replayed_checkpoint_is_refused(server: Harness) -> None:
         for _ in range(3):  # every time, not just once
             with pytest.raises(RollbackDetected):
                 client.lookup("alice")
-        assert client.state.head("glasskey.local/log").size == 2  # type: ignore[union-attr]
+        assert client.state.head(_log_id(client.state)).size == 2  # type: ignore[union-attr]
 
 
 def test_split_view_is_refused_at_same_and_larger_size() -> None:
@@ -206,7 +213,7 @@ def test_contact_key_changed_is_refused(server: Harness) -> None:
     state = ClientState()
     with _client(server, state=state) as client:
         client.lookup("alice")
-    state.observe("glasskey.local/log", "alice", 1, 1, b"\x00" * 32)  # simulate old memory
+    state.observe(_log_id(state), "alice", 1, 1, b"\x00" * 32)  # simulate old memory
     state._conn.execute("UPDATE observations SET value_sha256 = ?", (b"\x00" * 32,))
     with _client(server, state=state) as client, pytest.raises(KeyChanged):
         client.lookup("alice")
@@ -254,7 +261,7 @@ def test_async_client(server: Harness) -> None:
             token = await client.register("dave", ADMIN)
             receipt = await client.upload("dave", b"d1", token)
             assert receipt.status == "pending"
-            (mine,) = client.state.own_uploads("glasskey.local/log", "dave")
+            (mine,) = client.state.own_uploads((await client.trust()).log_id, "dave")
             assert (mine.value_sha256, mine.update_id) == (
                 hashlib.sha256(b"d1").digest(),
                 receipt.update_id,
@@ -283,5 +290,5 @@ def test_repeat_lookups_write_the_state_file_once(server: Harness, tmp_path: obj
         _seed(server, {"carol": [b"c1"]})
         client.lookup("bob")  # a new epoch: the head row and a checkpoints_seen row
         assert state._conn.total_changes == writes + 3
-    assert state.head("glasskey.local/log").size == 3  # type: ignore[union-attr]
-    assert [v for v, _, _ in state.observations("glasskey.local/log", "bob")] == [1]
+    assert state.head(_log_id(state)).size == 3  # type: ignore[union-attr]
+    assert [v for v, _, _ in state.observations(_log_id(state), "bob")] == [1]

@@ -139,10 +139,13 @@ def test_a_retry_after_a_lost_answer_reuses_the_upload_id(server: Harness) -> No
     with _client(server, state) as client:
         token = client.register("alice", ADMIN)
         state.record_upload(
-            ORIGIN, "alice", "lost-answer-upload-0001", hashlib.sha256(b"k1").digest()
+            client.trust().log_id,
+            "alice",
+            "lost-answer-upload-0001",
+            hashlib.sha256(b"k1").digest(),
         )
         receipt = client.upload("alice", b"k1", token)
-    (upload,) = state.own_uploads(ORIGIN, "alice")
+    (upload,) = state.own_uploads(state.trust("http://testserver").log_id, "alice")  # type: ignore[union-attr]
     assert (upload.upload_id, upload.update_id) == ("lost-answer-upload-0001", receipt.update_id)
 
 
@@ -162,7 +165,10 @@ def test_an_old_state_file_keeps_its_uploads(tmp_path: Path) -> None:
     old.commit()
     old.close()
     state = ClientState(path)
-    assert [(u.value_sha256[0], u.update_id) for u in state.own_uploads("o", "alice")] == [
+    # Keyed by origin once, now by the log identity of the only key pinned for that origin.
+    log_id = state.trust("http://s").log_id  # type: ignore[union-attr]
+    assert log_id == "o\no+1+k"
+    assert [(u.value_sha256[0], u.update_id) for u in state.own_uploads(log_id, "alice")] == [
         (1, 3),
         (2, 7),
     ]

@@ -208,6 +208,12 @@ def _bridge(transport: httpx.BaseTransport) -> httpx.AsyncBaseTransport:
     return httpx.MockTransport(forward)
 
 
+def _log_id(state: ClientState) -> str:
+    trust = state.trust("http://testserver")
+    assert trust is not None
+    return trust.log_id
+
+
 def _sync_lookup(
     transport: httpx.BaseTransport, policy: VerificationPolicy, state: ClientState
 ) -> bytes:
@@ -296,8 +302,6 @@ def test_sync_and_async_clients_write_the_same_state(server: Harness) -> None:
     for lookup in (_sync_lookup, _async_lookup):
         state = ClientState()
         lookup(transport, VerificationPolicy(), state)
-        written.append(
-            (state.head("glasskey.local/log"), state.observations("glasskey.local/log", "alice"))
-        )
+        written.append((state.head(_log_id(state)), state.observations(_log_id(state), "alice")))
     assert written[0] == written[1]
     assert written[0][0] is not None

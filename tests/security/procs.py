@@ -123,6 +123,7 @@ def start_log_server(
     env: dict[str, str] | None = None,
     port: int | None = None,
     program: str = PY_MAIN,
+    ready_timeout: float = 30,
 ) -> Process:
     """``glasskey serve`` with the admin token set (no open registration unless asked).
 
@@ -137,7 +138,11 @@ def start_log_server(
     ]  # fmt: skip
     proc = _spawn(folder, args, env, program)
     url = f"http://127.0.0.1:{port}"
-    wait_ready(url, proc)
+    try:
+        wait_ready(url, proc, ready_timeout)
+    except RuntimeError:
+        Process(folder, url, proc, env).stop()  # never left behind
+        raise
     return Process(folder, url, proc, env)
 
 

@@ -148,7 +148,7 @@ def test_lookup_errors(harness: Harness) -> None:
     _error(harness.http.get("/api/crypto/bundles/nobody"), 404, "not_found")
     _error(harness.http.get("/api/crypto/bundles/bad%20id"), 400, "usage")
     _error(harness.http.get("/api/crypto/bundles/x?known_size=-1"), 422, "invalid_request")
-    _error(harness.http.get("/api/no/such/route"), 404, "not_found")
+    _error(harness.http.get("/api/no/such/route"), 404, "no_such_endpoint")
     _error(harness.http.delete("/api/crypto/bundles/x"), 405, "method_not_allowed")
 
 

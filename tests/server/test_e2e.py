@@ -99,7 +99,10 @@ def test_serve_register_rotate_lookup(tmp_path: Path, db_url: str | None) -> Non
         assert ok.returncode == 0, ok.stderr
         assert '"verified": true' in ok.stdout and '"version": 2' in ok.stdout
         missing = _cli("lookup", "--server", url, "--state", state, "carol", cwd=tmp_path)
-        assert missing.returncode == 1 and "not_found" in missing.stderr
+        assert (missing.returncode, missing.stderr) == (
+            1,
+            "REFUSED: no verified key: carol has no published key\n",
+        )
         hist = _cli("history", "--server", url, "--state", state, "alice", cwd=tmp_path)
         assert hist.returncode == 0 and "version 1" in hist.stdout
         mon = _cli("monitor", "--server", url, "--state", state, "bob", cwd=tmp_path)

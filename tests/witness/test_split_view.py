@@ -76,7 +76,7 @@ def test_unwitnessed_view_is_refused_under_1_of_1(views) -> None:  # type: ignor
     with client(evil, policy) as b, pytest.raises(UnwitnessedHead) as err:
         b.lookup("alice")
     assert err.value.code == "unwitnessed_head"
-    assert b.state.head(ORIGIN) is None  # a refused answer leaves no trace
+    assert b.state.head(b.trust().log_id) is None  # a refused answer leaves no trace
 
 
 def test_both_views_refused_when_the_log_hides_them_from_witnesses(views) -> None:  # type: ignore[no-untyped-def]
@@ -111,8 +111,8 @@ def test_gossip_between_split_clients_proves_fork(views, tmp_path: Path) -> None
     with client(honest, VerificationPolicy()) as a, client(evil, VerificationPolicy()) as b:
         a.lookup("alice")
         b.lookup("alice")
-        note_a = a.state.head(ORIGIN).note  # type: ignore[union-attr]
-        note_b = b.state.head(ORIGIN).note  # type: ignore[union-attr]
+        note_a = a.state.head(a.trust().log_id).note  # type: ignore[union-attr]
+        note_b = b.state.head(b.trust().log_id).note  # type: ignore[union-attr]
         assert a.gossip(note_a).theirs_size == 1  # our own view: consistent
         with pytest.raises(GossipFork) as err:
             a.gossip(note_b, evidence_dir=tmp_path / "ev")
@@ -150,14 +150,14 @@ def test_gossip_different_sizes(tmp_path: Path) -> None:
         seed(h, b"a1")
         with client(h, VerificationPolicy()) as early:
             early.lookup("alice")
-            old_note = early.state.head(ORIGIN).note  # type: ignore[union-attr]
+            old_note = early.state.head(early.trust().log_id).note  # type: ignore[union-attr]
             h.upload("bob", h.register("bob"), b"b1")
             h.publish()
             h.upload("carol", h.register("carol"), b"c1")
             h.publish()
             with client(h, VerificationPolicy()) as late:
                 late.lookup("alice")
-                new_note = late.state.head(ORIGIN).note  # type: ignore[union-attr]
+                new_note = late.state.head(late.trust().log_id).note  # type: ignore[union-attr]
                 assert late.gossip(old_note).theirs_size == 1
             assert early.gossip(new_note).theirs_size == 3
         # A server that will not prove it: gossip_unverified after retries.
@@ -170,7 +170,7 @@ def test_gossip_different_sizes(tmp_path: Path) -> None:
                 other.publish()
             with client(other, VerificationPolicy()) as o:
                 o.lookup("alice")
-                foreign = o.state.head(ORIGIN).note  # type: ignore[union-attr]
+                foreign = o.state.head(o.trust().log_id).note  # type: ignore[union-attr]
         with client(h, VerificationPolicy(), state=ClientState()) as c:
             c.lookup("alice")  # size 3 here; the foreign note is size 5 of another tree
             with pytest.raises(GossipUnverified) as err:

@@ -117,6 +117,11 @@ class BundleResponse(SignedState):
     key: Base64 = Field(description="The current key (base64).")
     version: int
     published_epoch: int = Field(description="Epoch in which this version was published.")
+    published_at: float | None = Field(
+        default=None,
+        description="When this version's epoch was published (Unix seconds): the log's "
+        "word, not covered by the proof; clients check it is not after the signed checkpoint.",
+    )
     proof: Base64 = Field(description="AKD LookupProof, protobuf, base64.")
 
 
@@ -124,6 +129,11 @@ class HistoryVersion(WireModel):
     version: int
     epoch: int
     key: Base64
+    published_at: float | None = Field(
+        default=None,
+        description="When this version's epoch was published (Unix seconds): the log's "
+        "word, not covered by the proof; clients check it is not after the signed checkpoint.",
+    )
 
 
 class HistoryResponse(SignedState):
@@ -156,6 +166,7 @@ class InclusionResponse(SignedState):
     key: Base64 | None = None
     version: int | None = None
     published_epoch: int | None = None
+    published_at: float | None = None
     proof: Base64 | None = None
 
 
@@ -243,7 +254,10 @@ class KeyUpload(BaseModel):
         description="The new public key, base64.", max_length=4 * MAX_KEY_BYTES // 3 + 4
     )
     user_id: str | None = Field(
-        default=None, description="Must be the authenticated user (defaults to it).", max_length=256
+        default=None,
+        description="Whose key this is: the authenticated user (the default), or, with a "
+        "service credential (backend mode), the user the service uploads for (required then).",
+        max_length=256,
     )
     upload_id: str | None = Field(
         default=None,
@@ -285,8 +299,25 @@ class RegisterRequest(BaseModel):
 
 
 class RegisterResponse(WireModel):
+    """A user's bearer token (registration or an admin's reissue), shown only this once."""
+
     user_id: str
     token: str
+
+
+class ServiceCredentialRequest(BaseModel):
+    """An admin asks for a service credential (backend mode) named ``name``."""
+
+    name: str = Field(min_length=1, max_length=64, description="1-64 characters A-Z a-z 0-9 . _ -.")
+    replace: bool = Field(default=False, description="Rotate an existing credential of that name.")
+
+
+class ServiceCredentialResponse(WireModel):
+    """The service credential (``gks_…``), shown only this once; scoped to key uploads."""
+
+    name: str
+    token: str
+    scope: str
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -332,6 +363,8 @@ __all__ = [
     "RegisterRequest",
     "RegisterResponse",
     "RootResponse",
+    "ServiceCredentialRequest",
+    "ServiceCredentialResponse",
     "SignedState",
     "UpdateReceipt",
     "WireModel",

@@ -29,6 +29,19 @@ from glasskey.core.plexi import (
 
 SUCCESS = "success"
 DISABLED = "-"
+#: The status of an anchor epoch (``--root``): it matches the root, and nothing proves it.
+ROOT_PREFIX = "root - "
+#: The first epoch grows the empty tree; its proof exists like any other.
+FIRST_EPOCH = 1
+
+
+def root_only(epoch: int) -> str:
+    """Said instead of "success" for an anchor epoch, whose proof does not exist: a
+    matching digest is all that could be checked."""
+    return (
+        f"{ROOT_PREFIX}epoch {epoch} is the namespace's root (an anchor): its digest matches "
+        "the root, but no audit proof exists for it (nothing before it was checked)"
+    )
 
 
 def failed(reason: str) -> str:
@@ -94,6 +107,8 @@ class AuditResult:
 def _word(status: str) -> str:
     if status == DISABLED:
         return "disabled"
+    if status.startswith(ROOT_PREFIX):
+        return "root"
     return "failed" if is_failed(status) else status
 
 
@@ -143,8 +158,12 @@ class Checker:
         verifying_key: bytes | None = None,
         verify_blob: VerifyBlob | None = None,
         source_factory: Callable[[str], BlobSource] = source_for,
+        empty_root: bytes | None = None,
     ) -> None:
+        """``empty_root``: the configuration's empty-tree root, from which the first epoch's
+        proof starts (without it, a first epoch at the root is reported unproven)."""
         self.client = client
+        self.empty_root = empty_root
         self.namespace = namespace
         self.verifying_key = verifying_key
         self.verify_blob = verify_blob
@@ -197,9 +216,13 @@ class Checker:
         if epoch < root_epoch:
             return failed("epoch cannot be before root")
         if epoch == root_epoch:
-            if response.digest == root_digest:
-                return SUCCESS
-            return failed("epoch is at root height but does not match root digest")
+            if response.digest != root_digest:
+                return failed("epoch is at root height but does not match root digest")
+            if epoch == FIRST_EPOCH and self.empty_root is not None:
+                # Not an anchor: the first epoch grew the empty tree, and its proof exists.
+                return self._transition_status(info.log_directory, epoch, self.empty_root,
+                                               response.digest)  # fmt: skip
+            return root_only(epoch)
         if previous is None:
             try:
                 previous = self.signature(epoch - 1)
@@ -208,11 +231,19 @@ class Checker:
             status = self.signature_status(previous)
             if is_failed(status):
                 return failed(f"previous epoch {epoch - 1}: signature does not verify")
-        if len(previous.digest) != 32 or len(response.digest) != 32:
+        return self._transition_status(info.log_directory, epoch, previous.digest, response.digest)
+
+    def _transition_status(
+        self, log_directory: str, epoch: int, previous: bytes, digest: bytes
+    ) -> str:
+        """Fetch and verify the audit blob from ``previous`` to ``digest`` at ``epoch``."""
+        if self.verify_blob is None:
+            return DISABLED
+        if len(previous) != 32 or len(digest) != 32:
             return failed("digest length invalid")
-        name = format_audit_blob_name(epoch, previous.digest, response.digest)
+        name = format_audit_blob_name(epoch, previous, digest)
         if self._source is None:
-            self._source = self.source_factory(info.log_directory)
+            self._source = self.source_factory(log_directory)
         try:
             data = self._source.fetch(name)
         except (BlobMissing, MalformedError):
@@ -235,6 +266,7 @@ class Checker:
 
 __all__ = [
     "DISABLED",
+    "ROOT_PREFIX",
     "SUCCESS",
     "AuditResult",
     "Checker",
@@ -242,4 +274,5 @@ __all__ = [
     "failed",
     "format_ls",
     "is_failed",
+    "root_only",
 ]

@@ -16,6 +16,7 @@ import typer
 from glasskey.cli import _audit as audit
 from glasskey.cli import _keys as keys
 from glasskey.cli import _service as service
+from glasskey.cli import _tokens as tokens
 from glasskey.cli import _verify as verify
 from glasskey.cli import _witness as witness
 
@@ -31,6 +32,7 @@ app = typer.Typer(
 def _register() -> None:
     verify.register(app)
     service.register(app)
+    tokens.register(app)
     keys.register(app)
     audit.register(app)
     witness.register(app)

@@ -319,9 +319,14 @@ def _checker(
 ) -> Any:
     from glasskey.auditor._inspect import Checker
     from glasskey.auditor._sources import default_verify_blob
+    from glasskey.core.akd.configuration import get_configuration
 
     blob_check = default_verify_blob(config) if verify else None
-    return Checker(client, namespace, verifying_key=verifying_key, verify_blob=blob_check)
+    akd = get_configuration(config)
+    return Checker(
+        client, namespace, verifying_key=verifying_key, verify_blob=blob_check,
+        empty_root=akd.root_hash_from_value(akd.empty_root_value),
+    )  # fmt: skip
 
 
 @audit_app.command("show")

@@ -221,6 +221,14 @@ def register(app: typer.Typer) -> None:
                 "may then claim any id (a warning is logged at start-up)."
             ),
         ] = False,
+        authenticator: Annotated[
+            str | None,
+            typer.Option(
+                help="module:factory of a plug-in authenticator that maps your app's own "
+                "credentials (Authorization header) to user ids, built in every worker "
+                "(docs/integration.md). Default: glasskey's per-user tokens.",
+            ),
+        ] = None,
         user_id_policy: Annotated[
             str,
             typer.Option(
@@ -358,6 +366,7 @@ def register(app: typer.Typer) -> None:
                 user_write_limit=user_write_limit,
                 write_rate_limit=write_rate_limit,
                 open_registration=open_registration,
+                authenticator=authenticator,
                 user_id_policy=_user_id_policy(user_id_policy),
                 admin_token=os.environ.get(ADMIN_TOKEN_ENV) or None,
                 auditor_url=auditor_url,
@@ -378,6 +387,8 @@ def register(app: typer.Typer) -> None:
                 load_signing_key(signing_key_file, dev_dir)
                 load_vrf_seed(vrf_key_file, dev_dir)
                 _first_start_hints(log, settings, host, port)
+                if authenticator:  # a bad plug-in fails once, here, not in every worker
+                    _check_authenticator(authenticator, settings.db_url)
                 os.environ[SETTINGS_ENV] = settings_to_env(
                     settings,
                     {"signing": signing_key_file, "vrf": vrf_key_file},
@@ -442,6 +453,7 @@ def register(app: typer.Typer) -> None:
             "key": base64.b64encode(key.key).decode(),
             "version": key.version,
             "published_epoch": key.published_epoch,
+            "published_at": key.published_at,
             "epoch": key.epoch,
             "root_hash": key.root_hash.hex(),
             "auditor": None,
@@ -480,11 +492,15 @@ def register(app: typer.Typer) -> None:
         auditor_namespace: AuditorNamespaceOpt = None,
         require_auditor: RequireAuditorOpt = False,
         auditor_url: AuditorUrlOpt = None,
+        devices: Annotated[
+            bool,
+            typer.Option("--devices", help="Show each device's changes (key bundle values)."),
+        ] = False,
         as_json: JsonOpt = False,
         witness: WitnessOpt = None,
         witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
-        """Print LABEL's verified key history (newest first)."""
+        """Print LABEL's verified key history (newest first), with publication times."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
@@ -496,15 +512,26 @@ def register(app: typer.Typer) -> None:
 
         result = _run_client(as_json, action)
         versions = [
-            {"version": v.version, "epoch": v.epoch, "key": base64.b64encode(v.value).decode()}
+            {"version": v.version, "epoch": v.epoch, "key": base64.b64encode(v.value).decode(),
+             "published_at": result.published_at_of(v.version)}
             for v in result.versions
-        ]
+        ]  # fmt: skip
+        changes = _device_changes(result, as_json) if devices else []
         if as_json:
-            print(json.dumps({"verified": True, "user_id": label, "versions": versions}))
+            out: dict[str, Any] = {"verified": True, "user_id": label, "versions": versions}
+            if devices:
+                out["devices"] = changes
+            print(json.dumps(out))
+        elif devices:
+            print(f"verified device history of {label} at epoch {result.epoch} (oldest first):")
+            for c in changes:
+                print(f"  version {c['version']}  {_when(c['published_at'])}  "
+                      f"{c['change']} {c['device_id']}")  # fmt: skip
         else:
             print(f"verified history of {label} at epoch {result.epoch}:")
             for v in versions:
-                print(f"  version {v['version']}  epoch {v['epoch']}  {v['key']}")
+                print(f"  version {v['version']}  epoch {v['epoch']}  "
+                      f"{_when(v['published_at'])}  {v['key']}")  # fmt: skip
 
     @app.command()
     def monitor(
@@ -660,6 +687,45 @@ def _first_start_hints(log: logging.Logger, settings: Any, host: str, port: int)
             "(401) until it is. Make one with `glasskey auditor owner-token`.",
             settings.auditor_url,
         )
+
+
+def _when(at: float | None) -> str:
+    """A publication time for people (UTC), or ``-`` when the server sent none."""
+    if at is None:
+        return "-"
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _device_changes(history: Any, as_json: bool) -> list[dict[str, Any]]:
+    """The device changes of a verified history (key bundle values), as printable dicts."""
+    from glasskey.client import device_history
+
+    try:
+        changes = device_history(history)
+    except GlasskeyError as exc:
+        _fail(EXIT_FAILED, f"{exc.code}: {exc}", as_json, exc.code)
+    return [
+        {"version": c.version, "epoch": c.epoch, "published_at": c.published_at,
+         "device_id": c.device_id, "change": c.change,
+         "identity_key": base64.b64encode(c.device.identity_key).decode(),
+         "signed_prekey_fingerprint": c.device.signed_prekey_fingerprint.hex(),
+         "added_at": c.device.added_at}
+        for c in changes
+    ]  # fmt: skip
+
+
+def _check_authenticator(spec: str, db_url: str) -> None:
+    """Build the plug-in once in the parent process (its errors are one line, here)."""
+    from glasskey.server._auth import load_authenticator
+    from glasskey.server._db import ServiceDB
+
+    db = ServiceDB(db_url)
+    try:
+        load_authenticator(spec, db)
+    finally:
+        db.close()
 
 
 def _user_id_policy(name: str) -> UserIdPolicy:

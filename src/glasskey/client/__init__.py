@@ -7,6 +7,7 @@ What "proven" requires beyond the proofs is one ``VerificationPolicy`` (pinned k
 checkpoint age, an ``AuditorPin``), given to either client or to ``verify_bundle``.
 """
 
+from glasskey.client._admin import AdminClient
 from glasskey.client._alerts import (
     Alert,
     AuditorSignatureInvalid,
@@ -21,6 +22,7 @@ from glasskey.client._alerts import (
     UnexpectedKeyVersion,
     UnwitnessedHead,
     UpdateNotPublished,
+    VrfKeyMismatch,
     WrongLabel,
 )
 from glasskey.client._client import (
@@ -31,7 +33,9 @@ from glasskey.client._client import (
     NotFound,
     ServerError,
     UploadReceipt,
+    WrongServer,
 )
+from glasskey.client._devices import DeviceChange, bundle_of, device_history, devices_of
 from glasskey.client._gossip import GossipFork, GossipResult
 from glasskey.client._policy import LOG_DECLARED, AuditorPin, VerificationPolicy
 from glasskey.client._state import ClientState, Head, OwnUpload, Trust
@@ -40,12 +44,14 @@ from glasskey.core.errors import VerificationError
 
 __all__ = [
     "LOG_DECLARED",
+    "AdminClient",
     "Alert",
     "AsyncGlasskeyClient",
     "AuditorPin",
     "AuditorSignatureInvalid",
     "AuditorSignatureMissing",
     "ClientState",
+    "DeviceChange",
     "ForkDetected",
     "GlasskeyClient",
     "GossipFork",
@@ -71,5 +77,10 @@ __all__ = [
     "VerificationPolicy",
     "VerifiedHistory",
     "VerifiedKey",
+    "VrfKeyMismatch",
     "WrongLabel",
+    "WrongServer",
+    "bundle_of",
+    "device_history",
+    "devices_of",
 ]

@@ -6,7 +6,12 @@ catches all of them), and each maps to one thing the server did wrong:
 ==========================  =================================================================
 ``LookupProofError`` etc.   the AKD proof does not verify (forged or tampered key)
 ``WrongLabel``              the response is about another user than the one asked for
+``VrfError``                the VRF proof does not verify for the label under the pinned key
 ``SignatureError``          the checkpoint is not signed by the pinned log key
+``TrustMismatch``           the server presents other keys than the ones pinned for it (a
+                            re-created server, another server at the URL, or an attacker)
+``VrfKeyMismatch``          the pinned VRF key is not the one the server declares (a wrongly
+                            configured pin, or the server changed its VRF key)
 ``InclusionError``          the epoch is not in the signed root log
 ``ForkDetected``            two signed checkpoints that do not extend each other (split view)
 ``RollbackDetected``        an older log than one already seen (rollback / replayed head)
@@ -79,6 +84,14 @@ class TrustMismatch(SignatureError):
     code = "trust_mismatch"
 
 
+class VrfKeyMismatch(TrustMismatch):
+    """The pinned VRF key is not the one the server's key document declares, while the log
+    key matches: a wrongly configured ``--vrf-key``/``Trust`` (or a server that changed its
+    VRF key, which invalidates every label). Not a statement about any one contact."""
+
+    code = "vrf_key_mismatch"
+
+
 class AuditorSignatureInvalid(SignatureError):
     """The auditor signature served with a proof is forged, altered or for something else."""
 
@@ -149,5 +162,6 @@ __all__ = [
     "UpdateNotPublished",
     "VerificationError",
     "VrfError",
+    "VrfKeyMismatch",
     "WrongLabel",
 ]

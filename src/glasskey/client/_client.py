@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from glasskey.api.encoding import encode_base64
-from glasskey.api.errors import error_from_http
+from glasskey.api.errors import error_from_http, error_of_body, server_error_text
 from glasskey.api.wire import (
     ConsistencyResponse,
     KeysResponse,
@@ -46,6 +46,8 @@ from glasskey.client._alerts import (
     TrustMismatch,
     UnexpectedKeyVersion,
     UpdateNotPublished,
+    VrfKeyMismatch,
+    WrongLabel,
 )
 from glasskey.client._gossip import (
     GOSSIP_RETRIES,
@@ -69,8 +71,10 @@ from glasskey.core.errors import (
     MalformedError,
     NotFound,
     RequestError,
+    SignatureError,
     UsageError,
     VerificationError,
+    VrfError,
 )
 from glasskey.core.plexi import LastVerifiedEpoch
 from glasskey.log.profile import open_checkpoint
@@ -88,6 +92,14 @@ class NetworkError(GlasskeyError):
     """The server could not be reached or did not answer in time."""
 
     code = "network"
+
+
+class WrongServer(GlasskeyError):
+    """The base URL does not lead to a glasskey API: a 404 that is not glasskey's "no such
+    user or key" (``not_found``) — a wrong path prefix, port or host. Not ``NotFound``: a
+    wrong URL must never read as "this user has no key"."""
+
+    code = "wrong_server"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +245,20 @@ def _key_changed(user_id: str, version: int) -> KeyChanged:
     )
 
 
+class KeyTypeError(UsageError, TypeError):
+    """``upload`` was given a key that is not bytes (a ``TypeError`` and a ``UsageError``)."""
+
+
+def _check_key(key: object) -> bytes:
+    """Refuse a non-bytes key at once, in words, before anything is recorded or sent."""
+    if isinstance(key, bytes | bytearray | memoryview):
+        return bytes(key)
+    raise KeyTypeError(
+        f"key must be bytes (the raw public key), not {type(key).__name__}: encode it first, "
+        "e.g. key.encode() or base64.b64decode(key)"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Request:
     """One HTTP request the core wants made; the driver answers with its decoded JSON body."""
@@ -299,6 +325,43 @@ class _Core:
                 )
         return pinned
 
+    def _explain(
+        self, trust: Trust, exc: VerificationError
+    ) -> Generator[_Request, Any, VerificationError]:
+        """What a checkpoint signature or VRF proof failing under the pinned keys means.
+
+        The server's key document says whether it now presents other keys: another log key
+        is a ``TrustMismatch`` (a re-created server, another server at this URL, or an
+        attacker — the docs' promise for a changed key, not a forged signature); the same log
+        key with another VRF key a ``VrfKeyMismatch`` (a wrongly pinned VRF key). With the
+        pinned keys declared, the failure stays what it was: a forged answer. Only plain
+        signature failures are explained (auditor signatures have pins of their own).
+        """
+        if type(exc) not in (SignatureError, VrfError):
+            return exc
+        try:
+            declared = _trust_of((yield from self._key_document()))
+        except GlasskeyError:
+            return exc  # no key document: the failure speaks for itself
+        if (declared.origin, declared.log_public_key) != (trust.origin, trust.log_public_key):
+            return TrustMismatch(
+                f"{self.server} now presents log key {declared.log_public_key}, not "
+                f"{trust.log_public_key} pinned for it: a re-created server, another server "
+                "at this URL, or an attacker. Use a fresh state file only if the operator "
+                "confirms the new keys"
+            )
+        if declared.vrf_public_key != trust.vrf_public_key:
+            return VrfKeyMismatch(
+                f"the pinned VRF key {trust.vrf_public_key.hex()} is not the one "
+                f"{self.server} declares ({declared.vrf_public_key.hex()}): check the "
+                "configured --vrf-key / Trust (or the server changed its VRF key)"
+            )
+        if isinstance(exc, VrfError):
+            # The pinned VRF key is the server's own: the proof is for another label.
+            return WrongLabel(f"{exc}; the server declares that very key, so the proof is "
+                              "for another label (or forged)")  # fmt: skip
+        return exc
+
     def _auditor_epoch(self) -> Generator[_Request, Any, int]:
         """The newest epoch the pinned auditor is known to have countersigned (0: none).
 
@@ -338,22 +401,27 @@ class _Core:
             self.state.raise_auditor_epoch(self.policy.auditor.namespace, epoch)
 
     def _check_observed(self, trust: Trust, user_id: str, version: int, digest: bytes) -> None:
-        seen = self.state.observation(trust.origin, user_id, version)
+        seen = self.state.observation(trust.log_id, user_id, version)
         if seen is not None and seen[1] != digest:
             raise _key_changed(user_id, version)
 
     def lookup(self, user_id: str) -> Generator[_Request, Any, VerifiedKey]:
         trust = yield from self.trust()
         user_id = trust.canonical_user_id(user_id)
-        previous = self.state.head(trust.origin)
+        previous = self.state.head(trust.log_id)
         params = {"known_size": previous.size} if previous else {}
         auditor_epoch = yield from self._auditor_epoch()
         body = yield _Request("GET", f"/api/crypto/bundles/{user_id}", params)
-        key = verify_bundle(
-            self.policy.with_trust(trust), user_id, body, previous, auditor_epoch=auditor_epoch
-        )
+        try:
+            key = verify_bundle(
+                self.policy.with_trust(trust), user_id, body, previous,
+                auditor_epoch=auditor_epoch,
+            )  # fmt: skip
+        except (SignatureError, VrfError) as exc:
+            explained = yield from self._explain(trust, exc)
+            raise explained from None
         self._remember_auditor_epoch(key.auditor_epoch)
-        observed = self.state.observations(trust.origin, user_id)
+        observed = self.state.observations(trust.log_id, user_id)
         if observed and key.version < observed[-1][0]:
             raise RollbackDetected(
                 f"{user_id!r} is served at version {key.version}, but version "
@@ -362,10 +430,10 @@ class _Core:
         seen = {version: digest for version, _, digest in observed}.get(key.version)
         if seen is not None and seen != key.key_sha256:
             raise _key_changed(user_id, key.version)
-        self.state.store_head(key.head)
+        self.state.store_head(key.head, trust.log_id)
         if seen is None:
             self.state.observe(
-                trust.origin, user_id, key.version, key.published_epoch, key.key_sha256
+                trust.log_id, user_id, key.version, key.published_epoch, key.key_sha256
             )
         return key
 
@@ -374,25 +442,29 @@ class _Core:
     ) -> Generator[_Request, Any, VerifiedHistory]:
         trust = yield from self.trust()
         user_id = trust.canonical_user_id(user_id)
-        previous = self.state.head(trust.origin)
+        previous = self.state.head(trust.log_id)
         query = {"known_size": previous.size} if previous else {}
         if params.most_recent is not None:
             query["most_recent"] = params.most_recent
         auditor_epoch = yield from self._auditor_epoch()
         body = yield _Request("GET", f"/api/crypto/history/{user_id}", query)
-        history = verify_history(
-            self.policy.with_trust(trust), user_id, body, previous, params,
-            auditor_epoch=auditor_epoch,
-        )  # fmt: skip
+        try:
+            history = verify_history(
+                self.policy.with_trust(trust), user_id, body, previous, params,
+                auditor_epoch=auditor_epoch,
+            )  # fmt: skip
+        except (SignatureError, VrfError) as exc:
+            explained = yield from self._explain(trust, exc)
+            raise explained from None
         self._remember_auditor_epoch(history.auditor_epoch)
         for result in history.versions:
             self._check_observed(
                 trust, user_id, result.version, hashlib.sha256(result.value).digest()
             )
-        self.state.store_head(history.head)
+        self.state.store_head(history.head, trust.log_id)
         for result in history.versions:
             self.state.observe(
-                trust.origin, user_id, result.version, result.epoch,
+                trust.log_id, user_id, result.version, result.epoch,
                 hashlib.sha256(result.value).digest(),
             )  # fmt: skip
         return history
@@ -405,8 +477,8 @@ class _Core:
         if own:
             trust = yield from self._declared_trust(trust)
         alerts: list[Alert] = []
-        seen_before = {v: d for v, _, d in self.state.observations(trust.origin, user_id)}
-        uploads = self.state.own_uploads(trust.origin, user_id) if own else []
+        seen_before = {v: d for v, _, d in self.state.observations(trust.log_id, user_id)}
+        uploads = self.state.own_uploads(trust.log_id, user_id) if own else []
         try:
             history = yield from self.history(user_id, HistoryParams.complete())
         except NotFound:
@@ -436,13 +508,14 @@ class _Core:
     def upload(
         self, user_id: str, key: bytes, token: str, wait: float
     ) -> Generator[_Request, Any, UploadReceipt]:
+        key = _check_key(key)
         trust = yield from self.trust()
         user_id = trust.canonical_user_id(user_id)
         digest = hashlib.sha256(key).digest()
         upload_id = self._upload_id(trust, user_id, digest)
         # Recorded *before* sending: a crash after the server accepted it must not make our
         # own key look foreign to the owner monitor, nor its loss go unnoticed.
-        self.state.record_upload(trust.origin, user_id, upload_id, digest)
+        self.state.record_upload(trust.log_id, user_id, upload_id, digest)
         # Built, not validated: limits are the server's to enforce and to answer for.
         upload = KeyUpload.model_construct(
             user_id=user_id, key=encode_base64(key), upload_id=upload_id
@@ -465,7 +538,7 @@ class _Core:
         """A fresh random id; or, when our newest upload of this label is the same key and
         never got its receipt, that upload's id again: a retry after a lost answer, which the
         server answers with the original receipt instead of a second version."""
-        uploads = self.state.own_uploads(trust.origin, user_id)
+        uploads = self.state.own_uploads(trust.log_id, user_id)
         if uploads and uploads[-1].update_id is None and uploads[-1].value_sha256 == digest:
             return uploads[-1].upload_id
         return secrets.token_hex(16)
@@ -476,7 +549,7 @@ class _Core:
         """``GlasskeyClient.gossip``: compare ``note`` with this client's verified view."""
         trust = yield from self.trust()
         theirs = open_gossip(trust, note)
-        mine = self.state.head(trust.origin)
+        mine = self.state.head(trust.log_id)
         if mine is None:  # no view of our own yet: take the server's current (signed) head
             body = yield _Request("GET", "/api/transparency/root")
             root = parse(RootResponse, body, "the root response")
@@ -514,13 +587,37 @@ class _Core:
         return parse(RegisterResponse, body, "the server's registration answer").token
 
 
+def _describe(status: int, code: str, message: str) -> str:
+    """glasskey's own "no such user or key" in its own words; other errors with their status."""
+    if status == 404 and code == "not_found":
+        return message
+    return server_error_text(status, code, message)
+
+
 def _decode(response: httpx.Response) -> Any:
+    if response.status_code == 404 and error_of_body(response.content)[0] != "not_found":
+        request = response.request
+        url = str(request.url).split("?", 1)[0]
+        raise WrongServer(
+            f"{_base_of(url)} does not look like a glasskey server: "
+            f"{request.method} {url} answered 404 (no such endpoint); check --server"
+        )
     if response.status_code >= 400:
-        raise error_from_http(response.status_code, response.content)
+        raise error_from_http(response.status_code, response.content, _describe)
     try:
         return response.json()
     except ValueError:
         raise MalformedError("the server's response is not JSON") from None
+
+
+#: Where the paths the clients request start (their base URL is what comes before).
+_API_PATHS = ("/api/transparency/", "/api/crypto/", "/api/auth/", "/api/admin/", "/namespaces/")
+
+
+def _base_of(url: str) -> str:
+    """The base URL a request went to: ``url`` without the API path the client added."""
+    index = max(url.rfind(api) for api in _API_PATHS)
+    return url[:index] if index > 0 else url
 
 
 class _Exchange(Generic[T]):
@@ -794,4 +891,5 @@ __all__ = [
     "ServerError",
     "UploadReceipt",
     "VerificationError",
+    "WrongServer",
 ]

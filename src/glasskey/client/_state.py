@@ -1,5 +1,10 @@
 """The client's memory: pinned keys, the last verified checkpoint, keys seen, own uploads.
 
+Keyed by *log identity* (``Trust.log_id``: origin and log key), not by origin alone: every
+development server has the same default origin, and two different logs under one name must
+never be compared with each other (a shorter second log is not a rollback of the first).
+Trust is pinned per server URL.
+
 Why persistent: rollback and fork detection compare what the server says *now* with what it
 said *before*; a client that forgets between runs can be shown a different history each
 time. A small SQLite file is enough (one row per server for trust and head, one per
@@ -163,11 +168,29 @@ class Trust:
         """``user_id`` as the log's declared policy spells it (its directory label)."""
         return UserIdPolicy(self.user_id_policy or UserIdPolicy.EXACT).normalise(user_id)
 
+    @property
+    def log_id(self) -> str:
+        """The log's identity in the client state: its origin and its note key together.
+
+        Two logs with one origin (every development server has the default one) but
+        different keys are different logs: their heads and keys are never compared.
+        """
+        return log_identity(self.origin, self.log_public_key)
+
     def same_keys(self, other: Trust) -> bool:
         """Whether ``other`` pins the same log keys (the declared intervals aside)."""
         return (self.origin, self.log_public_key, self.vrf_public_key, self.configuration,
                 self.domain_label) == (other.origin, other.log_public_key, other.vrf_public_key,
                                        other.configuration, other.domain_label)  # fmt: skip
+
+
+def log_identity(origin: str, log_public_key: str) -> str:
+    """``origin`` and the log's note verifier key, as one state key (``Trust.log_id``)."""
+    return f"{origin}\n{log_public_key}"
+
+
+#: Tables whose ``origin`` column holds the log identity (``Trust.log_id``) since it exists.
+_LOG_KEYED = ("heads", "checkpoints_seen", "observations", "own_uploads")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +243,28 @@ class ClientState:
             self._conn.execute(_OLD_OWN_UPDATES)
             self._conn.execute("DROP TABLE own_updates")
             self._conn.execute("COMMIT")
+        self._key_by_log_identity()
+
+    def _key_by_log_identity(self) -> None:
+        """Rows a state file keyed by origin alone move to their log's identity when the
+        pinned trust names exactly one log key for that origin; rows of an origin pinned
+        with several keys (which log were they from?) are left out of every comparison."""
+        pinned = self._conn.execute(
+            "SELECT origin, log_public_key FROM trust GROUP BY origin, log_public_key"
+        ).fetchall()
+        keys: dict[str, set[str]] = {}
+        for origin, key in pinned:
+            keys.setdefault(origin, set()).add(key)
+        self._conn.execute("BEGIN IMMEDIATE")
+        for origin, names in keys.items():
+            if len(names) == 1:
+                log_id = log_identity(origin, next(iter(names)))
+                for table in _LOG_KEYED:
+                    self._conn.execute(
+                        f"UPDATE OR IGNORE {table} SET origin = ? WHERE origin = ?",
+                        (log_id, origin),
+                    )
+        self._conn.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
@@ -277,13 +322,21 @@ class ClientState:
     # -- heads -------------------------------------------------------------------------------------
 
     def head(self, origin: str) -> Head | None:
+        """The newest verified head of the log ``origin`` names: a ``Trust.log_id`` (what
+        the clients store under)."""
         with self._lock:
             row = self._conn.execute(
                 "SELECT size, log_root, note, signed_at FROM heads WHERE origin = ?", (origin,)
             ).fetchone()
         if row is None:
             return None
-        return Head(origin, int(row[0]), bytes(row[1]), row[2], row[3])
+        return Head(origin.split("\n", 1)[0], int(row[0]), bytes(row[1]), row[2], row[3])
+
+    def logs(self) -> list[str]:
+        """The log identities (``Trust.log_id``) this state holds a verified head of."""
+        with self._lock:
+            rows = self._conn.execute("SELECT origin FROM heads ORDER BY origin").fetchall()
+        return [str(r[0]) for r in rows]
 
     def checkpoint_at(self, origin: str, size: int) -> Head | None:
         with self._lock:
@@ -291,21 +344,23 @@ class ClientState:
                 "SELECT log_root, note FROM checkpoints_seen WHERE origin = ? AND size = ?",
                 (origin, size),
             ).fetchone()
-        return Head(origin, size, bytes(row[0]), row[1]) if row else None
+        return Head(origin.split("\n", 1)[0], size, bytes(row[0]), row[1]) if row else None
 
-    def store_head(self, head: Head) -> None:
-        """Remember ``head`` as the newest verified state (callers checked it extends the old).
+    def store_head(self, head: Head, log_id: str | None = None) -> None:
+        """Remember ``head`` as the newest verified state of the log ``log_id`` (default:
+        ``head.origin``; clients pass ``Trust.log_id``). Callers checked it extends the old.
 
         Storing the head this state file stored last is a no-op (every lookup within an
         epoch verifies the same checkpoint; a write per lookup would be an fsync per lookup).
         """
+        key = head.origin if log_id is None else log_id
         with self._lock:
-            if self._last_stored.get(head.origin) == (head.size, head.note):
+            if self._last_stored.get(key) == (head.size, head.note):
                 return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 current = self._conn.execute(
-                    "SELECT size, signed_at FROM heads WHERE origin = ?", (head.origin,)
+                    "SELECT size, signed_at FROM heads WHERE origin = ?", (key,)
                 ).fetchone()
                 newer = (
                     current is None
@@ -315,18 +370,18 @@ class ClientState:
                 if newer:
                     self._conn.execute(
                         "INSERT OR REPLACE INTO heads VALUES (?, ?, ?, ?, ?, ?)",
-                        (head.origin, head.size, head.log_root, head.note, head.signed_at,
+                        (key, head.size, head.log_root, head.note, head.signed_at,
                          time.time()),
                     )  # fmt: skip
                 self._conn.execute(
                     "INSERT OR IGNORE INTO checkpoints_seen VALUES (?, ?, ?, ?)",
-                    (head.origin, head.size, head.log_root, head.note),
+                    (key, head.size, head.log_root, head.note),
                 )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._last_stored[head.origin] = (head.size, head.note)
+            self._last_stored[key] = (head.size, head.note)
 
     # -- observations ------------------------------------------------------------------------------
 

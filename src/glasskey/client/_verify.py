@@ -24,6 +24,7 @@ anything returned; every failure is a typed ``VerificationError``.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ class VerifiedKey:
     auditor_signature: SignatureResponse | None = None
     #: The newest epoch the pinned auditor is known to have countersigned (0: none known).
     auditor_epoch: int = 0
+    #: When ``published_epoch`` was published (Unix seconds), as the log says: not covered by
+    #: the proof, only checked not to be after the signed checkpoint. None: not served.
+    published_at: float | None = None
 
     @property
     def key_sha256(self) -> bytes:
@@ -103,6 +107,31 @@ class VerifiedHistory:
     auditor_signature: SignatureResponse | None = None
     #: The newest epoch the pinned auditor is known to have countersigned (0: none known).
     auditor_epoch: int = 0
+    #: Each version's publication time (as ``VerifiedKey.published_at``), in ``versions``
+    #: order; empty when the server served none.
+    published_at: tuple[float | None, ...] = ()
+
+    def published_at_of(self, version: int) -> float | None:
+        """The publication time of ``version`` (None: not served or no such version)."""
+        for result, at in zip(self.versions, self.published_at, strict=False):
+            if result.version == version:
+                return at
+        return None
+
+
+def _publication_time(at: float | None, head: Head) -> float | None:
+    """A served publication time, refused when impossible: a version published after the
+    signed checkpoint that covers it (1 s of rounding allowed), or not a time at all."""
+    if at is None:
+        return None
+    if not math.isfinite(at) or at < 0:
+        raise MalformedError("published_at is not a time")
+    if head.signed_at is not None and at > head.signed_at + 1:
+        raise MalformedError(
+            f"published_at {at:.0f} is after the signed checkpoint ({head.signed_at:.0f}) "
+            "that covers it"
+        )
+    return at
 
 
 def configuration_of(trust: Trust) -> Configuration:
@@ -280,7 +309,7 @@ def verify_bundle(
             user_id.encode("utf-8"), bundle.proof,
         )  # fmt: skip
     except VrfError as exc:
-        raise WrongLabel(f"the proof is not for label {user_id!r}: {exc}") from exc
+        raise _vrf_failure(user_id, exc) from exc
     if bundle.key != result.value:
         raise LookupProofError("the key in the response is not the key the proof commits to")
     if bundle.version != result.version or bundle.published_epoch != result.epoch:
@@ -288,7 +317,7 @@ def verify_bundle(
     signature, newest = _countersignature(policy.auditor, body, state, auditor_epoch)
     return VerifiedKey(
         user_id, result.value, result.version, result.epoch, state.epoch, state.root_hash,
-        state.head, signature, newest,
+        state.head, signature, newest, _publication_time(bundle.published_at, state.head),
     )  # fmt: skip
 
 
@@ -321,13 +350,23 @@ def verify_history(
             user_id.encode("utf-8"), history.proof, params,
         )  # fmt: skip
     except VrfError as exc:
-        raise WrongLabel(f"the history proof is not for label {user_id!r}: {exc}") from exc
+        raise _vrf_failure(user_id, exc) from exc
     listed = [(v.version, v.epoch, v.key) for v in history.versions]
     if listed != [(r.version, r.epoch, r.value) for r in results]:
         raise HistoryProofError("the versions listed differ from the proof's")
     signature, newest = _countersignature(policy.auditor, body, state, auditor_epoch)
+    times = tuple(_publication_time(v.published_at, state.head) for v in history.versions)
     return VerifiedHistory(
-        user_id, tuple(results), state.epoch, state.root_hash, state.head, signature, newest
+        user_id, tuple(results), state.epoch, state.root_hash, state.head, signature, newest,
+        times,
+    )  # fmt: skip
+
+
+def _vrf_failure(user_id: str, exc: VrfError) -> VrfError:
+    """A VRF proof that fails for our label under the pinned key: forged, or the pinned key
+    is wrong — the clients ask the key document which (``VrfKeyMismatch``)."""
+    return VrfError(
+        f"the VRF proof does not verify for label {user_id} under the pinned VRF key: {exc}"
     )
 
 

@@ -398,9 +398,7 @@ class Directory:
             states = txn.latest_states(list(labels))
             missing = [label for label in labels if label not in states]
             if missing:
-                raise LabelNotFound(
-                    f"label {missing[0]!r} has no published version at epoch {epoch}"
-                )
+                raise LabelNotFound(f"{_label_text(missing[0])} has no published key")
             marker_keys = {
                 (label, marker_version(s.version))
                 for label, s in states.items()
@@ -453,7 +451,7 @@ class Directory:
             if params.most_recent is not None:
                 states = states[: params.most_recent]
             if not states:
-                raise LabelNotFound(f"label {label!r} has no published version")
+                raise LabelNotFound(f"{_label_text(label)} has no published key")
             start, end = states[-1].version, states[0].version
             past, future = marker_versions(start, end, epoch)
             updates = []
@@ -566,3 +564,8 @@ class ReadOnlyDirectory(Directory):
                     f"epoch {epoch} not visible after {timeout}s (at {current.epoch})"
                 )
             time.sleep(interval)
+
+
+def _label_text(label: bytes) -> str:
+    """A label as its user id in messages (labels are UTF-8 user ids): never a bytes repr."""
+    return label.decode("utf-8", "backslashreplace")

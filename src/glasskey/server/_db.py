@@ -40,6 +40,13 @@ _TABLES = [
         created_at DOUBLE PRECISION NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS glasskey_tokens_user ON glasskey_tokens (user_id)",
+    # Service credentials (backend mode): a named credential that uploads for any user.
+    """CREATE TABLE IF NOT EXISTS glasskey_service_tokens (
+        name TEXT PRIMARY KEY,
+        token_hash {blob} NOT NULL UNIQUE,
+        scope TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS glasskey_updates (
         update_id {bigint} PRIMARY KEY,
         user_id TEXT NOT NULL,

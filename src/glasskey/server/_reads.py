@@ -194,7 +194,8 @@ class DirectoryReads:
         label = user_id.encode("utf-8")
         proof, epoch_hash = await self.run_read(self.directory.lookup, label)
         snapshot = await self.snapshot_for_async(epoch_hash)
-        return Bundle(user_id, proof, self.signed_state(snapshot, known_size))
+        state = self.signed_state(snapshot, known_size)
+        return Bundle(user_id, proof, state, self.rootlog.published_at(proof.epoch))
 
     def history(self, user_id: str, most_recent: int | None, known_size: int | None) -> History:
         """``user_id``'s key history: ``Complete``, or ``MostRecent(most_recent)``."""
@@ -202,7 +203,8 @@ class DirectoryReads:
         label = user_id.encode("utf-8")
         proof, epoch_hash = self.directory.key_history(label, HistoryParams(most_recent))
         state = self.signed_state(self.snapshot_for(epoch_hash), known_size)
-        return History(user_id, most_recent, proof, state)
+        times = tuple(self.rootlog.published_at(u.epoch) for u in proof.update_proofs)
+        return History(user_id, most_recent, proof, state, times)
 
     # -- transparency -----------------------------------------------------------------------------
 

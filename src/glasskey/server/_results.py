@@ -55,6 +55,8 @@ class Bundle:
     user_id: str
     proof: LookupProof
     state: StateProof
+    #: When the served version's epoch was published (Unix seconds; the log's word).
+    published_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class History:
     most_recent: int | None
     proof: HistoryProof
     state: StateProof
+    #: Publication time of each version's epoch, in ``proof.update_proofs`` order.
+    published_at: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

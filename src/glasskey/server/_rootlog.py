@@ -198,6 +198,14 @@ class RootLog:
             raise UsageError(f"epoch {epoch} is not in the root log (size {self.size})")
         return self._epochs[epoch - 1][0]
 
+    def published_at(self, epoch: int) -> float | None:
+        """When ``epoch`` entered the root log (Unix seconds): its publication time, or None
+        for an epoch not (yet) in it."""
+        with self._lock:
+            if 1 <= epoch <= len(self._epochs):
+                return self._epochs[epoch - 1][1]
+        return None
+
     def epoch_of_root(self, root_hash: bytes) -> int | None:
         self.refresh()
         return self._by_root.get(root_hash)

@@ -19,7 +19,7 @@ from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.types import EpochHash
 from glasskey.core.errors import Unavailable
 from glasskey.directory import Directory, FolderBlobStore, MemoryBlobStore
-from glasskey.server._auth import Authenticator, TokenAuthenticator
+from glasskey.server._auth import Authenticator, TokenAuthenticator, load_authenticator
 from glasskey.server._countersign import AuditorApi, Countersigner, SignatureStore
 from glasskey.server._db import ServiceDB
 from glasskey.server._election import Elector, elector_for
@@ -128,6 +128,7 @@ class DirectoryService:
             wake_publisher=self.publisher.wake,
             open_registration=settings.open_registration,
             user_id_policy=user_ids,
+            admin_tokens=TokenAuthenticator(db, settings.admin_token),
         )
 
     def _witness_metrics(self) -> list[str]:
@@ -295,6 +296,9 @@ def create_service(
     directory = Directory.open(settings.db_url, config, vrf_key, blob_store)
     db = ServiceDB(settings.db_url)
     rootlog = RootLog(db, signer, settings.origin)
+    if authenticator is None and settings.authenticator:
+        authenticator = load_authenticator(settings.authenticator, db)
+        log.info("users are authenticated by the plug-in %s", settings.authenticator)
     auth = authenticator or TokenAuthenticator(db, settings.admin_token)
     if auditor is None and settings.auditor_url:
         auditor = AuditorClient(settings.auditor_url, settings.auditor_token, timeout=30.0)

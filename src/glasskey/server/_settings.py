@@ -65,6 +65,10 @@ class ServerSettings:
     #: registered so far keep naming the same users; pick another before the first one.
     user_id_policy: UserIdPolicy = UserIdPolicy.EXACT
     admin_token: str | None = field(default=None, repr=False)
+    #: ``module:factory`` of a plug-in ``Authenticator`` (``_auth.load_authenticator``) that
+    #: maps the app's own credentials to user ids, built in every worker; None: glasskey's
+    #: per-user tokens. Service credentials work in either case.
+    authenticator: str | None = None
     #: Re-sign the head checkpoint this often even without new epochs, so that honest idle
     #: logs never look stale to clients (must be well below clients' maximum age).
     checkpoint_refresh: float = 60.0

@@ -23,7 +23,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, Protocol
 
+from glasskey.api.keybundle import decode_key_bundle, looks_like_key_bundle
 from glasskey.core.errors import (
+    MalformedError,
     PermissionDenied,
     ReplayedUpload,
     Unauthenticated,
@@ -31,7 +33,14 @@ from glasskey.core.errors import (
     UsageError,
 )
 from glasskey.directory import Directory, LabelNotFound
-from glasskey.server._auth import Authenticator, TokenAuthenticator
+from glasskey.server._auth import (
+    SERVICE_TOKEN_PREFIX,
+    Authenticator,
+    Caller,
+    ServiceCredentials,
+    TokenAuthenticator,
+    as_caller,
+)
 from glasskey.server._batching import GroupCommitter
 from glasskey.server._db import ServiceDB
 from glasskey.server._metrics import Metrics
@@ -74,7 +83,10 @@ class Uploads:
         wake_publisher: Callable[[], None],
         open_registration: bool,
         user_id_policy: UserIdPolicy = UserIdPolicy.EXACT,
+        admin_tokens: TokenAuthenticator | None = None,
     ) -> None:
+        """``admin_tokens`` checks the admin token when ``authenticator`` is a plug-in (the
+        built-in ``TokenAuthenticator`` checks it itself)."""
         self.directory = directory
         self.db = db
         self.authenticator = authenticator
@@ -83,6 +95,10 @@ class Uploads:
         self._wake_publisher = wake_publisher
         self._open_registration = open_registration
         self._user_ids = user_id_policy
+        self.services = ServiceCredentials(db)
+        self._admin = (
+            authenticator if isinstance(authenticator, TokenAuthenticator) else admin_tokens
+        )
         # Receipts commit in the directory's own enqueue transaction when both live in one
         # database (they do for ``glasskey serve``): a crash can then never separate an
         # update from its receipt. ``memory://`` gives two private in-memory databases; the
@@ -107,39 +123,96 @@ class Uploads:
 
         Needs the admin token unless registration is open.
         """
-        auth = self.authenticator
-        if not isinstance(auth, TokenAuthenticator):
-            raise PermissionDenied("this server registers users through its own authenticator")
-        if not self._open_registration and not auth.is_admin(authorization):
-            if authorization:
-                raise PermissionDenied("registration needs the admin token")
-            raise Unauthenticated("registration needs the admin token")
+        auth = self._tokens()
+        if not self._open_registration:
+            self.require_admin(authorization, "registration")
         user_id = self._user_ids.normalise(user_id)
         return user_id, auth.issue(user_id)
 
-    async def authenticate(self, authorization: str | None) -> str:
-        """The user an ``Authorization`` header authenticates; AuthenticationError if none."""
-        user = await self.reads.run_read(self.authenticator.authenticate, authorization)
-        if user is None:
-            raise Unauthenticated("a valid bearer token is required")
-        return user
+    def _tokens(self) -> TokenAuthenticator:
+        auth = self.authenticator
+        if not isinstance(auth, TokenAuthenticator):
+            raise PermissionDenied(
+                "this server authenticates users through its own authenticator "
+                "(--authenticator): it has no glasskey user tokens to register or manage"
+            )
+        return auth
+
+    def require_admin(self, authorization: str | None, what: str) -> None:
+        """``PermissionDenied`` (a wrong token) / ``Unauthenticated`` (none) unless the header
+        carries the admin token."""
+        if self._admin is not None and self._admin.is_admin(authorization):
+            return
+        if authorization:
+            raise PermissionDenied(f"{what} needs the admin token")
+        raise Unauthenticated(f"{what} needs the admin token")
+
+    def reissue_token(self, user_id: str, authorization: str | None) -> tuple[str, str]:
+        """An admin replaces ``user_id``'s token (a reinstalled app); the old one stops working."""
+        self.require_admin(authorization, "reissuing a token")
+        user_id = self._user_ids.normalise(user_id)
+        return user_id, self._tokens().issue(user_id, replace=True)
+
+    def revoke_token(self, user_id: str, authorization: str | None) -> str:
+        """An admin revokes ``user_id``'s token; the id stays taken until a reissue."""
+        self.require_admin(authorization, "revoking a token")
+        user_id = self._user_ids.normalise(user_id)
+        self._tokens().revoke(user_id)
+        return user_id
+
+    def issue_service(self, name: str, authorization: str | None, *, replace: bool) -> str:
+        """An admin issues (or, ``replace``, rotates) the service credential ``name``."""
+        self.require_admin(authorization, "issuing a service credential")
+        return self.services.issue(name, replace=replace)
+
+    def revoke_service(self, name: str, authorization: str | None) -> None:
+        self.require_admin(authorization, "revoking a service credential")
+        self.services.revoke(name)
+
+    def _caller(self, authorization: str | None) -> Caller | None:
+        service = self.services.caller(authorization)
+        if service is not None:
+            return service
+        token = authorization.partition(" ")[2].strip() if authorization else ""
+        if token.startswith(SERVICE_TOKEN_PREFIX):
+            return None  # a revoked or unknown service credential is nobody's user token
+        return as_caller(self.authenticator.authenticate(authorization))
+
+    async def authenticate(self, authorization: str | None) -> Caller:
+        """Who an ``Authorization`` header authenticates; ``Unauthenticated`` if nobody.
+
+        Service credentials first (in every mode), then the configured authenticator.
+        """
+        caller = await self.reads.run_read(self._caller, authorization)
+        if caller is not None:
+            return caller
+        if self._admin is not None and self._admin.is_admin(authorization):
+            raise PermissionDenied(
+                "the admin token manages users and credentials, it does not upload keys: "
+                "upload with the user's own token, or on users' behalf with a service "
+                "credential (glasskey tokens issue-service)"
+            )
+        raise Unauthenticated("a valid bearer token is required")
 
     # -- uploads ----------------------------------------------------------------------------------
 
     def submit(
-        self, principal: str, user_id: str, value: bytes, upload_id: str | None = None
+        self, principal: str | Caller, user_id: str, value: bytes, upload_id: str | None = None
     ) -> Receipt:
-        """Queue ``value`` as the new key of ``user_id`` on behalf of ``principal``.
+        """Queue ``value`` as the new key of ``user_id`` on behalf of ``principal`` (a user id
+        or a ``Caller``: a user changes only their own label, a service anyone's).
 
         ``upload_id``: the client's id of this upload (see the module docstring); None for a
         caller in this process, whose calls cannot be replayed: each is a new upload.
         """
+        caller = _caller_of(principal)
         user_id = self._user_ids.normalise(user_id)
-        if principal != user_id:
+        if caller.service is None and caller.user_id != user_id:
             raise PermissionDenied(
-                f"you are authenticated as {principal!r} and may only change your own label"
+                f"you are authenticated as {caller.user_id} and may only change your own label"
             )
         label = user_id.encode("utf-8")
+        _check_key_bundle(value)
         self.directory.check_update(label, value)  # a bad update must not fail its batch
         upload = _Upload(
             user_id,
@@ -154,7 +227,12 @@ class Uploads:
         return outcome
 
     async def upload(
-        self, principal: str, user_id: str, value: bytes, wait: float, upload_id: str | None = None
+        self,
+        principal: str | Caller,
+        user_id: str,
+        value: bytes,
+        wait: float,
+        upload_id: str | None = None,
     ) -> UpdateStatus:
         """Queue a new key; with ``wait`` > 0, wait up to that many seconds for its epoch.
 
@@ -177,10 +255,12 @@ class Uploads:
                 await asyncio.sleep(PUBLICATION_POLL)
         return UpdateStatus(receipt, "pending", None, None)
 
-    async def update_status(self, principal: str, update_id: int) -> UpdateStatus:
-        """Where ``principal``'s upload ``update_id`` is; another user's is PermissionDenied."""
+    async def update_status(self, principal: str | Caller, update_id: int) -> UpdateStatus:
+        """Where ``principal``'s upload ``update_id`` is; another user's is PermissionDenied
+        (a service credential may follow any upload)."""
+        caller = _caller_of(principal)
         receipt = await self.reads.run_read(self.update_record, update_id)
-        if receipt.user_id != principal:
+        if caller.service is None and receipt.user_id != caller.user_id:
             raise PermissionDenied("that update belongs to another user")
         status, epoch = await self.reads.run_read(self.directory.update_status, update_id)
         bundle = await self._bundle_of(receipt.user_id) if status == "published" else None
@@ -272,6 +352,21 @@ class Uploads:
             raise LabelNotFound(f"no update with id {update_id}")
         user_id, digest, accepted_at = rows[0]
         return Receipt(update_id, str(user_id), bytes(digest), float(accepted_at))
+
+
+def _check_key_bundle(value: bytes) -> None:
+    """A value that starts like a key bundle must be a canonical one (``api.keybundle``):
+    a broken bundle in the log would read as "no devices", and an extra field (a device
+    name) must never become public. Other values stay opaque."""
+    if looks_like_key_bundle(value):
+        try:
+            decode_key_bundle(value)
+        except MalformedError as exc:
+            raise UsageError(f"the value starts like a key bundle but is not one: {exc}") from None
+
+
+def _caller_of(principal: str | Caller) -> Caller:
+    return principal if isinstance(principal, Caller) else Caller(user_id=principal)
 
 
 class _SqlWriter(Protocol):

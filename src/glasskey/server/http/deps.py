@@ -13,6 +13,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Header, Path, Query, Request
 
 from glasskey.api.headers import PROTOBUF
+from glasskey.server._auth import Caller
 from glasskey.server._service import DirectoryService
 from glasskey.server.http.middleware import PRINCIPAL_STATE
 
@@ -31,19 +32,19 @@ def wants_protobuf(request: Request) -> bool:
 Authorization = Annotated[str | None, Header()]
 
 
-async def principal(request: Request, authorization: Authorization = None) -> str:
-    """The authenticated user; a missing or unknown token is a 401.
+async def principal(request: Request, authorization: Authorization = None) -> Caller:
+    """The authenticated caller (a user or a service); a missing or unknown token is a 401.
 
     An upload was already authenticated from its headers before its body was read
     (``WriteGuardMiddleware``), which left the user in the request's state.
     """
     known = request.scope.get("state", {}).get(PRINCIPAL_STATE)
-    if isinstance(known, str):
+    if isinstance(known, Caller):
         return known
     return await service_of(request).uploads.authenticate(authorization)
 
 
-Principal = Annotated[str, Depends(principal)]
+Principal = Annotated[Caller, Depends(principal)]
 UserId = Annotated[str, Path(max_length=256, description="The user id (directory label).")]
 KnownSize = Annotated[
     int | None, Query(ge=0, le=2**62, description="Root-log size the client last verified.")

@@ -133,6 +133,7 @@ def _bundle_fields(bundle: Bundle) -> dict[str, Any]:
         "key": proof.value,
         "version": proof.version,
         "published_epoch": proof.epoch,
+        "published_at": bundle.published_at,
         "proof": encode_lookup_proof(proof),
         **_state_fields(bundle.state),
     }
@@ -156,12 +157,19 @@ def history_model(history: History) -> HistoryResponse:
         user_id=history.user_id,
         params="complete" if most_recent is None else f"most_recent:{most_recent}",
         versions=[
-            HistoryVersion.model_construct(version=u.version, epoch=u.epoch, key=u.value)
-            for u in history.proof.update_proofs
+            HistoryVersion.model_construct(
+                version=u.version, epoch=u.epoch, key=u.value, published_at=at
+            )
+            for u, at in zip(history.proof.update_proofs, _times(history), strict=True)
         ],
         proof=encode_history_proof(history.proof),
         **_state_fields(history.state),
     )
+
+
+def _times(history: History) -> tuple[float | None, ...]:
+    count = len(history.proof.update_proofs)
+    return history.published_at if len(history.published_at) == count else (None,) * count
 
 
 def inclusion_model(found: Bundle | StateProof) -> InclusionResponse:

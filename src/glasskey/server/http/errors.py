@@ -68,7 +68,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        # A path no route has is ``no_such_endpoint``, not ``not_found`` (no such user, key or
+        # epoch): a client with a wrong base URL must not conclude that a user has no key.
+        code = {404: "no_such_endpoint", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

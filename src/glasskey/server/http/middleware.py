@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from glasskey.core.errors import GlasskeyError, RateLimited
+from glasskey.server._auth import Caller
 from glasskey.server._metrics import Metrics
 from glasskey.server._proxies import ClientAddresses
 from glasskey.server._ratelimit import CostLimiter, RateLimiter
@@ -43,7 +44,8 @@ def _header(scope: Scope, name: bytes) -> list[str]:
     return [v.decode("latin-1") for k, v in scope["headers"] if k == name]
 
 
-def _rate_limited(message: str, retry: float) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+def rate_limited(message: str, retry: float) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """A 429 answer with its ``Retry-After`` (whole seconds, at least one)."""
     return error_response_for(RateLimited(message), {"Retry-After": str(max(1, round(retry)))})
 
 
@@ -85,11 +87,11 @@ class ObserveMiddleware:
             allowed, retry = self.limiter.allow(client)
             if not allowed:
                 self.metrics.inc("rate_limited")
-                await _rate_limited("too many requests; slow down", retry)(scope, receive, send)
+                await rate_limited("too many requests; slow down", retry)(scope, receive, send)
                 return
         if expensive and (retry := self.costs.admit(client)):
             self.metrics.inc("rate_limited")
-            await _rate_limited("the server is busy with expensive requests; retry later",
+            await rate_limited("the server is busy with expensive requests; retry later",
                                 retry)(scope, receive, send)  # fmt: skip
             return
         status, sent = 500, 0
@@ -114,8 +116,8 @@ class ObserveMiddleware:
 class WriteGuardMiddleware:
     """Bounded bodies, uploads authenticated from headers, per-user and global write limits.
 
-    ``authenticate(authorization)`` returns the user a header authenticates or raises
-    ``Unauthenticated``; the user is left in the scope's state for the route.
+    ``authenticate(authorization)`` returns the ``Caller`` a header authenticates or raises
+    ``Unauthenticated``; it is left in the scope's state for the route.
     """
 
     def __init__(
@@ -123,7 +125,7 @@ class WriteGuardMiddleware:
         app: ASGIApp,
         *,
         max_body_bytes: int,
-        authenticate: Callable[[str | None], Awaitable[str]],
+        authenticate: Callable[[str | None], Awaitable[Caller]],
         user_writes: RateLimiter,
         writes: RateLimiter,
     ) -> None:
@@ -149,15 +151,19 @@ class WriteGuardMiddleware:
                 await error_response_for(exc)(scope, receive, send)
                 return
             scope.setdefault("state", {})[PRINCIPAL_STATE] = user
-            allowed, retry = self.user_writes.allow(user)
+            # A service uploads for many users: its uploads are limited per target user
+            # once the route has read which one (``routers.keys``).
+            allowed, retry = (
+                self.user_writes.allow(user.user_id) if user.user_id is not None else (True, 0.0)
+            )
             if not allowed:
-                await _rate_limited("too many key uploads for this user; slow down",
+                await rate_limited("too many key uploads for this user; slow down",
                                     retry)(scope, receive, send)  # fmt: skip
                 return
         if scope["method"] == "POST" and path in WRITES:
             allowed, retry = self.writes.allow("")
             if not allowed:
-                await _rate_limited("the server is taking too many writes; retry later",
+                await rate_limited("the server is taking too many writes; retry later",
                                     retry)(scope, receive, send)  # fmt: skip
                 return
         await self._bounded(scope, receive, send)

@@ -20,6 +20,10 @@ catches all of them), and each maps to one thing the server did wrong:
 ``AuditorSignatureMissing`` ``AuditorPin(required=True)``: the served epoch has no
                             countersignature
 ``KeyChanged``              contact monitoring: a version you saw earlier now has another value
+``UnprovenAbsence``         a 404 for a user with no valid proof of absence (maybe hidden)
+``ContactKeyChanged``       ``monitor_contacts``: a watched contact has a newer key version
+``ContactHistoryInconsistent`` ``monitor_contacts``: a version verified earlier is gone, holds
+                            another key, or its history is no longer proven
 ==========================  =================================================================
 """
 
@@ -68,6 +72,29 @@ class KeyChanged(ForkDetected):
     code = "key_changed"
 
 
+class UnprovenAbsence(ProofError):
+    """The server says a user has no key (404) but does not prove it: no proof of absence,
+    or one that does not verify for this label in the signed epoch. The user may exist and
+    be hidden from this client; do not treat the contact as keyless."""
+
+    code = "unproven_absence"
+
+
+class ContactKeyChanged(VerificationError):
+    """Contact monitoring: a watched contact published a newer key version since it was
+    verified (legitimate or not: show the safety-number change and let the user decide)."""
+
+    code = "contact_key_changed"
+
+
+class ContactHistoryInconsistent(VerificationError):
+    """Contact monitoring: a version of a contact this client verified is missing from the
+    contact's proven history, holds another key there, or the server no longer proves the
+    history at all: the server showed this client a key it does not show the world."""
+
+    code = "contact_history_inconsistent"
+
+
 class TrustMismatch(SignatureError):
     """The server presents other public keys than the ones pinned for it."""
 
@@ -106,6 +133,8 @@ __all__ = [
     "AuditorSignatureInvalid",
     "AuditorSignatureMissing",
     "ConsistencyError",
+    "ContactHistoryInconsistent",
+    "ContactKeyChanged",
     "ForkDetected",
     "HistoryProofError",
     "InclusionError",
@@ -118,6 +147,7 @@ __all__ = [
     "StaleHead",
     "TrustMismatch",
     "UnexpectedKeyVersion",
+    "UnprovenAbsence",
     "UpdateNotPublished",
     "VerificationError",
     "VrfError",

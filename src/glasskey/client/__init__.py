@@ -7,21 +7,26 @@ What "proven" requires beyond the proofs is one ``VerificationPolicy`` (pinned k
 checkpoint age, an ``AuditorPin``), given to either client or to ``verify_bundle``.
 """
 
+from glasskey.client._absence import UserNotFound, VerifiedAbsence
 from glasskey.client._alerts import (
     Alert,
     AuditorSignatureInvalid,
     AuditorSignatureMissing,
+    ContactHistoryInconsistent,
+    ContactKeyChanged,
     ForkDetected,
     KeyChanged,
     RollbackDetected,
     StaleHead,
     TrustMismatch,
     UnexpectedKeyVersion,
+    UnprovenAbsence,
     UpdateNotPublished,
     WrongLabel,
 )
 from glasskey.client._client import (
     AsyncGlasskeyClient,
+    ContactReport,
     GlasskeyClient,
     MonitorReport,
     NetworkError,
@@ -42,6 +47,9 @@ __all__ = [
     "AuditorSignatureInvalid",
     "AuditorSignatureMissing",
     "ClientState",
+    "ContactHistoryInconsistent",
+    "ContactKeyChanged",
+    "ContactReport",
     "ForkDetected",
     "GlasskeyClient",
     "Head",
@@ -56,10 +64,13 @@ __all__ = [
     "Trust",
     "TrustMismatch",
     "UnexpectedKeyVersion",
+    "UnprovenAbsence",
     "UpdateNotPublished",
     "UploadReceipt",
+    "UserNotFound",
     "VerificationError",
     "VerificationPolicy",
+    "VerifiedAbsence",
     "VerifiedHistory",
     "VerifiedKey",
     "WrongLabel",

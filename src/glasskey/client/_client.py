@@ -53,7 +53,6 @@ from glasskey.client._alerts import (
     UpdateNotPublished,
 )
 from glasskey.client._contacts import (
-    HIDING_ERRORS,
     ContactList,
     ContactReport,
     failure_alert,
@@ -447,8 +446,6 @@ class _Core:
             try:
                 history = yield from self.history(label, HistoryParams.complete())
             except (VerificationError, NotFound) as exc:
-                if not isinstance(exc, VerificationError | HIDING_ERRORS):
-                    raise
                 if seen or not isinstance(exc, NotFound):  # watched before any key: no news
                     alerts.append(failure_alert(label, exc))
                 checked.append(label)

@@ -175,7 +175,7 @@ def decode_credential(data: bytes) -> Credential:
     signature = body.get("auditor_signature")
     if signature is not None and not isinstance(signature, dict):
         raise MalformedError("credential field 'auditor_signature' is not an object")
-    return Credential(
+    credential = Credential(
         origin=_field(body, "origin", str),
         user_id=_field(body, "user_id", str),
         key=_b64(body, "key"),
@@ -188,6 +188,12 @@ def decode_credential(data: bytes) -> Credential:
         proof=_b64(body, "proof"),
         auditor_signature=signature,
     )
+    # One encoding per credential: bytes that differ from the canonical form (hex case,
+    # base64 padding bits, spacing, key order) are refused, so no byte of a credential can
+    # change without it being refused.
+    if encode_credential(credential) != data:
+        raise MalformedError("the credential is not in its canonical encoding")
+    return credential
 
 
 def _check_fresh(signed_at: int | None, policy: CredentialPolicy, now: float, what: str) -> None:

@@ -12,7 +12,9 @@ Attacks (``Attack`` values):
   signed checkpoint and key);
 * ``SPLIT_VIEW``  — send the request to a second server with the same keys but another
   history (a fork: both views are signed by the log key);
-* ``BAD_SIGNATURE`` — corrupt one byte of the checkpoint's signature.
+* ``BAD_SIGNATURE`` — corrupt one byte of the checkpoint's signature;
+* ``HIDE_USER``   — answer bundle and history requests for ``substitute`` with a bare 404
+  (no proof of absence), as if that user had never published.
 
 And one lie a transport cannot tell, told by the server process itself:
 ``freeze_publishing()`` makes ``glasskey serve`` (in the process that calls it) keep
@@ -68,6 +70,7 @@ class Attack(StrEnum):
     ROLLBACK = "rollback"
     SPLIT_VIEW = "split_view"
     BAD_SIGNATURE = "bad_signature"
+    HIDE_USER = "hide_user"
 
 
 def _json_response(original: httpx.Response, body: dict[str, Any]) -> httpx.Response:
@@ -109,6 +112,13 @@ class MaliciousTransport(httpx.BaseTransport):
             return httpx.Response(
                 old.status_code, headers=old.headers, content=self._recorded_bodies[path]
             )
+        if (
+            attack is Attack.HIDE_USER
+            and path.startswith(("/api/crypto/bundles/", "/api/crypto/history/"))
+            and path.rsplit("/", 1)[1] == self.substitute
+        ):
+            bare = {"error": {"code": "not_found", "message": "no published version"}}
+            return httpx.Response(404, json=bare)
         if attack is Attack.WRONG_LABEL and path.startswith("/api/crypto/bundles/"):
             asked = path.rsplit("/", 1)[1]
             other = request.url.copy_with(path="/api/crypto/bundles/" + self._victim_of(asked))

@@ -337,7 +337,9 @@ class _Core:
     def lookup(
         self, user_id: str, version: int | None = None, watch: bool = True
     ) -> Generator[_Request, Any, VerifiedKey]:
-        key, _ = yield from self.lookup_with_body(user_id, version, watch)
+        key, _ = yield from self.lookup_with_body(user_id, version)
+        if not watch:
+            self.contacts.unwatch(key.head.origin, user_id)
         return key
 
     def _absent(
@@ -362,7 +364,7 @@ class _Core:
         )
 
     def lookup_with_body(
-        self, user_id: str, version: int | None = None, watch: bool = True
+        self, user_id: str, version: int | None = None
     ) -> Generator[_Request, Any, tuple[VerifiedKey, Mapping[str, Any]]]:
         """``lookup``, also returning the verified response body (for credentials)."""
         trust = yield from self.trust()
@@ -407,14 +409,12 @@ class _Core:
             self.state.observe(
                 trust.origin, user_id, key.version, key.published_epoch, key.key_sha256
             )
-        if watch:
-            self.contacts.watch(trust.origin, user_id)
         return key, body
 
     def credential(self, user_id: str) -> Generator[_Request, Any, bytes]:
         """A verified lookup of ``user_id`` as offline-verifiable credential bytes."""
         trust = yield from self.trust()
-        key, body = yield from self.lookup_with_body(user_id, watch=False)
+        key, body = yield from self.lookup_with_body(user_id)
         bundle = parse(BundleResponse, body, "the bundle response")
         return encode_credential(
             Credential(
@@ -720,8 +720,9 @@ class GlasskeyClient(_ClientBase):
         one (``auditor_signature_invalid``, ``auditor_signature_missing``), and that the
         version is not older than (``rollback_detected``) or different from (``key_changed``)
         one verified before. Unreadable answers are ``malformed``; keys as in ``trust``.
-        Then stores the head and the observation, and (``watch``) adds the user to the
-        contacts ``monitor_contacts`` re-verifies.
+        Then stores the head and the observation, which makes the user one of the contacts
+        ``monitor_contacts`` re-verifies; ``watch=False`` opts the user out (as ``unwatch``;
+        an opt-out stays until ``watch``).
 
         A user with no key: ``UserNotFound`` (a ``NotFound``) only once the server's proof
         of absence verified; a 404 without a valid one is the ``UnprovenAbsence`` alert

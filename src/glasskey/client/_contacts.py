@@ -63,7 +63,13 @@ class ContactReport:
 
 
 class ContactList:
-    """The watched set, stored in the client state's SQLite file (its own table)."""
+    """The watched set, stored in the client state's SQLite file (its own table).
+
+    Every label this state verified a key of (its ``observations``) is watched unless a row
+    here says ``watched = 0`` (an opt-out); a row with ``watched = 1`` watches a label with no
+    observation yet. So the usual case — a lookup of a contact — costs no write beyond the
+    observation the client stores anyway (each write is an fsync on a phone).
+    """
 
     def __init__(self, state: ClientState) -> None:
         self._conn = state._conn
@@ -71,27 +77,50 @@ class ContactList:
         with self._lock:
             self._conn.execute(_SCHEMA)
 
+    def _row(self, origin: str, label: str) -> tuple[int] | None:
+        row = self._conn.execute(
+            "SELECT watched FROM contacts WHERE origin = ? AND label = ?", (origin, label)
+        ).fetchone()
+        return None if row is None else (int(row[0]),)
+
     def watch(self, origin: str, label: str) -> None:
-        """Watch ``label`` (again); keeps its last check."""
+        """Watch ``label`` (again); keeps its last check. Writes only if it changes."""
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO contacts (origin, label, watched) VALUES (?, ?, 1) "
-                "ON CONFLICT (origin, label) DO UPDATE SET watched = 1",
+            row = self._row(origin, label)
+            if row is not None:
+                if row[0] == 0:
+                    self._conn.execute(
+                        "UPDATE contacts SET watched = 1 WHERE origin = ? AND label = ?",
+                        (origin, label),
+                    )
+                return
+            observed = self._conn.execute(
+                "SELECT 1 FROM observations WHERE origin = ? AND label = ? LIMIT 1",
                 (origin, label),
-            )
+            ).fetchone()
+            if observed is None:
+                self._conn.execute(
+                    "INSERT INTO contacts (origin, label, watched) VALUES (?, ?, 1)",
+                    (origin, label),
+                )
 
     def unwatch(self, origin: str, label: str) -> None:
-        """Stop watching ``label`` (a later ``lookup(..., watch=True)`` watches it again)."""
+        """Stop watching ``label`` (``watch`` or a later watching lookup undoes it)."""
         with self._lock:
             self._conn.execute(
-                "UPDATE contacts SET watched = 0 WHERE origin = ? AND label = ?", (origin, label)
+                "INSERT INTO contacts (origin, label, watched) VALUES (?, ?, 0) "
+                "ON CONFLICT (origin, label) DO UPDATE SET watched = 0",
+                (origin, label),
             )
 
     def watched(self, origin: str) -> list[Contact]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT label, checked_size, checked_at FROM contacts "
-                "WHERE origin = ? AND watched = 1 ORDER BY label",
+                "SELECT l.label, c.checked_size, c.checked_at FROM "
+                "(SELECT label FROM observations WHERE origin = ?1 "
+                " UNION SELECT label FROM contacts WHERE origin = ?1) AS l "
+                "LEFT JOIN contacts AS c ON c.origin = ?1 AND c.label = l.label "
+                "WHERE coalesce(c.watched, 1) = 1 ORDER BY l.label",
                 (origin,),
             ).fetchall()
         return [Contact(r[0], r[1], r[2]) for r in rows]
@@ -99,9 +128,10 @@ class ContactList:
     def checked(self, origin: str, label: str, size: int) -> None:
         with self._lock:
             self._conn.execute(
-                "UPDATE contacts SET checked_size = ?, checked_at = ? "
-                "WHERE origin = ? AND label = ?",
-                (size, time.time(), origin, label),
+                "INSERT INTO contacts (origin, label, watched, checked_size, checked_at) "
+                "VALUES (?, ?, 1, ?, ?) ON CONFLICT (origin, label) DO UPDATE SET "
+                "checked_size = excluded.checked_size, checked_at = excluded.checked_at",
+                (origin, label, size, time.time()),
             )
 
 

@@ -419,7 +419,7 @@ def _contacts_scene(
     _say("contacts", f"bob's phone watches {', '.join(report.checked)}: "
          f"{'all consistent' if report.ok else [a.code for a in report.alerts]}")  # fmt: skip
     with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
-        alice_phone.upload("alice", b"alice-key-4", alice_token, wait=10)
+        alice_phone.upload("alice", b"alice-new-phone-key", alice_token, wait=10)
     report = phone.monitor_contacts()
     codes = [(a.code, a.label, a.version) for a in report.alerts]
     if ("contact_key_changed", "alice", 4) in codes:

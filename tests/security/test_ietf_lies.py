@@ -135,7 +135,7 @@ def test_offline_credential_verifies_and_tampered_or_stale_ones_are_refused(
     data = (tmp_path / "bob.cred").read_bytes()
     body = json.loads(data)
     body["user_id"] = "mallory"
-    (tmp_path / "mallory.cred").write_text(json.dumps(body))
+    (tmp_path / "mallory.cred").write_text(json.dumps(body, sort_keys=True, separators=(",", ":")))
     wrong = check("mallory.cred")
     assert wrong.returncode == 1 and json.loads(wrong.stdout)["error"] == "invalid_credential"
     stale = check("bob.cred", max_age="0")

@@ -10,6 +10,10 @@
    auditor is refused by a phone that pins the auditor as (key, the honest log's namespace);
    and an old, genuinely countersigned head replayed to a phone with fresh state is refused
    because the auditor it pins (with its URL) has countersigned a newer epoch;
+   Then the IETF client features: a user who never published is *proven* absent, while a
+   middlebox hiding bob behind a bare 404 is refused (``unproven_absence``); bob's phone
+   monitors its contacts, sees alice's legitimate rotation (``contact_key_changed``) and
+   catches the middlebox hiding alice, whose key it verified (``contact_history_inconsistent``);
 5. restart the server frozen (it keeps re-signing its old head but publishes nothing) and
    show alice's own monitoring catching her acknowledged upload missing past the log's
    declared maximum publication delay, while every lookup still verifies;
@@ -44,7 +48,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from glasskey.auditor._service import owner_token_id
-from glasskey.client import AuditorPin, GlasskeyClient, VerificationPolicy
+from glasskey.client import AuditorPin, GlasskeyClient, UserNotFound, VerificationPolicy
 from glasskey.core.errors import VerificationError
 from glasskey.server._keyfiles import DEV_KEY_DIR
 from glasskey.server._malicious import FROZEN_SERVE_MAIN, Attack, MaliciousTransport
@@ -219,6 +223,8 @@ def run_demo(port: int = 0, keep: bool = False) -> int:
                 mitm.attack = Attack.NONE
             key = bob_phone.lookup("alice")
             _say("honest", f"middlebox honest again: alice -> {key.key.decode()} verified")
+            failures += _absence_scene(bob_phone, mitm)
+            failures += _contacts_scene(bob_phone, mitm, url, folder, tokens["alice"])
         failures += _auditor_scene(folder, procs, port, shadow_port)
         failures += _frozen_head(folder, port, procs, tokens["alice"], delay)
         failures += _split_view_scene(folder, procs)
@@ -494,3 +500,59 @@ class _RedirectTransport(httpx.BaseTransport):
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     raise SystemExit(run_demo(keep="--keep" in sys.argv))
+
+
+def _absence_scene(phone: GlasskeyClient, mitm: MaliciousTransport) -> int:
+    """A never-published user is proven absent; a user hidden behind a bare 404 is not."""
+    failures = 0
+    try:
+        phone.lookup("carol", watch=False)
+    except UserNotFound as exc:
+        _say("absence", f"carol never published: PROVEN ABSENT in epoch {exc.absence.epoch} "
+             "(VRF proof of her version 1 + non-membership proof, signed checkpoint)")  # fmt: skip
+    else:
+        failures += 1
+        _say("MISSED", "carol has a key?")
+    mitm.attack, mitm.substitute = Attack.HIDE_USER, "bob"
+    try:
+        phone.lookup("bob", watch=False)
+    except VerificationError as exc:
+        _say("caught", f"the server hides bob behind a bare 404: REFUSED ({exc.code})")
+    else:
+        failures += 1
+        _say("MISSED", "the client accepted a bare 404 for bob")
+    finally:
+        mitm.attack, mitm.substitute = Attack.NONE, ""
+    return failures
+
+
+def _contacts_scene(
+    phone: GlasskeyClient, mitm: MaliciousTransport, url: str, folder: Path, alice_token: str
+) -> int:
+    """Contact monitoring: a legitimate rotation is reported, a hidden contact is caught."""
+    failures = 0
+    report = phone.monitor_contacts()
+    _say("contacts", f"bob's phone watches {', '.join(report.checked)}: "
+         f"{'all consistent' if report.ok else [a.code for a in report.alerts]}")  # fmt: skip
+    with GlasskeyClient(url, state=folder / "alice-phone.db") as alice_phone:
+        alice_phone.upload("alice", b"alice-new-phone-key", alice_token, wait=10)
+    report = phone.monitor_contacts()
+    codes = [(a.code, a.label, a.version) for a in report.alerts]
+    if ("contact_key_changed", "alice", 4) in codes:
+        _say("contacts", "alice rotated: contact_key_changed (version 4) -> show the new "
+             "safety number")  # fmt: skip
+    else:
+        failures += 1
+        _say("MISSED", f"alice's rotation was not reported: {codes}")
+    mitm.attack, mitm.substitute = Attack.HIDE_USER, "alice"
+    try:
+        report = phone.monitor_contacts()
+    finally:
+        mitm.attack, mitm.substitute = Attack.NONE, ""
+    if [a.code for a in report.alerts] == ["contact_history_inconsistent"]:
+        _say("caught", "the server now hides alice, whose key bob verified: "
+             "contact_history_inconsistent")  # fmt: skip
+    else:
+        failures += 1
+        _say("MISSED", f"hiding alice was not caught: {report.alerts}")
+    return failures

@@ -145,7 +145,11 @@ def test_keys_are_never_deleted_rotation_is_a_new_version(harness: Harness) -> N
 
 
 def test_lookup_errors(harness: Harness) -> None:
-    _error(harness.http.get("/api/crypto/bundles/nobody"), 404, "not_found")
+    absent = harness.http.get("/api/crypto/bundles/nobody")
+    assert absent.status_code == 404 and set(absent.json()) == {"error", "absence"}
+    assert absent.json()["error"]["code"] == "not_found"
+    assert absent.json()["absence"]["user_id"] == "nobody"
+    _error(harness.http.get("/api/crypto/bundles/nobody?version=1"), 404, "not_found")
     _error(harness.http.get("/api/crypto/bundles/bad%20id"), 400, "usage")
     _error(harness.http.get("/api/crypto/bundles/x?known_size=-1"), 422, "invalid_request")
     _error(harness.http.get("/api/no/such/route"), 404, "no_such_endpoint")

@@ -125,6 +125,36 @@ class BundleResponse(SignedState):
     proof: Base64 = Field(description="AKD LookupProof, protobuf, base64.")
 
 
+class VersionResponse(SignedState):
+    """Fixed-version search (``?version=N``): version N, proven to be in the current tree."""
+
+    user_id: str
+    key: Base64 = Field(description="The key of that version (base64).")
+    version: int
+    published_epoch: int = Field(description="Epoch in which this version was published.")
+    proof: Base64 = Field(
+        description="AKD UpdateProof (protobuf, base64) of that version: VRF proof of its "
+        "label, membership proof, commitment nonce; no previous-version fields."
+    )
+
+
+class AbsenceResponse(SignedState):
+    """Proof that ``user_id`` has no published version in the signed epoch."""
+
+    user_id: str
+    vrf_proof: Base64 = Field(description="VRF proof of the label's version 1 (80 bytes).")
+    non_membership_proof: Base64 = Field(
+        description="AKD NonMembershipProof (protobuf, base64) of that node in the epoch's tree."
+    )
+
+
+class NotFoundResponse(WireModel):
+    """The 404 of a bundle lookup: the error, and the proof that the user has no key."""
+
+    error: ErrorBody
+    absence: AbsenceResponse | None = None
+
+
 class HistoryVersion(WireModel):
     version: int
     epoch: int

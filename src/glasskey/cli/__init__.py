@@ -14,6 +14,7 @@ from __future__ import annotations
 import typer
 
 from glasskey.cli import _audit as audit
+from glasskey.cli import _credential as credential
 from glasskey.cli import _keys as keys
 from glasskey.cli import _service as service
 from glasskey.cli import _tokens as tokens
@@ -36,6 +37,7 @@ def _register() -> None:
     keys.register(app)
     audit.register(app)
     witness.register(app)
+    credential.register(app)
 
 
 def main() -> None:

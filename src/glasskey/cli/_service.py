@@ -55,10 +55,12 @@ def _fail(code: int, message: str, as_json: bool, kind: str = "error") -> NoRetu
 
 
 def _run_client(as_json: bool, action: Any) -> Any:
-    from glasskey.client import NotFound
+    from glasskey.client import NotFound, UserNotFound
 
     try:
         return action()
+    except UserNotFound as exc:
+        _fail(EXIT_FAILED, f"user_not_found (proven): {exc}", as_json, "user_not_found")
     except NotFound as exc:
         _fail(EXIT_FAILED, f"no verified key: {exc}", as_json, "not_found")
     except VerificationError as exc:
@@ -131,6 +133,29 @@ def _client(
     except (OSError, sqlite3.Error) as exc:  # a folder, a read-only place, a file in the way
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(f"cannot use {path} as the client state (--state): {reason}") from None
+
+
+def _monitor_contacts(as_json: bool, make_client: Any) -> None:
+    """``glasskey monitor --contacts``: print the report; exit 1 on any alert."""
+
+    def action() -> Any:
+        with make_client() as client:
+            return client.monitor_contacts()
+
+    report = _run_client(as_json, action)
+    alerts = [
+        {"code": a.code, "label": a.label, "message": a.message, "version": a.version}
+        for a in report.alerts
+    ]
+    if as_json:
+        print(json.dumps({"verified": report.ok, "checked": list(report.checked),
+                          "alerts": alerts}))  # fmt: skip
+    else:
+        print(f"{len(report.checked)} contact(s) re-verified: {', '.join(report.checked)}")
+        for a in alerts:
+            print(f"  ALERT {a['code']} ({a['label']}): {a['message']}")
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
 
 
 ServerOpt = Annotated[str, typer.Option("--server", "-s", help="Server base URL.")]
@@ -432,11 +457,24 @@ def register(app: typer.Typer) -> None:
         auditor_namespace: AuditorNamespaceOpt = None,
         require_auditor: RequireAuditorOpt = False,
         auditor_url: AuditorUrlOpt = None,
+        version: Annotated[
+            int | None,
+            typer.Option(
+                "--version", min=1, help="Fixed-version search: that version, proven in the tree."
+            ),
+        ] = None,
+        no_watch: Annotated[
+            bool, typer.Option("--no-watch", help="Do not add LABEL to the watched contacts.")
+        ] = False,
         as_json: JsonOpt = False,
         witness: WitnessOpt = None,
         witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
-        """Fetch LABEL's key and print it only if every proof verifies."""
+        """Fetch LABEL's key and print it only if every proof verifies.
+
+        A user with no key is reported only once the server proved it (user_not_found);
+        a bare "not found" is refused as unproven_absence. Exit 1 in both cases.
+        """
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
 
         def action() -> Any:
@@ -444,7 +482,7 @@ def register(app: typer.Typer) -> None:
                 server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
                 auditor_url, witnesses=witness, witness_threshold=witness_threshold,
             ) as client:  # fmt: skip
-                return client.lookup(label)
+                return client.lookup(label, version=version, watch=not no_watch)
 
         key = _run_client(as_json, action)
         out = {
@@ -535,10 +573,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def monitor(
-        label: Annotated[str, typer.Argument(help="User id to monitor.")],
         server: ServerOpt,
+        label: Annotated[
+            str | None, typer.Argument(help="User id to monitor (not with --contacts).")
+        ] = None,
         own: Annotated[
             bool, typer.Option("--own", help="It is your label: flag versions you did not upload.")
+        ] = False,
+        contacts: Annotated[
+            bool,
+            typer.Option("--contacts", help="Re-verify every watched contact (one request each)."),
         ] = False,
         state: StateOpt = None,
         max_age: MaxAgeOpt = None,
@@ -553,8 +597,20 @@ def register(app: typer.Typer) -> None:
         witness: WitnessOpt = None,
         witness_threshold: WitnessThresholdOpt = None,
     ) -> None:
-        """Verify LABEL's complete history and report anything suspicious (exit 1 if so)."""
+        """Verify LABEL's complete history and report anything suspicious (exit 1 if so);
+        with --contacts, every contact this state watches (contact_key_changed,
+        contact_history_inconsistent)."""
         trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
+        if contacts:
+            if label is not None or own:
+                _fail(EXIT_USAGE, "--contacts takes no LABEL and no --own", as_json)
+            _monitor_contacts(as_json, lambda: _client(
+                server, state, max_age, trust, auditor_key, auditor_namespace, require_auditor,
+                auditor_url, witnesses=witness, witness_threshold=witness_threshold,
+            ))  # fmt: skip
+            return
+        if label is None:
+            _fail(EXIT_USAGE, "give a LABEL to monitor, or --contacts", as_json)
 
         def action() -> Any:
             with _client(

@@ -7,11 +7,14 @@ What "proven" requires beyond the proofs is one ``VerificationPolicy`` (pinned k
 checkpoint age, an ``AuditorPin``), given to either client or to ``verify_bundle``.
 """
 
+from glasskey.client._absence import UserNotFound, VerifiedAbsence
 from glasskey.client._admin import AdminClient
 from glasskey.client._alerts import (
     Alert,
     AuditorSignatureInvalid,
     AuditorSignatureMissing,
+    ContactHistoryInconsistent,
+    ContactKeyChanged,
     ForkDetected,
     GossipUnverified,
     InvalidGossip,
@@ -20,6 +23,7 @@ from glasskey.client._alerts import (
     StaleHead,
     TrustMismatch,
     UnexpectedKeyVersion,
+    UnprovenAbsence,
     UnwitnessedHead,
     UpdateNotPublished,
     VrfKeyMismatch,
@@ -27,6 +31,7 @@ from glasskey.client._alerts import (
 )
 from glasskey.client._client import (
     AsyncGlasskeyClient,
+    ContactReport,
     GlasskeyClient,
     MonitorReport,
     NetworkError,
@@ -51,6 +56,9 @@ __all__ = [
     "AuditorSignatureInvalid",
     "AuditorSignatureMissing",
     "ClientState",
+    "ContactHistoryInconsistent",
+    "ContactKeyChanged",
+    "ContactReport",
     "DeviceChange",
     "ForkDetected",
     "GlasskeyClient",
@@ -70,11 +78,14 @@ __all__ = [
     "Trust",
     "TrustMismatch",
     "UnexpectedKeyVersion",
+    "UnprovenAbsence",
     "UnwitnessedHead",
     "UpdateNotPublished",
     "UploadReceipt",
+    "UserNotFound",
     "VerificationError",
     "VerificationPolicy",
+    "VerifiedAbsence",
     "VerifiedHistory",
     "VerifiedKey",
     "VrfKeyMismatch",

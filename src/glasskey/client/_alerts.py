@@ -30,6 +30,10 @@ catches all of them), and each maps to one thing the server did wrong:
 ``InvalidGossip``           a checkpoint handed over by someone else is not signed by the log
 ``GossipUnverified``        another party's checkpoint has another size and the server would
                             not prove it consistent with ours
+``UnprovenAbsence``         a 404 for a user with no valid proof of absence (maybe hidden)
+``ContactKeyChanged``       ``monitor_contacts``: a watched contact has a newer key version
+``ContactHistoryInconsistent`` ``monitor_contacts``: a version verified earlier is gone, holds
+                            another key, or its history is no longer proven
 ==========================  =================================================================
 """
 
@@ -76,6 +80,29 @@ class KeyChanged(ForkDetected):
     """A (label, version) this client verified before is now proven with a different value."""
 
     code = "key_changed"
+
+
+class UnprovenAbsence(ProofError):
+    """The server says a user has no key (404) but does not prove it: no proof of absence,
+    or one that does not verify for this label in the signed epoch. The user may exist and
+    be hidden from this client; do not treat the contact as keyless."""
+
+    code = "unproven_absence"
+
+
+class ContactKeyChanged(VerificationError):
+    """Contact monitoring: a watched contact published a newer key version since it was
+    verified (legitimate or not: show the safety-number change and let the user decide)."""
+
+    code = "contact_key_changed"
+
+
+class ContactHistoryInconsistent(VerificationError):
+    """Contact monitoring: a version of a contact this client verified is missing from the
+    contact's proven history, holds another key there, or the server no longer proves the
+    history at all: the server showed this client a key it does not show the world."""
+
+    code = "contact_history_inconsistent"
 
 
 class TrustMismatch(SignatureError):
@@ -144,6 +171,8 @@ __all__ = [
     "AuditorSignatureInvalid",
     "AuditorSignatureMissing",
     "ConsistencyError",
+    "ContactHistoryInconsistent",
+    "ContactKeyChanged",
     "ForkDetected",
     "GossipUnverified",
     "HistoryProofError",
@@ -158,6 +187,7 @@ __all__ = [
     "StaleHead",
     "TrustMismatch",
     "UnexpectedKeyVersion",
+    "UnprovenAbsence",
     "UnwitnessedHead",
     "UpdateNotPublished",
     "VerificationError",

@@ -29,6 +29,7 @@ import httpx
 from glasskey.api.encoding import encode_base64
 from glasskey.api.errors import error_from_http, error_of_body, server_error_text
 from glasskey.api.wire import (
+    BundleResponse,
     ConsistencyResponse,
     KeysResponse,
     KeyUpload,
@@ -38,8 +39,15 @@ from glasskey.api.wire import (
     UpdateReceipt,
     parse,
 )
+from glasskey.client._absence import (
+    AbsenceClaim,
+    UserNotFound,
+    verify_absence,
+    verify_version_bundle,
+)
 from glasskey.client._alerts import (
     Alert,
+    ContactHistoryInconsistent,
     GossipUnverified,
     KeyChanged,
     RollbackDetected,
@@ -48,6 +56,12 @@ from glasskey.client._alerts import (
     UpdateNotPublished,
     VrfKeyMismatch,
     WrongLabel,
+)
+from glasskey.client._contacts import (
+    ContactList,
+    ContactReport,
+    failure_alert,
+    history_alerts,
 )
 from glasskey.client._gossip import (
     GOSSIP_RETRIES,
@@ -77,6 +91,7 @@ from glasskey.core.errors import (
     VrfError,
 )
 from glasskey.core.plexi import LastVerifiedEpoch
+from glasskey.log._credential import Credential, encode_credential
 from glasskey.log.profile import open_checkpoint
 
 DEFAULT_TIMEOUT = 10.0
@@ -281,6 +296,8 @@ class _Core:
         self.server = server.rstrip("/")
         self.state = state if isinstance(state, ClientState) else ClientState(state)
         self.policy = policy
+        #: Labels watched by contact monitoring (stored in the state file).
+        self.contacts = ContactList(self.state)
 
     def trust(self) -> Generator[_Request, Any, Trust]:
         stored = self.state.trust(self.server)
@@ -405,21 +422,72 @@ class _Core:
         if seen is not None and seen[1] != digest:
             raise _key_changed(user_id, version)
 
-    def lookup(self, user_id: str) -> Generator[_Request, Any, VerifiedKey]:
+    def lookup(
+        self, user_id: str, version: int | None = None, watch: bool = True
+    ) -> Generator[_Request, Any, VerifiedKey]:
+        key, _ = yield from self.lookup_with_body(user_id, version)
+        if not watch:
+            trust = yield from self.trust()
+            self.contacts.unwatch(trust.log_id, key.user_id)
+        return key
+
+    def _absent(
+        self, trust: Trust, user_id: str, claim: NotFound, previous: Head | None, auditor_epoch: int
+    ) -> UserNotFound:
+        """The verified ``UserNotFound`` for a bundle 404, else ``UnprovenAbsence`` (raised)."""
+        absence = verify_absence(
+            self.policy.with_trust(trust), user_id,
+            claim.absence if isinstance(claim, AbsenceClaim) else None, previous,
+            auditor_epoch=auditor_epoch,
+        )  # fmt: skip
+        self._remember_auditor_epoch(absence.auditor_epoch)
+        seen = self.state.observations(trust.log_id, user_id)
+        if seen:
+            raise ContactHistoryInconsistent(
+                f"the server proves {user_id!r} has no key, but this client verified version "
+                f"{seen[-1][0]} of it before: a rewritten directory"
+            )
+        self.state.store_head(absence.head, trust.log_id)
+        return UserNotFound(
+            f"{user_id!r} has no published key (proven absent in epoch {absence.epoch})", absence
+        )
+
+    def lookup_with_body(
+        self, user_id: str, version: int | None = None
+    ) -> Generator[_Request, Any, tuple[VerifiedKey, Mapping[str, Any]]]:
+        """``lookup``, also returning the verified response body (for credentials)."""
         trust = yield from self.trust()
         user_id = trust.canonical_user_id(user_id)
         previous = self.state.head(trust.log_id)
-        params = {"known_size": previous.size} if previous else {}
+        params: dict[str, int | float] = {"known_size": previous.size} if previous else {}
+        if version is not None:
+            params["version"] = version
         auditor_epoch = yield from self._auditor_epoch()
-        body = yield _Request("GET", f"/api/crypto/bundles/{user_id}", params)
         try:
-            key = verify_bundle(
-                self.policy.with_trust(trust), user_id, body, previous,
-                auditor_epoch=auditor_epoch,
-            )  # fmt: skip
+            body = yield _Request("GET", f"/api/crypto/bundles/{user_id}", params)
+        except NotFound as claim:
+            if version is not None:
+                raise
+            raise self._absent(trust, user_id, claim, previous, auditor_epoch) from None
+        policy = self.policy.with_trust(trust)
+        try:
+            if version is not None:
+                key = verify_version_bundle(
+                    policy, user_id, version, body, previous, auditor_epoch=auditor_epoch
+                )
+            else:
+                key = verify_bundle(policy, user_id, body, previous, auditor_epoch=auditor_epoch)
         except (SignatureError, VrfError) as exc:
             explained = yield from self._explain(trust, exc)
             raise explained from None
+        if version is not None:
+            self._remember_auditor_epoch(key.auditor_epoch)
+            self._check_observed(trust, user_id, key.version, key.key_sha256)
+            self.state.store_head(key.head, trust.log_id)
+            self.state.observe(
+                trust.log_id, user_id, key.version, key.published_epoch, key.key_sha256
+            )
+            return key, body
         self._remember_auditor_epoch(key.auditor_epoch)
         observed = self.state.observations(trust.log_id, user_id)
         if observed and key.version < observed[-1][0]:
@@ -435,7 +503,52 @@ class _Core:
             self.state.observe(
                 trust.log_id, user_id, key.version, key.published_epoch, key.key_sha256
             )
-        return key
+        return key, body
+
+    def credential(self, user_id: str) -> Generator[_Request, Any, bytes]:
+        """A verified lookup of ``user_id`` as offline-verifiable credential bytes."""
+        trust = yield from self.trust()
+        key, body = yield from self.lookup_with_body(user_id)
+        bundle = parse(BundleResponse, body, "the bundle response")
+        return encode_credential(
+            Credential(
+                origin=trust.origin,
+                user_id=key.user_id,
+                key=key.key,
+                version=key.version,
+                published_epoch=key.published_epoch,
+                epoch=key.epoch,
+                root_hash=key.root_hash,
+                checkpoint=bundle.checkpoint,
+                log_inclusion=tuple(bundle.log_inclusion),
+                proof=bundle.proof,
+                auditor_signature=(
+                    key.auditor_signature.to_json_dict() if key.auditor_signature else None
+                ),
+            )
+        )
+
+    def monitor_contacts(self) -> Generator[_Request, Any, ContactReport]:
+        """Re-verify every watched label (one complete history request each); see
+        ``glasskey.client._contacts`` for the alerts."""
+        trust = yield from self.trust()
+        checked: list[str] = []
+        alerts: list[Alert] = []
+        for contact in self.contacts.watched(trust.log_id):
+            label = contact.label
+            seen = self.state.observations(trust.log_id, label)
+            try:
+                history = yield from self.history(label, HistoryParams.complete())
+            except (VerificationError, NotFound) as exc:
+                if seen or not isinstance(exc, NotFound):  # watched before any key: no news
+                    alerts.append(failure_alert(label, exc))
+                checked.append(label)
+                continue
+            digests = {r.version: hashlib.sha256(r.value).digest() for r in history.versions}
+            alerts.extend(history_alerts(label, seen, history.versions, digests))
+            self.contacts.checked(trust.log_id, label, history.head.size)
+            checked.append(label)
+        return ContactReport(tuple(checked), tuple(alerts))
 
     def history(
         self, user_id: str, params: HistoryParams
@@ -603,7 +716,15 @@ def _decode(response: httpx.Response) -> Any:
             f"{request.method} {url} answered 404 (no such endpoint); check --server"
         )
     if response.status_code >= 400:
-        raise error_from_http(response.status_code, response.content, _describe)
+        error = error_from_http(response.status_code, response.content, _describe)
+        if isinstance(error, NotFound):
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("absence"), dict):
+                raise AbsenceClaim(error, body["absence"])
+        raise error
     try:
         return response.json()
     except ValueError:
@@ -748,8 +869,10 @@ class GlasskeyClient(_ClientBase):
         """
         return self._drive(self._core.trust())
 
-    def lookup(self, user_id: str) -> VerifiedKey:
-        """The current key of ``user_id``, returned only if everything verified.
+    def lookup(
+        self, user_id: str, *, version: int | None = None, watch: bool = True
+    ) -> VerifiedKey:
+        """The current key of ``user_id`` (or its ``version``), returned only if verified.
 
         Checks, in order: the checkpoint signature (``invalid_signature``), that the proof is
         for the newest signed epoch (``invalid_inclusion_proof``), consistency with the last
@@ -759,9 +882,44 @@ class GlasskeyClient(_ClientBase):
         one (``auditor_signature_invalid``, ``auditor_signature_missing``), and that the
         version is not older than (``rollback_detected``) or different from (``key_changed``)
         one verified before. Unreadable answers are ``malformed``; keys as in ``trust``.
-        Then stores the head and the observation. ``NotFound`` if the user has no key.
+        Then stores the head and the observation, which makes the user one of the contacts
+        ``monitor_contacts`` re-verifies; ``watch=False`` opts the user out (as ``unwatch``;
+        an opt-out stays until ``watch``).
+
+        A user with no key: ``UserNotFound`` (a ``NotFound``) only once the server's proof
+        of absence verified; a 404 without a valid one is the ``UnprovenAbsence`` alert
+        (``unproven_absence``). ``version=N``: fixed-version search, version N proven in
+        the current tree (``invalid_version_proof`` for another version or label; a plain
+        ``NotFound`` if it does not exist).
         """
-        return self._drive(self._core.lookup(user_id))
+        return self._drive(self._core.lookup(user_id, version, watch))
+
+    def watch(self, user_id: str) -> None:
+        """Add ``user_id`` to the contacts ``monitor_contacts`` re-verifies."""
+        trust = self.trust()
+        self._core.contacts.watch(trust.log_id, trust.canonical_user_id(user_id))
+
+    def unwatch(self, user_id: str) -> None:
+        """Stop monitoring ``user_id`` (its observations stay: evidence)."""
+        trust = self.trust()
+        self._core.contacts.unwatch(trust.log_id, trust.canonical_user_id(user_id))
+
+    def watched(self) -> list[str]:
+        """The watched contacts of this server, sorted."""
+        trust = self.trust()
+        return [c.label for c in self._core.contacts.watched(trust.log_id)]
+
+    def monitor_contacts(self) -> ContactReport:
+        """Re-verify every watched contact since the last check: one complete history
+        request per contact. Reports (does not raise) ``contact_key_changed`` and
+        ``contact_history_inconsistent``, and the code of any other verification failure
+        (``fork_detected``, ``stale_head``, ...) per contact."""
+        return self._drive(self._core.monitor_contacts())
+
+    def credential(self, user_id: str) -> bytes:
+        """A verified lookup of ``user_id`` as an offline credential (see
+        ``glasskey.log.verify_credential``); raises as ``lookup``."""
+        return self._drive(self._core.credential(user_id))
 
     def history(self, user_id: str, most_recent: int | None = None) -> VerifiedHistory:
         """The verified key versions of ``user_id``, newest first (all, or ``most_recent``).
@@ -854,9 +1012,19 @@ class AsyncGlasskeyClient(_ClientBase):
         """``GlasskeyClient.trust``: the pinned keys (pinning on first use); ``trust_mismatch``."""
         return await self._drive(self._core.trust())
 
-    async def lookup(self, user_id: str) -> VerifiedKey:
+    async def lookup(
+        self, user_id: str, *, version: int | None = None, watch: bool = True
+    ) -> VerifiedKey:
         """``GlasskeyClient.lookup``: the current key, only if the whole policy verified."""
-        return await self._drive(self._core.lookup(user_id))
+        return await self._drive(self._core.lookup(user_id, version, watch))
+
+    async def monitor_contacts(self) -> ContactReport:
+        """``GlasskeyClient.monitor_contacts``: re-verify every watched contact."""
+        return await self._drive(self._core.monitor_contacts())
+
+    async def credential(self, user_id: str) -> bytes:
+        """``GlasskeyClient.credential``: a verified lookup as offline credential bytes."""
+        return await self._drive(self._core.credential(user_id))
 
     async def history(self, user_id: str, most_recent: int | None = None) -> VerifiedHistory:
         """``GlasskeyClient.history``: the verified versions, newest first."""
@@ -884,12 +1052,14 @@ class AsyncGlasskeyClient(_ClientBase):
 
 __all__ = [
     "AsyncGlasskeyClient",
+    "ContactReport",
     "GlasskeyClient",
     "MonitorReport",
     "NetworkError",
     "NotFound",
     "ServerError",
     "UploadReceipt",
+    "UserNotFound",
     "VerificationError",
     "WrongServer",
 ]

@@ -77,6 +77,19 @@ class HistoryProofError(ProofError):
     code = "invalid_history_proof"
 
 
+class AbsenceProofError(ProofError):
+    """A proof that a label has no published version does not verify (or is for another
+    label, epoch or tree)."""
+
+    code = "invalid_absence_proof"
+
+
+class VersionProofError(ProofError):
+    """A fixed-version proof does not show the requested version of the requested label."""
+
+    code = "invalid_version_proof"
+
+
 class AppendOnlyProofError(ProofError):
     """An audit (append-only) proof does not connect the two claimed roots."""
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
+from glasskey.core.akd._absence import FIRST_VERSION, AbsenceProof
 from glasskey.core.akd._markers import marker_version, marker_versions
 from glasskey.core.akd._node_label import NodeLabel
 from glasskey.core.akd.audit import format_audit_blob_name
@@ -436,6 +437,48 @@ class Directory:
                 )
             )
         return out, epoch_hash
+
+    def lookup_or_absence(self, label: bytes) -> tuple[LookupProof | AbsenceProof, EpochHash]:
+        """The lookup proof of ``label``, or — when it never had a version — the proof of
+        that (``AbsenceProof``: its first version's node is not in the tree), both against
+        the same epoch hash. A label published between two reads is simply looked up."""
+        try:
+            return self.lookup(label)
+        except LabelNotFound:
+            pass
+        with self.store.read() as txn:
+            epoch = txn.latest_epoch()
+            epoch_hash = EpochHash(epoch, self._root_hash(txn, epoch))
+            if not txn.latest_states([label]):
+                vrf_proof, node_label = self._prove(label, True, FIRST_VERSION)
+                _, (non_membership,) = self._tree.proofs(txn, [], [node_label])
+                return AbsenceProof(vrf_proof, non_membership), epoch_hash
+        return self.lookup(label)
+
+    def version_proof(self, label: bytes, version: int) -> tuple[UpdateProof, EpochHash]:
+        """Version ``version`` of ``label`` with its existence proof in the current tree
+        (akd's ``UpdateProof`` without the previous-version fields): fixed-version search."""
+        with self.store.read() as txn:
+            epoch = txn.latest_epoch()
+            epoch_hash = EpochHash(epoch, self._root_hash(txn, epoch))
+            state = txn.states_at({(label, version)}).get((label, version))
+            if state is None or state.epoch > epoch:
+                raise LabelNotFound(
+                    f"label {label!r} has no published version {version} at epoch {epoch}"
+                )
+            existence = self._existence(label, version, state)
+            (membership,), _ = self._tree.proofs(txn, [existence[1]], [])
+        proof = UpdateProof(
+            epoch=state.epoch,
+            value=state.value,
+            version=version,
+            existence_vrf_proof=existence[0],
+            existence_proof=membership,
+            previous_version_vrf_proof=None,
+            previous_version_proof=None,
+            commitment_nonce=self._nonce(state),
+        )
+        return proof, epoch_hash
 
     def key_history(
         self, label: bytes, params: HistoryParams | None = None

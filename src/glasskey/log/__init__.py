@@ -21,6 +21,15 @@ Pure (no I/O); a client needs only this package and :mod:`glasskey.core`.
 """
 
 from glasskey.log import forkevidence, profile, witness
+from glasskey.log._credential import (
+    Credential,
+    CredentialError,
+    CredentialPolicy,
+    VerifiedCredential,
+    decode_credential,
+    encode_credential,
+    verify_credential,
+)
 from glasskey.log.checkpoint import (
     Checkpoint,
     VerifiedCheckpoint,
@@ -68,6 +77,9 @@ __all__ = [
     "Checkpoint",
     "CompactRange",
     "CosignatureV1Verifier",
+    "Credential",
+    "CredentialError",
+    "CredentialPolicy",
     "Ed25519NoteVerifier",
     "EpochRoot",
     "HashStore",
@@ -78,9 +90,12 @@ __all__ = [
     "NoteSignature",
     "NoteVerifier",
     "VerifiedCheckpoint",
+    "VerifiedCredential",
     "VerifiedNote",
     "consistency_proof",
     "cosign_note",
+    "decode_credential",
+    "encode_credential",
     "epoch_root_leaf",
     "epoch_root_leaf_hash",
     "forkevidence",
@@ -101,6 +116,7 @@ __all__ = [
     "sign_checkpoint",
     "sign_note",
     "verify_consistency",
+    "verify_credential",
     "verify_inclusion",
     "vkey_string",
     "witness",

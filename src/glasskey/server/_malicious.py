@@ -12,19 +12,29 @@ Attacks (``Attack`` values):
   signed checkpoint and key);
 * ``SPLIT_VIEW``  — send the request to a second server with the same keys but another
   history (a fork: both views are signed by the log key);
-* ``BAD_SIGNATURE`` — corrupt one byte of the checkpoint's signature.
+* ``BAD_SIGNATURE`` — corrupt one byte of the checkpoint's signature;
+* ``HIDE_USER``   — answer bundle and history requests for ``substitute`` with a bare 404
+  (no proof of absence), as if that user had never published.
 
 And one lie a transport cannot tell, told by the server process itself:
 ``freeze_publishing()`` makes ``glasskey serve`` (in the process that calls it) keep
 accepting uploads and re-signing its old head at every tick while it never publishes another
 epoch — a frozen head that looks perfectly fresh. Start such a process with
 ``FROZEN_SERVE_MAIN`` as the ``python -c`` program (then ``serve`` and its options).
+
+``lie_about_users()`` (program ``LYING_SERVE_MAIN``) makes the process lie about chosen users
+while everything else stays honest: the users named in ``$GLASSKEY_MALICIOUS_HIDE`` (comma
+separated) get a bare 404 — no proof of absence — for their bundle and their history, as if
+they had never published; for those in ``$GLASSKEY_MALICIOUS_TRUNCATE`` the history answer
+keeps only the newest version (a genuine ``MostRecent(1)`` proof) while claiming to be the
+complete history, so the versions a contact saw earlier vanish from it.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any
@@ -33,11 +43,22 @@ import httpx
 
 from glasskey.core.akd.types import EpochHash
 from glasskey.core.akd.wire import decode_lookup_proof, encode_lookup_proof
+from glasskey.directory import LabelNotFound
+from glasskey.server._reads import DirectoryReads
+from glasskey.server._results import Absence, Bundle, History, VersionBundle
 from glasskey.server._service import DirectoryService
 
 #: ``python -c`` program: ``glasskey ...`` with publishing frozen (``freeze_publishing``).
 FROZEN_SERVE_MAIN = (
     "from glasskey.server._malicious import freeze_publishing; freeze_publishing(); "
+    "from glasskey.cli import main; main()"
+)
+
+
+#: ``python -c`` program: ``glasskey ...`` lying about the users named in the environment
+#: (``lie_about_users``).
+LYING_SERVE_MAIN = (
+    "from glasskey.server._malicious import lie_about_users; lie_about_users(); "
     "from glasskey.cli import main; main()"
 )
 
@@ -49,6 +70,7 @@ class Attack(StrEnum):
     ROLLBACK = "rollback"
     SPLIT_VIEW = "split_view"
     BAD_SIGNATURE = "bad_signature"
+    HIDE_USER = "hide_user"
 
 
 def _json_response(original: httpx.Response, body: dict[str, Any]) -> httpx.Response:
@@ -90,6 +112,13 @@ class MaliciousTransport(httpx.BaseTransport):
             return httpx.Response(
                 old.status_code, headers=old.headers, content=self._recorded_bodies[path]
             )
+        if (
+            attack is Attack.HIDE_USER
+            and path.startswith(("/api/crypto/bundles/", "/api/crypto/history/"))
+            and path.rsplit("/", 1)[1] == self.substitute
+        ):
+            bare = {"error": {"code": "not_found", "message": "no published version"}}
+            return httpx.Response(404, json=bare)
         if attack is Attack.WRONG_LABEL and path.startswith("/api/crypto/bundles/"):
             asked = path.rsplit("/", 1)[1]
             other = request.url.copy_with(path="/api/crypto/bundles/" + self._victim_of(asked))
@@ -152,3 +181,37 @@ def freeze_publishing() -> None:
         return None
 
     DirectoryService.publish_once = publish_nothing  # type: ignore[method-assign]
+
+
+def _names(variable: str) -> frozenset[str]:
+    return frozenset(n for n in os.environ.get(variable, "").split(",") if n)
+
+
+def lie_about_users() -> None:
+    """Patch ``DirectoryReads`` in this process: hide ``$GLASSKEY_MALICIOUS_HIDE`` behind bare
+    404s and truncate the history of ``$GLASSKEY_MALICIOUS_TRUNCATE`` (see the module doc).
+
+    The names are read at every request, from the environment of this process, so a test
+    restarts the same log (database, keys, port) with them set.
+    """
+    lookup, history = DirectoryReads.lookup, DirectoryReads.history
+
+    async def hiding_lookup(
+        self: DirectoryReads, user_id: str, known_size: int | None, version: int | None = None
+    ) -> Bundle | VersionBundle | Absence:
+        if user_id in _names("GLASSKEY_MALICIOUS_HIDE"):
+            raise LabelNotFound(f"label {user_id!r} has no published version")
+        return await lookup(self, user_id, known_size, version)
+
+    def lying_history(
+        self: DirectoryReads, user_id: str, most_recent: int | None, known_size: int | None
+    ) -> History:
+        if user_id in _names("GLASSKEY_MALICIOUS_HIDE"):
+            raise LabelNotFound(f"label {user_id!r} has no published version")
+        if most_recent is None and user_id in _names("GLASSKEY_MALICIOUS_TRUNCATE"):
+            truncated = history(self, user_id, 1, known_size)
+            return replace(truncated, most_recent=None)  # claims to be Complete
+        return history(self, user_id, most_recent, known_size)
+
+    DirectoryReads.lookup = hiding_lookup  # type: ignore[method-assign]
+    DirectoryReads.history = lying_history  # type: ignore[method-assign]

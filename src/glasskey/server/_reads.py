@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from glasskey.core.akd.audit import format_audit_blob_name
-from glasskey.core.akd.types import EpochHash, HistoryParams
+from glasskey.core.akd.types import EpochHash, HistoryParams, LookupProof
 from glasskey.core.akd.wire import encode_single_append_only_proof, join_append_only_proof
 from glasskey.core.errors import MalformedError, Unavailable, UsageError
 from glasskey.core.plexi import SignatureResponse
 from glasskey.directory import Directory, InvalidEpoch, LabelNotFound
 from glasskey.server._countersign import Countersigner, SignatureStore
 from glasskey.server._results import (
+    Absence,
     AuditLog,
     AuditorInfo,
     AuditProof,
@@ -34,6 +35,7 @@ from glasskey.server._results import (
     RootLogEntry,
     Snapshot,
     StateProof,
+    VersionBundle,
 )
 from glasskey.server._rootlog import RootLog
 from glasskey.server._user_ids import UserIdPolicy
@@ -196,6 +198,24 @@ class DirectoryReads:
         snapshot = await self.snapshot_for_async(epoch_hash)
         state = self.signed_state(snapshot, known_size)
         return Bundle(user_id, proof, state, self.rootlog.published_at(proof.epoch))
+
+    async def lookup(
+        self, user_id: str, known_size: int | None, version: int | None = None
+    ) -> Bundle | VersionBundle | Absence:
+        """What ``GET /api/crypto/bundles/{user_id}`` answers: the current key (``Bundle``),
+        with ``version`` that version (``VersionBundle``), or for a user that never published
+        the proof of that (``Absence``; the HTTP layer makes it a 404 that carries it)."""
+        user_id = self.user_ids.normalise(user_id)
+        label = user_id.encode("utf-8")
+        if version is not None:
+            vproof, epoch_hash = await self.run_read(self.directory.version_proof, label, version)
+            snapshot = await self.snapshot_for_async(epoch_hash)
+            return VersionBundle(user_id, vproof, self.signed_state(snapshot, known_size))
+        proof, epoch_hash = await self.run_read(self.directory.lookup_or_absence, label)
+        state = self.signed_state(await self.snapshot_for_async(epoch_hash), known_size)
+        if isinstance(proof, LookupProof):
+            return Bundle(user_id, proof, state)
+        return Absence(user_id, proof, state)
 
     def history(self, user_id: str, most_recent: int | None, known_size: int | None) -> History:
         """``user_id``'s key history: ``Complete``, or ``MostRecent(most_recent)``."""

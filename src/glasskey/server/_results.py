@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from glasskey.core.akd.types import EpochHash, HistoryProof, LookupProof
+from glasskey.core.akd._absence import AbsenceProof
+from glasskey.core.akd.types import EpochHash, HistoryProof, LookupProof, UpdateProof
 from glasskey.core.plexi import KeyInfo, SignatureResponse
 from glasskey.server._countersign import CountersignStatus
 from glasskey.server._rootlog import CheckpointRecord
@@ -57,6 +58,24 @@ class Bundle:
     state: StateProof
     #: When the served version's epoch was published (Unix seconds; the log's word).
     published_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionBundle:
+    """Version ``proof.version`` of a user's key with its existence proof (fixed version)."""
+
+    user_id: str
+    proof: UpdateProof
+    state: StateProof
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    """A user that never published: the proof that its first version is not in the tree."""
+
+    user_id: str
+    proof: AbsenceProof
+    state: StateProof
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from glasskey.api.headers import PROTOBUF, signed_state_headers
 from glasskey.api.wire import (
     MAX_KEY_BYTES,
+    AbsenceResponse,
     AuditLogEntry,
     AuditLogResponse,
     AuditorKey,
@@ -30,22 +31,27 @@ from glasskey.api.wire import (
     BlobListResponse,
     BundleResponse,
     ConsistencyResponse,
+    ErrorBody,
     Health,
     HistoryResponse,
     HistoryVersion,
     InclusionResponse,
     KeysResponse,
+    NotFoundResponse,
     RegisterResponse,
     RootResponse,
     SignedState,
     UpdateReceipt,
+    VersionResponse,
 )
 from glasskey.core.akd.wire import (
     encode_history_proof,
     encode_lookup_proof,
+    encode_update_proof,
 )
 from glasskey.core.errors import UsageError
 from glasskey.server._results import (
+    Absence,
     AuditLog,
     AuditorInfo,
     AuditProof,
@@ -57,6 +63,7 @@ from glasskey.server._results import (
     Root,
     StateProof,
     UpdateStatus,
+    VersionBundle,
 )
 
 #: The OpenAPI note on routes that answer protobuf when asked.
@@ -319,3 +326,37 @@ def readiness_model(readiness: Readiness) -> Health:
         auditor=None if auditor is None else auditor.to_json_dict(),
         witnesses=[w.to_json_dict() for w in readiness.witnesses] or None,
     )
+
+
+# -- fixed-version search and proofs of absence -------------------------------------------------
+
+
+def version_model(found: VersionBundle) -> VersionResponse:
+    proof = found.proof
+    return VersionResponse.model_construct(
+        user_id=found.user_id,
+        key=proof.value,
+        version=proof.version,
+        published_epoch=proof.epoch,
+        proof=encode_update_proof(proof),
+        **_state_fields(found.state),
+    )
+
+
+def absence_response(absence: Absence) -> Response:
+    """The 404 for a user that never published: the usual error body plus ``absence``, the
+    proof of it in the signed state (old clients read only ``error``)."""
+    vrf_proof, non_membership = absence.proof.encoded()
+    body = NotFoundResponse.model_construct(
+        error=ErrorBody(
+            code="not_found",
+            message=f"{absence.user_id!r} has no published key (proof of absence attached)",
+        ),
+        absence=AbsenceResponse.model_construct(
+            user_id=absence.user_id,
+            vrf_proof=vrf_proof,
+            non_membership_proof=non_membership,
+            **_state_fields(absence.state),
+        ),
+    )
+    return json_response(body, status_code=404)

@@ -80,16 +80,16 @@ class CostLimiter:
     ``admit(client)`` lets a request in while fewer than ``concurrency`` run and the budget is
     not in debt; ``done(client, cost)`` charges what it turned out to cost (the bytes it
     served), which may put the budget in debt: later requests wait until the refill pays it
-    back. The budget is the process's (the resource protected is its CPU), and each client
-    also has a share of it: at most ``client_share`` of the rate, so that one client looping
-    over audit pages runs into its own debt and an auditor fetching its proofs, or a user
-    fetching a history, still gets in between.
+    back. Each client has a budget of its own (``rate`` per second) and the process one more
+    (the resource protected is its CPU), which may run up to one second's worth into debt,
+    but only for clients not in debt themselves: one client looping over audit pages waits
+    for its own debt, while an auditor fetching its proofs, or a user fetching a history,
+    still gets in. A lone client gets exactly ``rate``; many together at most about twice it.
     """
 
-    def __init__(self, concurrency: int, rate: float, client_share: float = 0.5) -> None:
+    def __init__(self, concurrency: int, rate: float) -> None:
         self.concurrency = max(0, int(concurrency))
         self.rate = float(rate)
-        self.client_rate = self.rate * min(1.0, max(0.0, float(client_share)))
         self._tokens = self.rate
         self._updated = time.monotonic()
         self._running = 0
@@ -109,10 +109,10 @@ class CostLimiter:
         with self._lock:
             now = self._refill()
             share = self._share(client, now)
-            if share.tokens < 0 and self.client_rate > 0:
-                return -share.tokens / self.client_rate
-            if self._tokens < 0:
-                return -self._tokens / self.rate
+            if share.tokens < 0 and self.rate > 0:
+                return -share.tokens / self.rate
+            if self._tokens < -self.rate:  # the process's second of debt is spent
+                return (-self.rate - self._tokens) / self.rate
             if self._running >= self.concurrency:
                 return 1.0
             self._running += 1
@@ -136,10 +136,8 @@ class CostLimiter:
             self._sweep(now)
         share = self._clients.get(client)
         if share is None:
-            share = self._clients[client] = _Share(self.client_rate, now)
-        share.tokens = min(
-            self.client_rate, share.tokens + (now - share.updated) * self.client_rate
-        )
+            share = self._clients[client] = _Share(self.rate, now)
+        share.tokens = min(self.rate, share.tokens + (now - share.updated) * self.rate)
         share.updated = now
         return share
 

@@ -86,7 +86,7 @@ def test_a_user_that_never_published_is_proven_absent(seeded: Harness) -> None:
         client.lookup("carol")
     assert caught.value.code == "user_not_found" and isinstance(caught.value, NotFound)
     assert caught.value.absence.epoch == 4
-    assert client.state.head(client.trust().origin).size == 4  # type: ignore[union-attr]
+    assert client.state.head(client.trust().log_id).size == 4  # type: ignore[union-attr]
     assert client.watched() == []  # nothing to watch: no key was accepted
 
 
@@ -141,7 +141,7 @@ def test_an_absence_contradicting_a_key_verified_earlier_is_inconsistent(seeded:
         client.lookup("alice")
     # A *valid* absence for a user verified before (a rewritten directory) is inconsistent.
     fresh, _ = _client(seeded)
-    fresh.state.observe(fresh.trust().origin, "carol", 1, 1, b"x" * 32)
+    fresh.state.observe(fresh.trust().log_id, "carol", 1, 1, b"x" * 32)
     with pytest.raises(ContactHistoryInconsistent, match="verified version 1"):
         fresh.lookup("carol")
 

@@ -27,11 +27,15 @@ def test_no_key_and_wrong_base_url_are_told_apart(
     state = str(tmp_path / "c.db")
     # The API's own words carry no bytes repr.
     body = httpx.get(f"{server.url}/api/crypto/bundles/nobody").json()
-    assert body == {"error": {"code": "not_found", "message": "nobody has no published key"}}
+    assert body["error"] == {
+        "code": "not_found",
+        "message": "nobody has no published key (proof of absence attached)",
+    }
+    assert body["absence"]["user_id"] == "nobody"
     no_key = cli("lookup", "nobody", "--server", server.url, "--state", state, cwd=tmp_path)
     assert (no_key.returncode, no_key.stderr.strip()) == (
         1,
-        "REFUSED: no verified key: nobody has no published key",
+        "REFUSED: user_not_found (proven): nobody has no published key (proven absent in epoch 0)",
     )
     for wrong in (f"{server.url}/v1", f"{server.url}/api"):
         bad = cli("lookup", "nobody", "--server", wrong, "--state", state, cwd=tmp_path)

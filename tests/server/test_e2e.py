@@ -8,6 +8,7 @@ the middle of publishing: nothing accepted may be lost.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -99,10 +100,12 @@ def test_serve_register_rotate_lookup(tmp_path: Path, db_url: str | None) -> Non
         assert ok.returncode == 0, ok.stderr
         assert '"verified": true' in ok.stdout and '"version": 2' in ok.stdout
         missing = _cli("lookup", "--server", url, "--state", state, "carol", cwd=tmp_path)
-        assert (missing.returncode, missing.stderr) == (
-            1,
-            "REFUSED: no verified key: carol has no published key\n",
-        )
+        assert missing.returncode == 1, missing.stderr
+        assert re.fullmatch(
+            r"REFUSED: user_not_found \(proven\): carol has no published key \(proven absent in "
+            r"epoch \d+\)\n",
+            missing.stderr,
+        ), missing.stderr
         hist = _cli("history", "--server", url, "--state", state, "alice", cwd=tmp_path)
         assert hist.returncode == 0 and "version 1" in hist.stdout
         mon = _cli("monitor", "--server", url, "--state", state, "bob", cwd=tmp_path)

@@ -449,7 +449,7 @@ class _Core:
             )
         self.state.store_head(absence.head, trust.log_id)
         return UserNotFound(
-            f"{user_id!r} has no published key (proven absent in epoch {absence.epoch})", absence
+            f"{user_id} has no published key (proven absent in epoch {absence.epoch})", absence
         )
 
     def lookup_with_body(

@@ -58,7 +58,7 @@ from glasskey.core.errors import (
 from glasskey.core.plexi import SignatureResponse, verify_ed25519
 from glasskey.core.plexi.signing import signed_bytes
 from glasskey.log.profile import epoch_leaf_hash, open_checkpoint, open_witnessed
-from glasskey.log.rfc6962 import verify_consistency, verify_inclusion
+from glasskey.log.rfc6962 import EMPTY_ROOT, verify_consistency, verify_inclusion
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +147,14 @@ def verify_signed_state(
     now: float | None = None,
     witnesses: tuple[str, ...] = (),
     witness_threshold: int = 0,
+    allow_empty: bool = False,
 ) -> VerifiedState:
     """Steps 1–4 of the module docstring for the signed state of any (parsed) proof response.
 
     With ``witness_threshold`` k > 0: at least k of the pinned ``witnesses`` must have
     cosigned (else ``UnwitnessedHead``), and the age is that of the k-th newest cosignature.
+    ``allow_empty``: also accept epoch 0 of the signed empty log (size 0, the empty tree's
+    root), which proves only that nothing is published yet (a proof of absence).
     """
     epoch, root_hash, note = state.epoch, state.root_hash, state.checkpoint
     checkpoint = open_checkpoint(note, trust.origin, trust.log_public_key)
@@ -171,18 +174,22 @@ def verify_signed_state(
         raise MalformedError("tree_size does not match the signed checkpoint")
 
     # 2. The proof's epoch must be the checkpoint's newest leaf.
-    if epoch != checkpoint.size or epoch < 1:
-        raise InclusionError(
-            f"the proof is for epoch {epoch} but the signed checkpoint is at {checkpoint.size}: "
-            "proofs must be for the newest signed epoch"
+    if allow_empty and epoch == 0 and checkpoint.size == 0:
+        if checkpoint.root != EMPTY_ROOT or state.log_inclusion:
+            raise InclusionError("a checkpoint of size 0 must carry the empty tree's root")
+    else:
+        if epoch != checkpoint.size or epoch < 1:
+            raise InclusionError(
+                f"the proof is for epoch {epoch} but the signed checkpoint is at "
+                f"{checkpoint.size}: proofs must be for the newest signed epoch"
+            )
+        verify_inclusion(
+            epoch_leaf_hash(epoch, root_hash),
+            epoch - 1,
+            checkpoint.size,
+            state.log_inclusion,
+            checkpoint.root,
         )
-    verify_inclusion(
-        epoch_leaf_hash(epoch, root_hash),
-        epoch - 1,
-        checkpoint.size,
-        state.log_inclusion,
-        checkpoint.root,
-    )
 
     # 3. Consistency with what this client saw before.
     if previous is not None:

@@ -214,7 +214,7 @@ class DirectoryReads:
         proof, epoch_hash = await self.run_read(self.directory.lookup_or_absence, label)
         state = self.signed_state(await self.snapshot_for_async(epoch_hash), known_size)
         if isinstance(proof, LookupProof):
-            return Bundle(user_id, proof, state)
+            return Bundle(user_id, proof, state, self.rootlog.published_at(proof.epoch))
         return Absence(user_id, proof, state)
 
     def history(self, user_id: str, most_recent: int | None, known_size: int | None) -> History:

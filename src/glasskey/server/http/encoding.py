@@ -350,7 +350,7 @@ def absence_response(absence: Absence) -> Response:
     body = NotFoundResponse.model_construct(
         error=ErrorBody(
             code="not_found",
-            message=f"{absence.user_id!r} has no published key (proof of absence attached)",
+            message=f"{absence.user_id} has no published key (proof of absence attached)",
         ),
         absence=AbsenceResponse.model_construct(
             user_id=absence.user_id,

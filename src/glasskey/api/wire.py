@@ -279,6 +279,11 @@ class Health(WireModel):
         default=None,
         description="Countersigning progress (lag, failures, last error) when configured.",
     )
+    replica: dict[str, Any] | None = Field(
+        default=None,
+        description="A read replica's lag behind its writer: lag_seconds, lag_epochs, epoch, "
+        "writer_epoch, in_recovery (absent on the writer).",
+    )
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from glasskey.core.akd.types import EpochHash, HistoryProof, LookupProof
 from glasskey.core.plexi import KeyInfo, SignatureResponse
 from glasskey.server._countersign import CountersignStatus
+from glasskey.server._replica import ReplicaLag
 from glasskey.server._rootlog import CheckpointRecord
 
 
@@ -147,6 +148,8 @@ class Readiness:
     publisher: bool
     queue_depth: int
     auditor: CountersignStatus | None
+    #: A read replica's lag behind its writer (None: not a replica).
+    replica: ReplicaLag | None = None
 
 
 @dataclass(frozen=True, slots=True)

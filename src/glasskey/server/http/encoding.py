@@ -296,7 +296,7 @@ def keys_model(keys: LogKeys) -> KeysResponse:
 
 def alive_model() -> Health:
     return Health.model_construct(
-        status="ok", epoch=None, publisher=None, queue_depth=None, auditor=None
+        status="ok", epoch=None, publisher=None, queue_depth=None, auditor=None, replica=None
     )
 
 
@@ -308,4 +308,5 @@ def readiness_model(readiness: Readiness) -> Health:
         publisher=readiness.publisher,
         queue_depth=readiness.queue_depth,
         auditor=None if auditor is None else auditor.to_json_dict(),
+        replica=None if readiness.replica is None else readiness.replica.to_json_dict(),
     )

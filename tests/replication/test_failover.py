@@ -151,8 +151,11 @@ def test_failover_loses_no_acknowledged_update(
     uploader.start()
     looker.start()
     try:
-        wait_for("uploads and lookups under way",
-                 lambda: len(uploader.acknowledged) >= 20 and looker.verified >= 10, 90)  # fmt: skip
+        wait_for(
+            "uploads and lookups under way",
+            lambda: len(uploader.acknowledged) >= 20 and looker.verified >= 10,
+            90,
+        )
     except AssertionError:
         raise AssertionError(
             f"{len(uploader.acknowledged)} uploads, {looker.verified} lookups, "

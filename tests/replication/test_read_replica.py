@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glasskey.client import GlasskeyClient
+from glasskey.client import GlasskeyClient, ServerError
+from glasskey.core.errors import VerificationError
 from tests.replication.pgcluster import Cluster
 from tests.replication.topology import (
     epoch_of,
@@ -118,6 +119,15 @@ def test_replica_serves_verified_lookups_and_refuses_writes(
         old = fresh.lookup("alice")
         assert old.key == b"alice-key-1"
         assert old.head.size == served
+    # A device that verified the writer's newer head is told to retry, not served a head
+    # it would have to report as a rollback.
+    device = tmp_path / "device.db"
+    with GlasskeyClient(writer.url, state=device) as client:
+        assert client.lookup("alice").key == b"alice-key-2"
+    with GlasskeyClient(replica.url, state=device) as client, pytest.raises(ServerError) as behind:
+        client.lookup("alice")
+    assert behind.value.status == 503 and not isinstance(behind.value, VerificationError)
+    assert f"this read replica is at log size {served}, behind the size" in str(behind.value)
     writer_epoch = epoch_of(writer.url)
     wait_for(
         "the lag in epochs",

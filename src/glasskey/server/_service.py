@@ -127,6 +127,7 @@ class DirectoryService:
             max_publication_delay=settings.resolved_max_publication_delay(),
             checkpoint_refresh=settings.checkpoint_refresh,
             user_id_policy=user_ids,
+            replica=settings.read_only,
         )
         self.uploads = Uploads(
             directory,

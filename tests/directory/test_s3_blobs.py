@@ -169,6 +169,8 @@ def test_log_writes_blobs_to_the_bucket_and_the_auditor_reads_them(
     for name in names:
         epoch, previous, current = name.split("/")
         assert current == roots[int(epoch)]
+        if int(epoch) > 1:
+            assert previous == roots[int(epoch) - 1]
         data = store.get(name)
         verify_audit_blob(config, name, data)  # the bytes prove the transition
         assert httpx.get(f"{server.url}/api/transparency/blobs/{name}", timeout=5).content == data

@@ -62,6 +62,8 @@ class DirectoryService:
         self.metrics = Metrics()
         self.publisher = Publisher(self, settings.epoch_interval, elector)
         self._publish_lock = threading.Lock()
+        #: Whether this process checked the audit blobs since it became the publisher.
+        self._blobs_checked = False
         self.started_at = time.time()
         self.ready = False
         m = self.metrics
@@ -206,10 +208,12 @@ class DirectoryService:
                             "published epoch %d (%d queued updates) in %.3fs",
                             published.epoch, pending, elapsed,
                         )  # fmt: skip
-            if self.directory.blobs_missing:
-                # An epoch's audit blob failed to store: no epoch is announced (appended to
-                # the signed log) before its blob is in the store, so retry that first.
+            if self.directory.blobs_missing or not self._blobs_checked:
+                # No epoch is announced (appended to the signed log) before its audit blob is
+                # in the store: retry a blob that failed to store, and — once per election,
+                # e.g. after a fail-over — write any the previous publisher did not get to.
                 self.directory.repair_audit_blobs()
+                self._blobs_checked = True
             appended = self.rootlog.catch_up(self.directory)
             latest = self.rootlog.latest_checkpoint()
             if (
@@ -240,6 +244,7 @@ class DirectoryService:
         return filled
 
     def refresh_from_db(self) -> None:
+        self._blobs_checked = False  # a follower: check the blobs again once elected
         self.rootlog.refresh()
 
     # -- operations -------------------------------------------------------------------------------

@@ -18,7 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# bench/http.py would shadow the standard library's ``http`` package: keep bench/ off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 from tests.replication.pgcluster import cluster_root, missing_reason

@@ -1,4 +1,5 @@
-"""A real S3-compatible server on 127.0.0.1 for the object-storage tests: SeaweedFS.
+"""A real S3-compatible server on 127.0.0.1 for the object-storage tests: SeaweedFS (or,
+where it is not built, moto's standalone S3 server, another process speaking the S3 API).
 
 ``weed`` is built by ``.ci/run`` (``.ci/seaweedfs.sh``) into
 ``~/.cache/glasskey-interop/go/bin/weed``, outside the repository; ``GLASSKEY_WEED`` names
@@ -38,9 +39,24 @@ def weed_binary() -> Path | None:
     return None
 
 
+def _moto_available() -> bool:
+    import importlib.util
+
+    return (
+        importlib.util.find_spec("moto") is not None
+        and importlib.util.find_spec("flask") is not None
+    )
+
+
+def s3_available() -> bool:
+    """SeaweedFS, or else moto's standalone S3 server (``pip install 'moto[server]'``)."""
+    return weed_binary() is not None or _moto_available()
+
+
 MISSING = (
     "no S3-compatible server: SeaweedFS's weed is not built "
-    f"(.ci/seaweedfs.sh builds it into {DEFAULT_WEED}; or set GLASSKEY_WEED)"
+    f"(.ci/seaweedfs.sh builds it into {DEFAULT_WEED}; or set GLASSKEY_WEED), "
+    "and moto[server] is not installed"
 )
 
 
@@ -68,6 +84,43 @@ def _free_ports(count: int) -> list[int]:
         if port < 55000 and port not in found:
             found.append(port)
     return found
+
+
+@contextmanager
+def s3_server() -> Iterator[S3Server]:
+    """SeaweedFS when built, else moto's S3 server (a separate process either way)."""
+    if weed_binary() is not None:
+        with seaweedfs() as server:
+            yield server
+    else:
+        with moto_server() as server:
+            yield server
+
+
+@contextmanager
+def moto_server() -> Iterator[S3Server]:
+    """``python -m moto.server`` on a free loopback port (S3 API, no credentials checked)."""
+    import sys
+
+    assert _moto_available(), MISSING
+    folder = Path(tempfile.mkdtemp(prefix="glasskey-moto-"))
+    (port,) = _free_ports(1)
+    log = open(folder / "moto.log", "ab")  # noqa: SIM115 - closed below
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_s3(endpoint, proc, folder, "moto.log")
+        yield S3Server(endpoint)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
@@ -101,7 +154,9 @@ def seaweedfs() -> Iterator[S3Server]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _wait_for_s3(endpoint: str, proc: subprocess.Popen[bytes], folder: Path) -> None:
+def _wait_for_s3(
+    endpoint: str, proc: subprocess.Popen[bytes], folder: Path, log: str = "weed.log"
+) -> None:
     """Until the gateway answers and a bucket can be created and written (volumes up)."""
     import boto3
 
@@ -123,5 +178,5 @@ def _wait_for_s3(endpoint: str, proc: subprocess.Popen[bytes], folder: Path) -> 
         except Exception as exc:
             last = exc
             time.sleep(0.3)
-    tail = (folder / "weed.log").read_text(errors="replace")[-2000:]
-    raise RuntimeError(f"SeaweedFS S3 did not come up ({last!r}):\n{tail}")
+    tail = (folder / log).read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"the S3 server did not come up ({last!r}):\n{tail}")

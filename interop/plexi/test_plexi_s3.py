@@ -23,9 +23,9 @@ from glasskey.auditor.app import AuthConfig, create_app
 from glasskey.core.signing import Ed25519Signer
 from glasskey.directory import Directory, S3BlobStore
 from interop.plexi import harness as h
-from tests.s3server import MISSING, seaweedfs, weed_binary
+from tests.s3server import MISSING, s3_available, s3_server
 
-pytestmark = [pytest.mark.interop, pytest.mark.skipif(weed_binary() is None, reason=MISSING)]
+pytestmark = [pytest.mark.interop, pytest.mark.skipif(not s3_available(), reason=MISSING)]
 
 TOKEN = "interop-token"
 EPOCHS = 4
@@ -45,7 +45,7 @@ def plexi() -> Path:
 @pytest.fixture(scope="module")
 def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("plexi-s3")
-    with seaweedfs() as s3:
+    with s3_server() as s3:
         saved = {k: os.environ.get(k) for k in s3.env()}
         os.environ.update(s3.env())
         try:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from glasskey.core.akd.audit import format_audit_blob_name, verify_audit_blob
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.errors import MalformedError
 from glasskey.directory import S3BlobStore
-from tests.s3server import MISSING, S3Server, seaweedfs, weed_binary
+from tests.s3server import MISSING, S3Server, s3_available, s3_server
 from tests.security.procs import (
     AUDITOR_ADMIN_TOKEN,
     Process,
@@ -36,13 +37,13 @@ from tests.security.procs import (
 
 pytestmark = [
     pytest.mark.s3,
-    pytest.mark.skipif(weed_binary() is None, reason=MISSING),
+    pytest.mark.skipif(not s3_available(), reason=MISSING),
 ]
 
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[S3Server]:
-    with seaweedfs() as server:
+    with s3_server() as server:
         yield server
 
 
@@ -54,10 +55,21 @@ def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def _bucket(s3: S3Server, name: str) -> None:
+    """A bucket whose objects anyone may read and list, as one behind a CDN for plexi."""
     client = boto3.client("s3", endpoint_url=s3.endpoint, region_name="us-east-1",
                           aws_access_key_id="x", aws_secret_access_key="y")  # fmt: skip
     if not any(b["Name"] == name for b in client.list_buckets()["Buckets"]):
-        client.create_bucket(Bucket=name)
+        client.create_bucket(Bucket=name, ACL="public-read")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
+             "Resource": [f"arn:aws:s3:::{name}/*"]},
+            {"Effect": "Allow", "Principal": "*", "Action": ["s3:ListBucket"],
+             "Resource": [f"arn:aws:s3:::{name}"]},
+        ],
+    }  # fmt: skip
+    client.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
 
 
 NAME = format_audit_blob_name(7, bytes(32), bytes(range(32)))
@@ -153,7 +165,7 @@ def test_log_writes_blobs_to_the_bucket_and_the_auditor_reads_them(
         user_token = reg.json()["token"]
         answer = httpx.post(
             f"{server.url}/api/crypto/keys/identity?wait=10",
-            json={"key": "a2V5", "upload_id": f"upload-{i}"},
+            json={"key": "a2V5", "upload_id": uuid.uuid4().hex},
             headers={"Authorization": f"Bearer {user_token}"}, timeout=20,
         )  # fmt: skip
         assert answer.status_code == 202, answer.text

@@ -63,6 +63,9 @@ MISSING = (
 @dataclass(frozen=True)
 class S3Server:
     endpoint: str
+    #: "seaweedfs" (no identities: anonymous reads allowed as is) or "moto" (private by
+    #: default: a bucket policy makes it public-read).
+    kind: str = "seaweedfs"
 
     def env(self) -> dict[str, str]:
         """The environment a process needs to use this server (dummy credentials)."""
@@ -111,7 +114,7 @@ def moto_server() -> Iterator[S3Server]:
     endpoint = f"http://127.0.0.1:{port}"
     try:
         _wait_for_s3(endpoint, proc, folder, "moto.log")
-        yield S3Server(endpoint)
+        yield S3Server(endpoint, "moto")
     finally:
         proc.terminate()
         try:

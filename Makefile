@@ -58,9 +58,12 @@ web-test: web
 
 # The kill -9 durability test runs on its own after the rest: it measures recovery under
 # load it makes itself, and a parallel suite on the same two cores would add to it.
+# So do the replication tests (their own PostgreSQL primary/standby, fail-over, scale) and
+# the S3 ones (a SeaweedFS server): real processes whose timing a parallel suite would skew.
 test: lint typecheck web-test
-	$(BIN)/pytest -n 2 -q -m "not durability"
+	$(BIN)/pytest -n 2 -q -m "not durability and not replication and not s3"
 	$(BIN)/pytest -n 0 -q -m durability
+	$(BIN)/pytest -n 0 -q -m "replication or s3"
 
 bench: $(STAMP) web
 	$(BIN)/python bench/verify.py

@@ -241,11 +241,13 @@ def test_health_ready_metrics(harness: Harness) -> None:
     assert harness.http.get("/healthz").json() == {
         "status": "ok", "epoch": None, "publisher": None, "queue_depth": None, "auditor": None,
         "witnesses": None,
+        "replica": None,
     }  # fmt: skip
     ready = harness.http.get("/readyz").json()
     assert ready["status"] == "ready" and ready["epoch"] == 0 and ready["publisher"] is True
     assert ready["auditor"] is None  # no auditor configured
     assert ready["witnesses"] is None  # no witness configured
+    assert ready["replica"] is None  # not a read replica
     assert harness.http.get("/api/transparency/auditor").json() == {
         "configured": False, "url": None, "namespace": None, "keys": [], "latest": None,
         "status": None,

@@ -365,6 +365,10 @@ class Health(WireModel):
     witnesses: list[dict[str, Any]] | None = Field(
         default=None,
         description="Per witness: cosigned size, lag, failures, last error (when configured).",
+    replica: dict[str, Any] | None = Field(
+        default=None,
+        description="A read replica's lag behind its writer: lag_seconds, lag_epochs, epoch, "
+        "writer_epoch, in_recovery (absent on the writer).",
     )
 
 

@@ -1,4 +1,5 @@
-"""Where audit proofs come from: a log directory over HTTP(S) (S3/CloudFront) or a folder.
+"""Where audit proofs come from: a log directory over HTTP(S) (S3/CloudFront), an S3 bucket
+(``s3://``, with credentials) or a folder.
 
 Both digests of a transition are the auditor's own records, so a proof is fetched by name,
 ``{E}/{digest[E-1]}/{digest[E]}``, without listing (spec auditor-compat.md 4.1); the listing
@@ -24,7 +25,8 @@ import httpx
 from glasskey.core.akd.audit import parse_audit_blob_name, verify_audit_blob
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.wire import MAX_AUDIT_PROOF_BYTES
-from glasskey.core.errors import MalformedError
+from glasskey.core.errors import GlasskeyError, MalformedError
+from glasskey.storage._objects import ObjectStore, is_s3_url
 
 USER_AGENT = "glasskey-auditor/0.1"
 CHUNK = 1 << 20
@@ -126,21 +128,76 @@ class HttpSource:
             raise BlobMissing(f"GET {url}: {type(exc).__name__}") from None
 
     def names_for_epoch(self, epoch: int) -> list[str] | None:
-        """S3 ListObjectsV2 for the epoch's prefix; None when the server does not list."""
+        """S3 ListObjectsV2 for the epoch's prefix; None when the server does not list.
+
+        The base URL is the listing itself (glasskey's blob endpoint, a bucket's root), or a
+        key prefix inside a path-style bucket URL (``http://host/BUCKET/PREFIX``): S3 lists
+        only at the bucket, so that one is listed at ``http://host/BUCKET`` with the prefix
+        in ``prefix=`` and the prefix taken off the keys it returns.
+        """
+        found = self._list(self.base, f"{epoch}/")
+        if found is not None:
+            return found
+        parsed = urlparse(self.base)
+        bucket, _, key_prefix = parsed.path.strip("/").partition("/")
+        if not key_prefix:
+            return None
+        bucket_url = parsed._replace(path=f"/{bucket}", query="", fragment="").geturl()
+        keys = self._list(bucket_url, f"{key_prefix}/{epoch}/")
+        if keys is None:
+            return None
+        return [k[len(key_prefix) + 1 :] for k in keys if k.startswith(key_prefix + "/")]
+
+    def _list(self, url: str, prefix: str) -> list[str] | None:
         try:
-            response = self.client.get(self.base, params={"list-type": "2", "prefix": f"{epoch}/"})
+            response = self.client.get(url, params={"list-type": "2", "prefix": prefix})
         except httpx.HTTPError:
             return None
         if response.status_code != 200 or "ListBucketResult" not in response.text:
             return None
-        return _KEY_RE.findall(response.text)
+        keys: list[str] = _KEY_RE.findall(response.text)
+        return keys
 
     def close(self) -> None:
         self.client.close()
 
 
+class S3Source:
+    """Blobs in an S3-compatible bucket, ``s3://BUCKET/PREFIX``, read with the credentials
+    and endpoint of the environment (``AWS_*``, see ``glasskey.storage._objects``): a
+    private bucket the log writes to, listed with ListObjectsV2."""
+
+    def __init__(self, url: str, client: object | None = None) -> None:
+        self.objects = ObjectStore(url, client)
+
+    def fetch(self, name: str) -> bytes:
+        key = str(parse_audit_blob_name(name))
+        try:
+            data = self.objects.get(key)
+        except Exception as exc:  # botocore's errors: absence for now, not evidence
+            raise BlobMissing(f"{self.objects.location}/{key}: {type(exc).__name__}") from None
+        if data is None:
+            raise BlobMissing(f"{self.objects.location}/{key}: no such object")
+        if len(data) > MAX_AUDIT_PROOF_BYTES:
+            raise MalformedError(f"audit blob {name} exceeds {MAX_AUDIT_PROOF_BYTES} bytes")
+        return data
+
+    def names_for_epoch(self, epoch: int) -> list[str] | None:
+        try:
+            return [name for name, _ in self.objects.list(f"{epoch}/")]
+        except GlasskeyError:
+            raise
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        pass
+
+
 def source_for(log_directory: str) -> BlobSource:
-    """An HTTP(S) URL or a folder (path or ``file://`` URL)."""
+    """An HTTP(S) URL, an ``s3://bucket/prefix`` or a folder (path or ``file://`` URL)."""
+    if is_s3_url(log_directory):
+        return S3Source(log_directory)
     parsed = urlparse(log_directory)
     if parsed.scheme in ("http", "https"):
         return HttpSource(log_directory)
@@ -154,6 +211,7 @@ __all__ = [
     "BlobSource",
     "FolderSource",
     "HttpSource",
+    "S3Source",
     "VerifyBlob",
     "default_verify_blob",
     "source_for",

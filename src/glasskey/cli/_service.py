@@ -233,6 +233,29 @@ def register(app: typer.Typer) -> None:
         ),
         config: Annotated[str, typer.Option(help="AKD configuration.")] = "whatsapp_v1",
         blob_dir: Annotated[str | None, typer.Option(help="Audit blob folder.")] = None,
+        audit_store: Annotated[
+            str | None,
+            typer.Option(
+                help="Where audit blobs go: s3://BUCKET/PREFIX (an S3-compatible store; "
+                "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL from the "
+                "environment) or a folder. Default: --blob-dir."
+            ),
+        ] = None,
+        read_only: Annotated[
+            bool,
+            typer.Option(
+                help="Read replica: serve lookups, histories and transparency reads from --db "
+                "(e.g. a PostgreSQL hot standby); never write, answer writes with 503."
+            ),
+        ] = False,
+        writer_url: Annotated[
+            str | None,
+            typer.Option(help="A read replica's writer (named to misrouted writes; lag source)."),
+        ] = None,
+        max_replica_lag: Annotated[
+            float,
+            typer.Option(help="A read replica turns unready when this many seconds behind."),
+        ] = 30.0,
         signing_key_file: Annotated[
             str | None, typer.Option(help="Ed25519 PEM (else $GLASSKEY_SIGNING_KEY or dev key).")
         ] = None,
@@ -383,6 +406,10 @@ def register(app: typer.Typer) -> None:
                 origin=origin,
                 configuration=config,
                 blob_dir=blob_dir,
+                audit_store=audit_store,
+                read_only=read_only,
+                writer_url=writer_url,
+                max_replica_lag=max_replica_lag,
                 rate_limit=rate_limit,
                 trusted_proxies=tuple(trusted_proxy or ()),
                 expensive_concurrency=expensive_concurrency,

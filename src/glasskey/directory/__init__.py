@@ -1,6 +1,12 @@
 """The AKD directory engine: batched epochs, lookup/history/audit proofs, audit blobs."""
 
-from glasskey.directory._blobs import BlobStore, FolderBlobStore, MemoryBlobStore
+from glasskey.directory._blobs import (
+    BlobStore,
+    FolderBlobStore,
+    MemoryBlobStore,
+    S3BlobStore,
+    open_blob_store,
+)
 from glasskey.directory._directory import Directory, Limits, ReadOnlyDirectory
 from glasskey.directory._errors import (
     DirectoryError,
@@ -23,5 +29,7 @@ __all__ = [
     "MemoryBlobStore",
     "ReadOnly",
     "ReadOnlyDirectory",
+    "S3BlobStore",
     "StoreCorrupted",
+    "open_blob_store",
 ]

@@ -75,6 +75,9 @@ class Directory:
         self.config = config
         self.limits = limits or Limits()
         self.blob_store = blob_store
+        #: An epoch was committed whose audit blob could not be written (the object store
+        #: failed): ``repair_audit_blobs`` must succeed before any later epoch is announced.
+        self.blobs_missing = False
         self._vrf = vrf_key
         self._commitment_key = config.commitment_key(vrf_key.seed_bytes())
         self._tree = AkdTree(config)
@@ -278,12 +281,17 @@ class Directory:
 
     def _write_blob(self, blob: tuple[str, bytes] | None) -> None:
         if blob is not None and self.blob_store is not None:
-            self.blob_store.put(*blob)
+            try:
+                self.blob_store.put(*blob)
+            except BaseException:
+                self.blobs_missing = True
+                raise
 
     def repair_audit_blobs(self) -> int:
         """Write any audit blob a crash lost (they are derivable from the tree); returns count."""
         if self.blob_store is None:
             return 0
+        self.blobs_missing = True  # until every blob is known to be stored
         present = self.blob_store.epochs()
         written = 0
         with self.store.read() as txn:
@@ -298,6 +306,7 @@ class Directory:
                     encode_single_append_only_proof(proof),
                 )
                 written += 1
+        self.blobs_missing = False
         if written:
             log.warning("regenerated %d missing audit blob(s)", written)
         return written
@@ -591,6 +600,7 @@ class ReadOnlyDirectory(Directory):
     enqueue = _refuse
     enqueue_many = _refuse
     publish_pending = _refuse
+    fill_vrf_proofs = _refuse
 
     def repair_audit_blobs(self) -> int:
         return 0

@@ -94,10 +94,12 @@ _TABLES = [
 class ServiceDB:
     """The service tables over SQLite or PostgreSQL (``memory://``: an in-memory SQLite)."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, *, create: bool = True) -> None:
+        """``create`` False: a read replica, whose database (a hot standby) refuses DDL."""
         self.url = db_url
         self._db = open_database(db_url)
-        self._db.create_tables(_TABLES)
+        if create:
+            self._db.create_tables(_TABLES)
 
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction (nesting is not supported; keep them short)."""

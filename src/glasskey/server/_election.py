@@ -43,6 +43,16 @@ class AlwaysElector:
         return None
 
 
+class NeverElector:
+    """Read replicas: never the publisher, and never asks the database."""
+
+    def try_acquire(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        return None
+
+
 class FileElector:
     """An exclusive ``flock`` on ``PATH.publisher.lock`` (released by the OS if we die)."""
 

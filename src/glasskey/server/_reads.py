@@ -81,8 +81,10 @@ class DirectoryReads:
         max_publication_delay: float,
         checkpoint_refresh: float,
         user_id_policy: UserIdPolicy = UserIdPolicy.EXACT,
+        replica: bool = False,
     ) -> None:
         self.directory = directory
+        self.replica = replica
         self.user_ids = user_id_policy
         self.rootlog = rootlog
         self.signatures = signatures
@@ -161,6 +163,14 @@ class DirectoryReads:
     def signed_state(self, snapshot: Snapshot, known_size: int | None) -> StateProof:
         """The log proofs for ``snapshot``, from ``known_size`` when the client names one."""
         epoch, size = snapshot.epoch_hash.epoch, snapshot.checkpoint.size
+        if self.replica and known_size is not None and known_size > size:
+            # The client verified a newer head elsewhere (the writer, a replica further
+            # ahead): this lagging replica's older checkpoint would look like a rollback to
+            # it. Say so instead, so it retries or asks another server — no false alert.
+            raise Unavailable(
+                f"this read replica is at log size {size}, behind the size {known_size} you "
+                "verified; retry shortly or ask another server"
+            )
         consistency: list[bytes] | None = None
         if known_size is not None and known_size <= size:
             consistency = self.rootlog.consistency_proof(known_size, size)

@@ -13,6 +13,7 @@ from glasskey.core.akd._absence import AbsenceProof
 from glasskey.core.akd.types import EpochHash, HistoryProof, LookupProof, UpdateProof
 from glasskey.core.plexi import KeyInfo, SignatureResponse
 from glasskey.server._countersign import CountersignStatus
+from glasskey.server._replica import ReplicaLag
 from glasskey.server._rootlog import CheckpointRecord
 from glasskey.server._witnessing import WitnessStatus
 
@@ -174,6 +175,8 @@ class Readiness:
     queue_depth: int
     auditor: CountersignStatus | None
     witnesses: tuple[WitnessStatus, ...] = ()
+    #: A read replica's lag behind its writer (None: not a replica).
+    replica: ReplicaLag | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,21 +18,29 @@ from glasskey.auditor._client import AuditorClient
 from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.types import EpochHash
 from glasskey.core.errors import Unavailable
-from glasskey.directory import Directory, FolderBlobStore, MemoryBlobStore
+from glasskey.directory import (
+    Directory,
+    FolderBlobStore,
+    MemoryBlobStore,
+    ReadOnlyDirectory,
+    open_blob_store,
+)
 from glasskey.server._auth import Authenticator, TokenAuthenticator, load_authenticator
 from glasskey.server._countersign import AuditorApi, Countersigner, SignatureStore
 from glasskey.server._db import ServiceDB
-from glasskey.server._election import Elector, elector_for
+from glasskey.server._election import Elector, NeverElector, elector_for
 from glasskey.server._gossip import GossipDesk
 from glasskey.server._metrics import Metrics
 from glasskey.server._publisher import Publisher
 from glasskey.server._reads import DirectoryReads
+from glasskey.server._replica import ReplicaLag, ReplicaMonitor
 from glasskey.server._results import Readiness
 from glasskey.server._rootlog import RootLog
 from glasskey.server._settings import ServerSettings
 from glasskey.server._uploads import Uploads
 from glasskey.server._user_ids import UserIdPolicy
 from glasskey.server._witnessing import WitnessConfig, WitnessSubmitter
+from glasskey.storage import open_store
 from glasskey.storage._urls import Backend, parse_database_url
 
 log = logging.getLogger("glasskey.server")
@@ -57,6 +65,8 @@ class DirectoryService:
         self.metrics = Metrics()
         self.publisher = Publisher(self, settings.epoch_interval, elector)
         self._publish_lock = threading.Lock()
+        #: Whether this process checked the audit blobs since it became the publisher.
+        self._blobs_checked = False
         self.started_at = time.time()
         self.ready = False
         m = self.metrics
@@ -68,6 +78,23 @@ class DirectoryService:
         m.gauge("glasskey_checkpoint_age_seconds", "Age of the newest signed checkpoint.",
                 self._checkpoint_age)  # fmt: skip
         self.signatures = SignatureStore(db)
+        self.replica: ReplicaMonitor | None = None
+        if settings.read_only:
+            is_postgres = parse_database_url(settings.db_url).is_postgres
+            self.replica = ReplicaMonitor(
+                db.query if is_postgres else None,
+                lambda: self.rootlog.size,
+                settings.writer_url,
+            )
+            replica = self.replica
+            m.gauge("glasskey_read_only", "1: a read replica (serves reads, never writes).",
+                    lambda: 1.0)  # fmt: skip
+            m.gauge("glasskey_replica_lag_seconds",
+                    "Seconds this replica's database is behind the writer's (NaN: unknown).",
+                    lambda: _or_nan(replica.status().seconds))  # fmt: skip
+            m.gauge("glasskey_replica_lag_epochs",
+                    "Epochs the writer signed that this replica does not serve yet (NaN: unknown).",
+                    lambda: _or_nan(replica.status().epochs))  # fmt: skip
         self.countersigner: Countersigner | None = None
         if auditor is not None:
             self.countersigner = Countersigner(
@@ -117,6 +144,7 @@ class DirectoryService:
             max_publication_delay=settings.resolved_max_publication_delay(),
             checkpoint_refresh=settings.checkpoint_refresh,
             user_id_policy=user_ids,
+            replica=settings.read_only,
         )
         self.gossip = GossipDesk(rootlog, db, m)
         self.uploads = Uploads(
@@ -159,7 +187,15 @@ class DirectoryService:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Catch up the root log (if we are the publisher) and start publishing."""
+        """Catch up the root log (if we are the publisher) and start publishing.
+
+        A read replica only loads the root log: it never takes part in the election, never
+        publishes and never countersigns (its database refuses writes anyway).
+        """
+        if self.settings.read_only:
+            self.refresh_from_db()
+            self.ready = True
+            return
         if self.publisher.elector.try_acquire():
             self.publisher.is_leader = True
             self.publish_once(drain=False)
@@ -182,6 +218,8 @@ class DirectoryService:
             witness.stop()
         self.uploads.close()  # accepted uploads finish their commit
         self.reads.close()
+        if self.replica is not None:
+            self.replica.close()
         self.directory.close()
         self.db.close()
         log.info(
@@ -212,6 +250,12 @@ class DirectoryService:
                             "published epoch %d (%d queued updates) in %.3fs",
                             published.epoch, pending, elapsed,
                         )  # fmt: skip
+            if self.directory.blobs_missing or not self._blobs_checked:
+                # No epoch is announced (appended to the signed log) before its audit blob is
+                # in the store: retry a blob that failed to store, and — once per election,
+                # e.g. after a fail-over — write any the previous publisher did not get to.
+                self.directory.repair_audit_blobs()
+                self._blobs_checked = True
             appended = self.rootlog.catch_up(self.directory)
             latest = self.rootlog.latest_checkpoint()
             if (
@@ -244,6 +288,7 @@ class DirectoryService:
         return filled
 
     def refresh_from_db(self) -> None:
+        self._blobs_checked = False  # a follower: check the blobs again once elected
         self.rootlog.refresh()
 
     # -- operations -------------------------------------------------------------------------------
@@ -264,6 +309,14 @@ class DirectoryService:
             raise Unavailable("database unavailable") from None
         if record is None:
             raise Unavailable("no signed checkpoint yet")
+        lag = self.replica_lag()
+        limit = self.settings.max_replica_lag
+        if lag is not None and lag.seconds is not None and lag.seconds > limit:
+            raise Unavailable(
+                f"read replica lags {lag.seconds:.1f}s behind the writer "
+                f"(more than --max-replica-lag {limit:g}s); "
+                f"serving epoch {lag.local_epoch}, writer at {lag.writer_epoch}"
+            )
         signer = self.countersigner
         return Readiness(
             record.size,
@@ -271,7 +324,18 @@ class DirectoryService:
             depth,
             signer.status() if signer is not None else None,
             tuple(w.status() for w in self.witnesses),
+            replica=lag,
         )
+
+    def replica_lag(self) -> ReplicaLag | None:
+        """How far behind the writer a read replica is (None: this process is no replica)."""
+        if self.replica is None:
+            return None
+        try:
+            return self.replica.status()
+        except Exception as exc:
+            log.warning("replica lag check failed: %s", exc)
+            raise Unavailable("database unavailable") from None
 
 
 def create_service(
@@ -289,17 +353,31 @@ def create_service(
     """
     config = get_configuration(settings.configuration, settings.domain_label)
     url = parse_database_url(settings.db_url)
-    if url.backend is Backend.MEMORY:
+    if url.backend is Backend.MEMORY and settings.audit_store is None:
         blob_store: Any = MemoryBlobStore()
     else:
-        blob_store = FolderBlobStore(settings.resolved_blob_dir())
-    directory = Directory.open(settings.db_url, config, vrf_key, blob_store)
-    db = ServiceDB(settings.db_url)
+        blob_store = open_blob_store(settings.audit_store or settings.resolved_blob_dir())
+    if settings.read_only:
+        # A replica opens everything without writing: no migration, no table creation, no
+        # blob repair — a hot standby would refuse them, and only the writer may change state.
+        store = open_store(settings.db_url, read_only=True)
+        directory: Directory = ReadOnlyDirectory(store, config, vrf_key, blob_store)
+        db = ServiceDB(settings.db_url, create=False)
+        elector: Elector = NeverElector()
+        auditor = None  # countersigning is the writer's job
+    else:
+        directory = Directory.open(settings.db_url, config, vrf_key, blob_store)
+        db = ServiceDB(settings.db_url)
+        elector = elector_for(url)
     rootlog = RootLog(db, signer, settings.origin)
     if authenticator is None and settings.authenticator:
         authenticator = load_authenticator(settings.authenticator, db)
         log.info("users are authenticated by the plug-in %s", settings.authenticator)
     auth = authenticator or TokenAuthenticator(db, settings.admin_token)
-    if auditor is None and settings.auditor_url:
+    if auditor is None and settings.auditor_url and not settings.read_only:
         auditor = AuditorClient(settings.auditor_url, settings.auditor_token, timeout=30.0)
-    return DirectoryService(settings, directory, db, rootlog, auth, elector_for(url), auditor)
+    return DirectoryService(settings, directory, db, rootlog, auth, elector, auditor)
+
+
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)

@@ -110,6 +110,16 @@ class ServerSettings:
     #: cores): 0 threads 1,590 lookups/s, 2 threads 1,340/s, 8 threads 1,000/s — but with the
     #: database across a network every round trip would stall the loop, so threads it is.
     read_threads: int | None = None
+    #: A read replica (``glasskey serve --read-only``): serves reads from ``db_url`` (a hot
+    #: standby), never writes — no migrations, publisher, election or queued uploads — and
+    #: answers writes with 503 naming ``writer_url``. Past ``max_replica_lag`` seconds behind
+    #: the writer, ``/readyz`` turns unready (what it serves stays valid, only older).
+    read_only: bool = False
+    writer_url: str | None = None
+    max_replica_lag: float = 30.0
+    #: Where audit blobs go: a folder (default ``blob_dir``) or ``s3://bucket/prefix`` (an
+    #: S3-compatible object store; credentials and endpoint from the usual AWS_* variables).
+    audit_store: str | None = None
 
     def __post_init__(self) -> None:
         parse_trusted_proxies(self.trusted_proxies)  # a bad address fails at start-up
@@ -132,6 +142,10 @@ class ServerSettings:
         ):
             if not (math.isfinite(value) and value >= 0):
                 raise ConfigurationError(f"{flag} must be 0 (off) or above 0, got {value:g}")
+        if not (math.isfinite(self.max_replica_lag) and self.max_replica_lag > 0):
+            raise ConfigurationError("--max-replica-lag must be a positive number of seconds")
+        if self.writer_url is not None and not self.writer_url.startswith(("http://", "https://")):
+            raise ConfigurationError("--writer-url must be an http:// or https:// URL")
         delay = self.max_publication_delay
         if delay is None:
             return

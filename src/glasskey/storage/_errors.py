@@ -7,7 +7,7 @@ schema newer than the code, a database it cannot reach); ``glasskey.directory`` 
 
 from __future__ import annotations
 
-from glasskey.core.errors import GlasskeyError
+from glasskey.core.errors import GlasskeyError, Unavailable
 
 
 class StorageError(GlasskeyError):
@@ -20,8 +20,8 @@ class StoreCorrupted(StorageError):
     code = "store_corrupted"
 
 
-class DatabaseUnavailable(StorageError):
-    """The database could not be reached or dropped the connection."""
+class DatabaseUnavailable(StorageError, Unavailable):
+    """The database could not be reached or dropped the connection: retry (HTTP 503)."""
 
     code = "database_unavailable"
 

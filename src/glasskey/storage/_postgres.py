@@ -221,10 +221,13 @@ class _PostgresTransaction:
 class PostgresStore:
     """Directory store in PostgreSQL; one connection per thread."""
 
-    def __init__(self, url: DatabaseUrl) -> None:
+    def __init__(self, url: DatabaseUrl, *, read_only: bool = False) -> None:
         self.url = url.url
         self._db = PostgresDatabase(url)
-        self.migrate()
+        if read_only:
+            schema.check(self._db)
+        else:
+            self.migrate()
 
     def migrate(self) -> int:
         return schema.migrate(self._db)

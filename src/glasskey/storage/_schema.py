@@ -100,3 +100,24 @@ def migrate(db: Database) -> int:
                 "INSERT INTO glasskey_schema VALUES (?, ?, ?)", (version, description, time.time())
             )
     return found
+
+
+def check(db: Database) -> int:
+    """The schema version of a database this process must not change (a read replica).
+
+    Refuses one that is not yet migrated (nothing to serve: start the writer first) or newer
+    than this code, instead of running a migration a hot standby would reject.
+    """
+    try:
+        row = db.execute("SELECT MAX(version) FROM glasskey_schema").fetchone()
+    except Exception as exc:  # the table is missing: never migrated
+        raise StoreCorrupted(
+            "the database has no glasskey schema yet; start the writer before read replicas"
+        ) from exc
+    found = int(row[0]) if row and row[0] is not None else 0
+    if found != LATEST_VERSION:
+        raise StoreCorrupted(
+            f"database schema version {found}, this glasskey reads version {LATEST_VERSION}: "
+            "upgrade the writer and the read replicas to the same release"
+        )
+    return found

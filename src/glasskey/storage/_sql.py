@@ -255,27 +255,41 @@ class PostgresDatabase(_SqlDatabase["psycopg.Connection[Any]"]):
 
     @contextmanager
     def read(self, wrap: Callable[[psycopg.Connection[Any]], T]) -> Iterator[T]:
-        conn = self._pool.get()
-        with conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield wrap(conn)
+        with self._unavailable():
+            conn = self._pool.get()
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield wrap(conn)
 
     @contextmanager
     def write(
         self, wrap: Callable[[psycopg.Connection[Any]], T], lock: int | None = None
     ) -> Iterator[T]:
-        conn = self._pool.get()
-        with conn.transaction():
-            if lock is not None:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
-            yield wrap(conn)
+        with self._unavailable():
+            conn = self._pool.get()
+            with conn.transaction():
+                if lock is not None:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+                yield wrap(conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        return self._pool.get().execute(POSTGRES.sql(sql), tuple(params))
+        with self._unavailable():
+            return self._pool.get().execute(POSTGRES.sql(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        with self._pool.get().cursor() as cur:
+        with self._unavailable(), self._pool.get().cursor() as cur:
             cur.executemany(POSTGRES.sql(sql), [tuple(row) for row in rows])
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        """A lost or refused connection (server down, restarting, fail-over, a standby
+        cancelling a query for replay) is ``DatabaseUnavailable`` — a 503 to retry, not a
+        500. The broken connection is replaced at this thread's next use."""
+        try:
+            yield
+        except self._psycopg.OperationalError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseUnavailable(f"database unavailable: {first}") from exc
 
     def close(self) -> None:
         self._pool.close(lambda conn: conn.close())

@@ -175,10 +175,13 @@ class _SqliteTransaction:
 class SqliteStore:
     """A directory store in one SQLite file (or ``:memory:`` for a single connection)."""
 
-    def __init__(self, url: DatabaseUrl) -> None:
+    def __init__(self, url: DatabaseUrl, *, read_only: bool = False) -> None:
         self.url = url.url
         self._db = SqliteDatabase(url)
-        self.migrate()
+        if read_only:
+            schema.check(self._db)
+        else:
+            self.migrate()
 
     def migrate(self) -> int:
         """Bring the schema to the latest version; returns the version found before."""

@@ -13,7 +13,11 @@ from glasskey.server._proxies import ClientAddresses
 from glasskey.server._ratelimit import CostLimiter, RateLimiter
 from glasskey.server._service import DirectoryService
 from glasskey.server.http.errors import ERROR_RESPONSES, install_error_handlers
-from glasskey.server.http.middleware import ObserveMiddleware, WriteGuardMiddleware
+from glasskey.server.http.middleware import (
+    ObserveMiddleware,
+    ReadOnlyMiddleware,
+    WriteGuardMiddleware,
+)
 from glasskey.server.http.routers import blobs, keys, lookups, operations, transparency, webui
 
 
@@ -58,6 +62,8 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
         user_writes=user_writes,
         writes=RateLimiter(settings.write_rate_limit),
     )
+    if settings.read_only:
+        app.add_middleware(ReadOnlyMiddleware, writer_url=settings.writer_url)
     app.add_middleware(
         ObserveMiddleware,
         limiter=RateLimiter(settings.rate_limit, settings.rate_burst),

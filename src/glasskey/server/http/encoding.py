@@ -312,7 +312,7 @@ def keys_model(keys: LogKeys) -> KeysResponse:
 
 def alive_model() -> Health:
     return Health.model_construct(
-        status="ok", epoch=None, publisher=None, queue_depth=None, auditor=None
+        status="ok", epoch=None, publisher=None, queue_depth=None, auditor=None, replica=None
     )
 
 
@@ -325,6 +325,7 @@ def readiness_model(readiness: Readiness) -> Health:
         queue_depth=readiness.queue_depth,
         auditor=None if auditor is None else auditor.to_json_dict(),
         witnesses=[w.to_json_dict() for w in readiness.witnesses] or None,
+        replica=None if readiness.replica is None else readiness.replica.to_json_dict(),
     )
 
 

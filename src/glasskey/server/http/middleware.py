@@ -1,9 +1,10 @@
 """Plain ASGI middleware: what every request passes before a route sees it.
 
-``ObserveMiddleware`` rate-limits public reads (per client address, and expensive ones by
-their cost) and records per-route metrics; ``WriteGuardMiddleware`` bounds request bodies,
-authenticates uploads from their headers and rate-limits writes — all before a byte of the
-body is read, so an anonymous client cannot make the server buffer anything.
+``ReadOnlyMiddleware`` refuses every write on a read replica; ``ObserveMiddleware``
+rate-limits public reads (per client address, and expensive ones by their cost) and records
+per-route metrics; ``WriteGuardMiddleware`` bounds request bodies, authenticates uploads
+from their headers and rate-limits writes — all before a byte of the body is read, so an
+anonymous client cannot make the server buffer anything.
 
 Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
 re-wraps every request and response in extra tasks and streams, which cost about as much as a
@@ -111,6 +112,33 @@ class ObserveMiddleware:
                 self.costs.done(client, sent)
             route_path = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.observe_request(method, route_path, status, time.perf_counter() - started)
+
+
+class ReadOnlyMiddleware:
+    """A read replica's answer to every write: 503 ``read_only`` naming the writer.
+
+    Checked before anything else (body, token, rate limits), so a misrouted upload costs the
+    replica nothing and the client learns at once where writes go: the message and the
+    ``X-Glasskey-Writer`` header name ``writer_url``. 503 rather than a redirect: clients
+    must not silently re-send an authenticated upload to another host.
+    """
+
+    def __init__(self, app: ASGIApp, *, writer_url: str | None) -> None:
+        self.app = app
+        self.writer_url = writer_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        where = (
+            f"send writes to the writer at {self.writer_url}"
+            if self.writer_url
+            else ("send writes to the writer")
+        )
+        headers = {"X-Glasskey-Writer": self.writer_url} if self.writer_url else None
+        await error_response(503, "read_only", f"this server is a read replica; {where}",
+                             headers)(scope, receive, send)  # fmt: skip
 
 
 class WriteGuardMiddleware:

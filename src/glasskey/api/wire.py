@@ -365,6 +365,7 @@ class Health(WireModel):
     witnesses: list[dict[str, Any]] | None = Field(
         default=None,
         description="Per witness: cosigned size, lag, failures, last error (when configured).",
+    )
     replica: dict[str, Any] | None = Field(
         default=None,
         description="A read replica's lag behind its writer: lag_seconds, lag_epochs, epoch, "

@@ -20,7 +20,6 @@ from glasskey.core.akd.types import EpochHash
 from glasskey.core.errors import Unavailable
 from glasskey.directory import (
     Directory,
-    FolderBlobStore,
     MemoryBlobStore,
     ReadOnlyDirectory,
     open_blob_store,

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from glasskey.server._malicious import Attack, MaliciousTransport
+from glasskey.server.asgi import key_dir_for
 from glasskey.server.http.routers.webui import WEBUI
 from tests.security.procs import ADMIN_TOKEN, Process, start_log_server, wait_for
 from tests.web._node import WEB, compiled_web, npm_run
@@ -117,6 +118,11 @@ def _proxy(honest: str, fork: str, advance: Any) -> tuple[ThreadingHTTPServer, s
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+def _dev_keys(folder: Path) -> Path:
+    """Where a `start_log_server(folder)` server (db `folder/glasskey.db`) keeps its dev keys."""
+    return key_dir_for(f"sqlite:///{folder / 'glasskey.db'}")
+
+
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[tuple[Process, Process]]:
     started: list[Process] = []
@@ -125,8 +131,10 @@ def servers(tmp_path: Path) -> Iterator[tuple[Process, Process]]:
         started.append(honest)
         fork_dir = tmp_path / "fork"
         fork_dir.mkdir()
-        for name in ("glasskey-signing-key.pem", "glasskey-vrf-key.hex"):
-            shutil.copy(tmp_path / "honest" / name, fork_dir / name)
+        # The fork gets the honest server's development keys, found where the server itself
+        # looks for them (``key_dir_for`` of its database), so a move of that folder can't
+        # break this test again.
+        shutil.copytree(_dev_keys(honest.folder), _dev_keys(fork_dir))
         fork = start_log_server(fork_dir)
         started.append(fork)
         yield honest, fork

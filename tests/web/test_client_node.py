@@ -3,7 +3,8 @@
 Trust on first use, a JSON-file state that a second process picks up (the verified head is
 remembered, so the next lookup is checked for consistency with it), ``monitor`` with and
 without ``own`` (versions this device never uploaded are ``unexpected_version``), a
-configured key that differs from the pinned one (``trust_mismatch``) and a missing user
+configured key that differs from the pinned one (``trust_mismatch``), a wrongly configured VRF
+key (``vrf_key_mismatch``), a proof for another label (``wrong_label``) and a missing user
 (``not_found``).
 """
 
@@ -68,3 +69,8 @@ def test_the_node_client_pins_remembers_and_monitors(server: Process, tmp_path: 
         ["unexpected_version", 3],
     ]
     assert second["other_keys"] == {"error": "trust_mismatch"}
+    # A proof failing under the pinned VRF key is explained by the key document, as in
+    # GlasskeyClient: another declared VRF key, or the server's own key (a proof for
+    # another label). The verifier alone says invalid_vrf (tests/web/test_differential.py).
+    assert second["wrong_vrf_key"] == {"error": "vrf_key_mismatch"}
+    assert second["other_label"] == {"error": "wrong_label"}

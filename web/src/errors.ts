@@ -96,6 +96,14 @@ export class TrustMismatch extends SignatureError {
   override readonly code: string = "trust_mismatch";
 }
 
+/**
+ * The pinned VRF key is not the one the server's key document declares, while the log key
+ * matches: a wrongly configured VRF key (or a server that changed it). Not about one contact.
+ */
+export class VrfKeyMismatch extends TrustMismatch {
+  override readonly code: string = "vrf_key_mismatch";
+}
+
 export class AuditorSignatureInvalid extends SignatureError {
   override readonly code: string = "auditor_signature_invalid";
 }

@@ -5,6 +5,8 @@
  * usage: node build/tools/client.js <server-url> <state-file> <step>
  */
 
+import { ed25519 } from "@noble/curves/ed25519.js";
+
 import { toBase64 } from "../src/bytes.js";
 import { GlasskeyError } from "../src/errors.js";
 import { GlasskeyClient } from "../src/client/client.js";
@@ -42,5 +44,24 @@ if (step === "first") {
   const trust = await client.trust();
   const other = new GlasskeyClient(server, { state, policy: { trust: { ...trust, vrfPublicKey: new Uint8Array(32).fill(7) } } });
   await attempt("other_keys", () => other.lookup("alice"));
+  // A fresh client configured with another VRF key than the server declares: the proof fails
+  // under it, and the key document says why (vrf_key_mismatch, not a forged answer).
+  const wrongVrf = new GlasskeyClient(server, { policy: { trust: { ...trust, vrfPublicKey: anotherVrfKey(trust.vrfPublicKey) } } });
+  await attempt("wrong_vrf_key", () => wrongVrf.lookup("alice"));
+  // Alice's answer served for "mallory": the pinned VRF key is the server's own, so the
+  // failing VRF proof is for another label (wrong_label).
+  const relabel: typeof fetch = async (input, init) => {
+    const url = String(input).replace("/bundles/mallory", "/bundles/alice");
+    const response = await fetch(url, init);
+    if (!url.includes("/bundles/alice")) return response;
+    const body = (await response.json()) as Record<string, unknown>;
+    return new Response(JSON.stringify({ ...body, user_id: "mallory" }), { status: response.status, headers: response.headers });
+  };
+  await attempt("other_label", () => new GlasskeyClient(server, { fetch: relabel }).lookup("mallory"));
+}
+
+/** Another valid VRF public key (a point on the curve): the server's own key plus the base point. */
+function anotherVrfKey(key: Uint8Array): Uint8Array {
+  return ed25519.Point.fromBytes(key).add(ed25519.Point.BASE).toBytes();
 }
 process.stdout.write(JSON.stringify(out) + "\n");

@@ -6,8 +6,9 @@
 
 import { fromHex, toHex } from "../bytes.js";
 import {
-  alertFromError, KeyChanged, NotFound, RequestError, RollbackDetected, TrustMismatch,
-  UnexpectedKeyVersion, UpdateNotPublished, VerificationError, type Alert,
+  alertFromError, GlasskeyError, KeyChanged, NotFound, RequestError, RollbackDetected, SignatureError,
+  TrustMismatch, UnexpectedKeyVersion, UpdateNotPublished, VerificationError, VrfError, VrfKeyMismatch,
+  WrongLabel, type Alert,
 } from "../errors.js";
 import { ClientState, memoryBackend } from "./state.js";
 import {
@@ -108,6 +109,37 @@ export class GlasskeyClient {
     return { ...this.policy, trust };
   }
 
+  /**
+   * What a checkpoint signature or VRF proof failing under the pinned keys means (mirrors
+   * glasskey.client.GlasskeyClient._explain). The key document says whether the server now
+   * presents other keys: another log key is `trust_mismatch`, the same log key with another
+   * VRF key `vrf_key_mismatch` (a wrongly pinned VRF key). With the pinned keys declared, a
+   * VRF failure means the proof is for another label (or forged): `wrong_label`; a plain
+   * signature failure stays what it was. Only those two exact error types are explained.
+   */
+  private async explain(trust: Trust, exc: unknown): Promise<unknown> {
+    const kind = exc instanceof Error ? exc.constructor : null;
+    if (kind !== SignatureError && kind !== VrfError) return exc;
+    const message = (exc as Error).message;
+    let declared: Trust;
+    try {
+      declared = trustOf((await this.get("/api/transparency/keys")) as Record<string, unknown>);
+    } catch (err) {
+      if (err instanceof GlasskeyError) return exc; // no key document: the failure speaks for itself
+      throw err;
+    }
+    if (declared.origin !== trust.origin || declared.logPublicKey !== trust.logPublicKey) {
+      return new TrustMismatch(`${this.server} now presents log key ${declared.logPublicKey}, not ${trust.logPublicKey} pinned for it: a re-created server, another server at this URL, or an attacker`);
+    }
+    if (toHex(declared.vrfPublicKey) !== toHex(trust.vrfPublicKey)) {
+      return new VrfKeyMismatch(`the pinned VRF key ${toHex(trust.vrfPublicKey)} is not the one ${this.server} declares (${toHex(declared.vrfPublicKey)}): check the configured VRF key (or the server changed its VRF key)`);
+    }
+    if (kind === VrfError) {
+      return new WrongLabel(`${message}; the server declares that very key, so the proof is for another label (or forged)`);
+    }
+    return exc;
+  }
+
   private async auditorEpoch(pin: AuditorPin | null): Promise<bigint> {
     return pin === null ? 0n : this.state.auditorEpoch(pin.namespace);
   }
@@ -117,7 +149,12 @@ export class GlasskeyClient {
     const previous = await this.state.head(trust.origin);
     const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
     const body = await this.get(`/api/crypto/bundles/${encodeURIComponent(userId)}`, previous ? { known_size: previous.size } : {});
-    const key = verifyBundle(this.pinnedPolicy(trust), userId, body, previous, { auditorEpoch });
+    let key: VerifiedKey;
+    try {
+      key = verifyBundle(this.pinnedPolicy(trust), userId, body, previous, { auditorEpoch });
+    } catch (exc) {
+      throw await this.explain(trust, exc);
+    }
     if (this.policy.auditor !== null) await this.state.raiseAuditorEpoch(this.policy.auditor.namespace, key.auditorEpoch);
     const observed = await this.state.observations(trust.origin, userId);
     const newest = observed[observed.length - 1];
@@ -143,7 +180,12 @@ export class GlasskeyClient {
     if (mostRecent !== null) query["most_recent"] = mostRecent;
     const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
     const body = await this.get(`/api/crypto/history/${encodeURIComponent(userId)}`, query);
-    const history = verifyHistory(this.pinnedPolicy(trust), userId, body, previous, { mostRecent }, { auditorEpoch });
+    let history: VerifiedHistory;
+    try {
+      history = verifyHistory(this.pinnedPolicy(trust), userId, body, previous, { mostRecent }, { auditorEpoch });
+    } catch (exc) {
+      throw await this.explain(trust, exc);
+    }
     if (this.policy.auditor !== null) await this.state.raiseAuditorEpoch(this.policy.auditor.namespace, history.auditorEpoch);
     const observed = await this.state.observations(trust.origin, userId);
     for (const r of history.versions) {

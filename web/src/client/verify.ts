@@ -307,8 +307,7 @@ export function verifyBundle(
   try {
     result = lookupVerify(configurationOf(trust), trust.vrfPublicKey, verified.rootHash, verified.epoch, utf8.encode(userId), proof);
   } catch (exc) {
-    if (exc instanceof VrfError) throw new WrongLabel(`the proof is not for label ${JSON.stringify(userId)}: ${exc.message}`);
-    throw exc;
+    throw vrfFailure(userId, exc);
   }
   if (!equalBytes(key, result.value)) throw new LookupProofError("the key in the response is not the key the proof commits to");
   if (version !== result.version || publishedEpoch !== result.epoch) {
@@ -345,8 +344,7 @@ export function verifyHistory(
   try {
     results = keyHistoryVerify(configurationOf(trust), trust.vrfPublicKey, verified.rootHash, verified.epoch, utf8.encode(userId), proof, params);
   } catch (exc) {
-    if (exc instanceof VrfError) throw new WrongLabel(`the history proof is not for label ${JSON.stringify(userId)}: ${exc.message}`);
-    throw exc;
+    throw vrfFailure(userId, exc);
   }
   const same = listed.length === results.length && listed.every((l, i) => {
     const r = results[i]!;
@@ -358,6 +356,17 @@ export function verifyHistory(
     userId, versions: results, epoch: verified.epoch, rootHash: verified.rootHash, head: verified.head,
     auditorSignature: signature, auditorEpoch: newest,
   };
+}
+
+/**
+ * A VRF proof that fails for our label under the pinned key (glasskey.client._verify
+ * `_vrf_failure`): forged, or the pinned key is wrong. The verifier cannot tell which, so it
+ * says `invalid_vrf`; the client asks the key document (`GlasskeyClient.explain`) and names
+ * it `vrf_key_mismatch` or `wrong_label`. Anything else is passed through unchanged.
+ */
+function vrfFailure(userId: string, exc: unknown): unknown {
+  if (!(exc instanceof VrfError)) return exc;
+  return new VrfError(`the VRF proof does not verify for label ${userId} under the pinned VRF key: ${exc.message}`);
 }
 
 export function keySha256(key: Uint8Array): Uint8Array {

@@ -397,18 +397,20 @@ def _split_view_scene(folder: Path, procs: list[subprocess.Popen[bytes]]) -> int
         serialization.Encoding.Raw, serialization.PublicFormat.Raw)).vkey()  # fmt: skip
     wport = free_port()
     log = open(base / "witness" / "witness.log", "ab")  # noqa: SIM115 - closed by the exit
+    # A session of its own, as every demo server: stop_server signals the process group (in
+    # the demo's group the signal would miss it and stop_server would wait for it forever).
     procs.append(subprocess.Popen(
         [sys.executable, "-c", _PY_MAIN, "witness", "serve", "--port", str(wport),
          "--db", str(base / "witness" / "witness.db"), "--name", witness_name, "--log", log_vkey],
-        cwd=base / "witness", stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "GLASSKEY_WITNESS_KEY": base64.b64encode(witness_pem).decode()},
+        cwd=base / "witness", stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=child_env({"GLASSKEY_WITNESS_KEY": base64.b64encode(witness_pem).decode()}),
     ))  # fmt: skip
     _wait(lambda: httpx.get(f"http://127.0.0.1:{wport}/", timeout=1).status_code == 200)
     witness = ["--witness", f"{witness_vkey}@http://127.0.0.1:{wport}"]
     urls = []
     for name, value in (("log", b"alice-real-key"), ("fork", b"alice-forged-key")):
         port = free_port()
-        procs.append(start_server(base / name, port, extra=witness))
+        procs.append(start_server(base / name, port, extra=witness, scrub_env=True))
         urls.append(f"http://127.0.0.1:{port}")
         with GlasskeyClient(urls[-1]) as owner:
             owner.upload("alice", value, owner.register("alice"), wait=10)

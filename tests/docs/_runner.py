@@ -20,7 +20,8 @@ Conventions (what a doc author needs to know):
 * A server a snippet starts in the background (``glasskey serve ... &``) must send its
   output to a file (``> serve.log 2>&1 &``); every process a file started is killed (its
   whole process group) when the file is done, pass or fail.
-* ``<!-- doctest: skip (reason) -->`` on the line(s) before a block skips that block;
+* ``<!-- doctest: skip (reason) -->`` on the line(s) before a block skips that block (other
+  one-line HTML comments may stand between them);
   ``<!-- doctest: skip-file (reason) -->`` anywhere skips the file. Say why: a block that
   cannot run here (``make test`` itself, docker, a production URL).
 * ``<!-- doctest: setup`` ... ``-->`` is hidden set-up: the fenced blocks inside that comment
@@ -49,6 +50,9 @@ RUN_LANGS = {"sh": "sh", "bash": "sh", "shell": "sh", "python": "python", "py": 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*(?P<lang>[\w+-]*)[^\n]*$")
 SKIP = re.compile(r"<!--\s*doctest:\s*skip\s*\((?P<reason>[^)]*)\)\s*-->")
 SKIP_FILE = re.compile(r"<!--\s*doctest:\s*skip-file\s*\((?P<reason>[^)]*)\)\s*-->")
+# A one-line HTML comment between a skip marker and its block (another tool's marker, such as
+# ``<!-- integration-example: NAME -->``) does not end the marker's reach.
+OTHER_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")
 SETUP_OPEN = re.compile(r"^\s*<!--\s*doctest:\s*setup\s*$")
 PORTS = {"8080": "DOC_PORT", "8788": "DOC_AUDITOR_PORT"}
 
@@ -87,7 +91,7 @@ def parse(text: str) -> tuple[list[Snippet], str | None]:
             continue
         match = FENCE.match(line)
         if not match:
-            if line.strip():
+            if line.strip() and not OTHER_COMMENT.match(line):
                 pending_skip = None  # a marker applies to the block right after it
             i += 1
             continue

@@ -184,12 +184,19 @@ def test_missing_auditor_token_is_said_once_at_start_up(
     ]
 
 
+# Not read by ``glasskey serve``: the deliberately lying server of the demo and the tests
+# (``LYING_SERVE_MAIN``) reads its own ``GLASSKEY_MALICIOUS_*`` variables; an operator never
+# sets them, so ``serve --help`` does not advertise them.
+NOT_SERVES = {SRC / "server" / "_malicious.py"}
+
+
 def _env_vars(*paths: Path) -> set[str]:
     names: set[str] = set()
     for path in paths:
         files = path.rglob("*.py") if path.is_dir() else [path]
         for file in files:
-            names |= set(re.findall(r"GLASSKEY_[A-Z_]+[A-Z]", file.read_text()))
+            if file not in NOT_SERVES:
+                names |= set(re.findall(r"GLASSKEY_[A-Z_]+[A-Z]", file.read_text()))
     return names
 
 

@@ -29,8 +29,11 @@ REPO = Path(__file__).resolve().parents[2]
 def _dry_run(target: str, venv: Path) -> list[str]:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    done = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=REPO, capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    # Run from ``make test``, make would otherwise inherit MAKELEVEL/MAKEFLAGS and print
+    # "Entering directory" lines among the commands.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    command = ["make", "--no-print-directory", "-n", target, f"VENV={venv}"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True, env=env)
     return done.stdout.splitlines()
 
 

@@ -101,7 +101,9 @@ def test_replica_serves_verified_lookups_and_refuses_writes(
     assert isinstance(lag, dict)
     assert lag["in_recovery"] is True
     assert lag["lag_epochs"] == 0
-    assert lag["writer_epoch"] == lag["epoch"] == epoch_of(writer.url)
+    # The replica asks the writer at most once a second, so the writer may have published
+    # again since: the replica's view equals its own epoch, and the writer is not behind it.
+    assert lag["writer_epoch"] == lag["epoch"] <= epoch_of(writer.url)
     assert 0 <= lag["lag_seconds"] < 3
     assert readyz(writer.url)[1]["replica"] is None
     assert metric(replica.url, "glasskey_read_only") == 1.0

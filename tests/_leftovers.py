@@ -11,7 +11,6 @@ instead of as strays on a developer's machine. Linux only (``/proc``); elsewhere
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import signal
@@ -57,19 +56,7 @@ def _ancestors() -> set[int]:
     return pids
 
 
-def _end_own_pools() -> None:
-    """End this interpreter's multiprocessing children (the VRF pools of directories a test
-    did not close). They are not strays — the interpreter owns them — but an xdist worker
-    leaves without running the atexit hook that would end them."""
-    children = multiprocessing.active_children()
-    for child in children:
-        child.terminate()
-    for child in children:
-        child.join(5)
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    _end_own_pools()
     if hasattr(session.config, "workerinput"):
         return  # an xdist worker: the controller checks once every worker has finished
     mark = os.environ[MARK]

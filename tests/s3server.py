@@ -32,6 +32,9 @@ DEFAULT_WEED = CACHE / "go" / "bin" / "weed"
 
 
 def weed_binary() -> Path | None:
+    """The SeaweedFS binary, unless ``GLASSKEY_S3_SERVER=moto`` asks for moto (as CI has)."""
+    if os.environ.get("GLASSKEY_S3_SERVER") == "moto":
+        return None
     configured = os.environ.get("GLASSKEY_WEED")
     for candidate in (configured, str(DEFAULT_WEED), shutil.which("weed")):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
@@ -66,6 +69,35 @@ class S3Server:
     #: "seaweedfs" (no identities: anonymous reads allowed as is) or "moto" (private by
     #: default: a bucket policy makes it public-read).
     kind: str = "seaweedfs"
+
+    def public_bucket(self, name: str) -> None:
+        """A bucket whose objects anyone may read and list, as one behind a CDN for plexi.
+
+        SeaweedFS without identities serves anonymous reads as is; moto refuses them unless
+        a bucket policy allows them (CI runs on moto, where plexi got 403 without it).
+        """
+        import json
+
+        import boto3
+
+        client = boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id="x", aws_secret_access_key="y",
+        )  # fmt: skip
+        if not any(b["Name"] == name for b in client.list_buckets()["Buckets"]):
+            client.create_bucket(Bucket=name, ACL="public-read")
+        if self.kind != "moto":
+            return
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
+                 "Resource": [f"arn:aws:s3:::{name}/*"]},
+                {"Effect": "Allow", "Principal": "*", "Action": ["s3:ListBucket"],
+                 "Resource": [f"arn:aws:s3:::{name}"]},
+            ],
+        }  # fmt: skip
+        client.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
 
     def env(self) -> dict[str, str]:
         """The environment a process needs to use this server (dummy credentials)."""

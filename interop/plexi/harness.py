@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 PLEXI_VERSION = "0.1.2"
@@ -118,7 +118,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def blob_server(folder: Path) -> Iterator[str]:
     """Serve ``folder`` over HTTP on loopback; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+    with _http_server(functools.partial(_QuietHandler, directory=str(folder))) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _http_server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threading HTTP server with this handler on a free loopback port; yields its URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -127,6 +133,32 @@ def blob_server(folder: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def cdn_server(origin: str) -> Iterator[str]:
+    """A pull-through front (what a CDN or a bucket's custom domain is) on loopback: ``GET
+    /{path}`` answers with ``GET {origin}/{path}``. plexi needs it because it resolves a
+    proof at the root of the ``log_directory``'s host (``Url::join("/{epoch}/...")`` drops
+    the path), so a path-style bucket URL ``http://host/BUCKET/PREFIX`` cannot be read by it.
+    """
+    import httpx
+
+    upstream = httpx.Client(timeout=30)
+
+    class Front(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            answer = upstream.get(origin.rstrip("/") + self.path)
+            self.send_response(answer.status_code)
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with upstream, _http_server(Front) as url:
+        yield url
 
 
 @contextlib.contextmanager

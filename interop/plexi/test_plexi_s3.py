@@ -1,11 +1,14 @@
 """The real ``plexi`` CLI verifying audit proofs that glasskey wrote to an S3 bucket.
 
 A glasskey ``Directory`` publishes epochs with an ``S3BlobStore`` (``s3://plexi/kt/log``) on a
-real SeaweedFS server on loopback; the namespace's ``log_directory`` is the bucket's
-path-style URL, so plexi GETs ``{log_directory}/{epoch}/{prev}/{root}`` straight from the
-object store and glasskey's auditor lists it with ListObjectsV2 before signing. Then
-``plexi audit --long`` verifies signature and proof for every epoch and prints exactly what
-``glasskey audit show --long --verify`` prints. Skips without cargo or without SeaweedFS.
+real S3-compatible server on loopback (SeaweedFS, or moto's server as in CI) whose bucket is
+public-read. plexi 0.1.2 resolves a proof at the root of the ``log_directory``'s host (it
+joins ``/{epoch}/{prev}/{root}``, dropping any path), so the namespace's ``log_directory`` is a
+pull-through front at a host root mapping ``/`` to ``http://host/plexi/kt/log`` — what a CDN or
+a bucket's custom domain gives in production. glasskey's auditor fetches every blob through
+that front and verifies it before signing. Then ``plexi audit --long`` verifies signature and
+proof for every epoch and prints exactly what ``glasskey audit show --long --verify`` prints.
+Skips without cargo or without an S3 server.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         os.environ.update(s3.env())
         try:
             store = S3BlobStore("s3://plexi/kt/log")
-            store.objects.ensure_bucket()
+            s3.public_bucket("plexi")
             directory = Directory.in_memory("whatsapp_v1", vrf_seed=bytes(range(32)),
                                             blob_store=store)  # fmt: skip
             roots = [directory.epoch_root(0)]
@@ -62,10 +65,12 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 auditor_store, Keyring([Ed25519Signer.from_seed(bytes([42] * 32))], 0)
             )
             app = create_app(auditor, AuthConfig(admin_token=TOKEN))
-            with h.auditor_server(app) as url, AuditorClient(url, TOKEN) as client:
-                client.create_namespace(
-                    NAMESPACE, ciphersuite=1, log_directory=f"{s3.endpoint}/plexi/kt/log"
-                )
+            with (
+                h.cdn_server(f"{s3.endpoint}/plexi/kt/log") as front,
+                h.auditor_server(app) as url,
+                AuditorClient(url, TOKEN) as client,
+            ):
+                client.create_namespace(NAMESPACE, ciphersuite=1, log_directory=front)
                 for epoch in range(1, EPOCHS + 1):
                     client.publish(NAMESPACE, epoch, roots[epoch])
                 assert client.namespace(NAMESPACE).last_verified_epoch == EPOCHS

@@ -55,23 +55,7 @@ def s3_env(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def _bucket(s3: S3Server, name: str) -> None:
-    """A bucket whose objects anyone may read and list, as one behind a CDN for plexi."""
-    client = boto3.client("s3", endpoint_url=s3.endpoint, region_name="us-east-1",
-                          aws_access_key_id="x", aws_secret_access_key="y")  # fmt: skip
-    if not any(b["Name"] == name for b in client.list_buckets()["Buckets"]):
-        client.create_bucket(Bucket=name, ACL="public-read")
-    if s3.kind != "moto":
-        return  # SeaweedFS without identities serves anonymous reads; a policy would not help
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
-             "Resource": [f"arn:aws:s3:::{name}/*"]},
-            {"Effect": "Allow", "Principal": "*", "Action": ["s3:ListBucket"],
-             "Resource": [f"arn:aws:s3:::{name}"]},
-        ],
-    }  # fmt: skip
-    client.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+    s3.public_bucket(name)
 
 
 NAME = format_audit_blob_name(7, bytes(32), bytes(range(32)))

@@ -87,6 +87,13 @@ def test_log_auditor_client_loop(
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout)["status"] == "Initialization"
+    # plexi would ask {server_url}/EPOCH/...: the operator is told, the namespace still made
+    assert created.stderr == (
+        f"warning: plexi reads proofs at the root of the log directory's host "
+        f"({server_url}/EPOCH/PREVIOUS/ROOT) and ignores the path '/api/transparency/blobs'; "
+        "glasskey reads this URL, but for plexi users serve the blobs at a host root (a CDN "
+        "or a bucket's custom domain in front of it)\n"
+    )
 
     monkeypatch.setenv("GLASSKEY_AUDITOR_TOKEN", log_token)
     server_dir = tmp_path / "server"

@@ -196,6 +196,27 @@ def serve(
     )
 
 
+def plexi_path_hint(log_directory: str) -> str | None:
+    """Why plexi cannot read an ``http(s)`` log directory with a path, or None.
+
+    plexi 0.1.2 builds a proof's URL with ``Url::join("/{epoch}/{prev}/{root}")``, which keeps
+    only the host: ``https://log.example/api/transparency/blobs`` is read by glasskey, but
+    plexi asks ``https://log.example/{epoch}/...``. The namespace is still valid (glasskey's
+    auditor and clients read it), so this is a warning, not a refusal.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(log_directory)
+    if parts.scheme not in ("http", "https") or parts.path.strip("/") == "":
+        return None
+    return (
+        f"plexi reads proofs at the root of the log directory's host "
+        f"({parts.scheme}://{parts.netloc}/EPOCH/PREVIOUS/ROOT) and ignores the path "
+        f"{parts.path!r}; glasskey reads this URL, but for plexi users serve the blobs at a "
+        f"host root (a CDN or a bucket's custom domain in front of it)"
+    )
+
+
 @auditor_app.command("create-namespace")
 def create_namespace(
     remote_url: RemoteOpt,
@@ -213,6 +234,9 @@ def create_namespace(
 ) -> None:
     """Register a namespace (the auditor operator's: token from $GLASSKEY_AUDITOR_ADMIN_TOKEN)."""
     from glasskey.auditor._client import AuditorClient
+
+    if log_directory is not None and (hint := plexi_path_hint(log_directory)):
+        print(f"warning: {hint}", file=sys.stderr)
 
     try:
         with AuditorClient(remote_url, os.environ.get(ADMIN_TOKEN_ENV) or None) as client:

@@ -15,6 +15,7 @@ import typer
 
 from glasskey.cli import _audit as audit
 from glasskey.cli import _credential as credential
+from glasskey.cli import _gossip as gossip
 from glasskey.cli import _keys as keys
 from glasskey.cli import _service as service
 from glasskey.cli import _tokens as tokens
@@ -38,6 +39,7 @@ def _register() -> None:
     audit.register(app)
     witness.register(app)
     credential.register(app)
+    gossip.register(app)
 
 
 def main() -> None:

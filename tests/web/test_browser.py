@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -279,7 +278,9 @@ def test_the_ui_applies_a_witness_policy_in_chromium(tmp_path: Path) -> None:
     seen = json.loads(run.stdout)
     key = base64.b64encode(b"alice-witnessed-key").decode()
     assert seen["witnessed"] == {"verified": "true", "key": key, "codes": []}
-    assert seen["witness_status"].startswith("1 of 1 pinned cosigned (1 required): witness.web.test")
+    assert seen["witness_status"].startswith(
+        "1 of 1 pinned cosigned (1 required): witness.web.test"
+    )
     assert seen["unwitnessed"] == {"verified": "false", "key": "", "codes": ["unwitnessed_head"]}
     assert seen["other_status"] == "0 of 1 pinned cosigned (1 required)"
     assert seen["bad_key"] == ["usage"]

@@ -280,9 +280,7 @@ WITNESS_VKEYS = [
 ]
 
 
-def _python_witness_code(
-    trust: Trust, case: dict[str, Any], max_age: float, now: float
-) -> str:
+def _python_witness_code(trust: Trust, case: dict[str, Any], max_age: float, now: float) -> str:
     """The Python client's verdict, policy construction included (a bad witness key is a
     ``UsageError`` there, as ``checkPolicy`` makes it in glasskey-web)."""
     try:
@@ -311,7 +309,9 @@ def test_witness_policy_is_judged_alike(directory: Harness, tmp_path: Any) -> No
     cosigned = cosign_note(note, WITNESS_SIGNERS[0], WITNESS_NAMES[0], t - 10)
     cosigned = cosign_note(cosigned, WITNESS_SIGNERS[1], WITNESS_NAMES[1], t - 900).to_text()
     future = cosign_note(note, WITNESS_SIGNERS[2], WITNESS_NAMES[2], t + 3600).to_text()
-    log_as_witness = CosignatureV1Verifier(trust.origin, parse_vkey(trust.log_public_key).public_key)
+    log_as_witness = CosignatureV1Verifier(
+        trust.origin, parse_vkey(trust.log_public_key).public_key
+    )
     variants: list[tuple[str, str, list[str], int]] = [
         ("2 of 2, the 2nd newest is 900 s old", cosigned, [w0, w1], 2),
         ("1 of 2, the newest is 10 s old", cosigned, [w0, w1], 1),
@@ -381,7 +381,9 @@ def test_witness_policy_is_judged_alike(directory: Harness, tmp_path: Any) -> No
     assert {what: by_what[what] for what in expected} == {
         what: (code, code) for what, code in expected.items()
     }
-    disagreements = [(c["what"], p, n) for c, p, n in zip(cases, python, node, strict=True) if p != n]
+    disagreements = [
+        (c["what"], p, n) for c, p, n in zip(cases, python, node, strict=True) if p != n
+    ]
     assert not disagreements, f"{len(disagreements)} of {len(cases)}: {disagreements[:20]}"
     # Only a renamed signature line (its key name or key ID changed) is accepted: it becomes a
     # signature by an unknown key, ignored by the signed-note rules, and one valid pinned

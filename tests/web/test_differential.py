@@ -297,7 +297,9 @@ def _python_witness_code(trust: Trust, case: dict[str, Any], max_age: float, now
 def test_witness_policy_is_judged_alike(directory: Harness, tmp_path: Any) -> None:
     """The same real checkpoint, cosigned by test witnesses at chosen times, under the same
     witness policies (k of n, unpinned cosigners, old witness times, bad keys) and with every
-    single-byte tamper of the cosigned note: both clients give the same verdict and code."""
+    single-byte tamper of the cosigned note, and served publication times (``published_at``
+    after the signed checkpoint, negative, not a number): both clients give the same verdict
+    and code."""
     build = compiled_web()
     h = directory
     trust = _trust(h)
@@ -332,6 +334,13 @@ def test_witness_policy_is_judged_alike(directory: Harness, tmp_path: Any) -> No
          "most_recent": None, "previous": None, "witnesses": keys, "witness_threshold": k}
         for what, cp, keys, k in variants
     ]  # fmt: skip
+    # published_at: the log's word, only checked not to be after the signed checkpoint.
+    for value in (None, 0, bundle["published_at"], -1, t + 3600, "soon", True):
+        cases.append(
+            {"what": f"published_at {value!r}", "kind": "bundle", "user_id": "alice",
+             "body": {**bundle, "published_at": value}, "most_recent": None, "previous": None,
+             "witnesses": [], "witness_threshold": 0}
+        )  # fmt: skip
     for what, cp in _tamper_checkpoint(cosigned):
         cases.append(
             {"what": f"1 of 2, {what}", "kind": "bundle", "user_id": "alice",
@@ -377,6 +386,13 @@ def test_witness_policy_is_judged_alike(directory: Harness, tmp_path: Any) -> No
         "two keys of one name": "usage",
         "threshold above the keys": "usage",
         "a key with a bad id": "usage",
+        "published_at None": "ok",
+        "published_at 0": "ok",
+        f"published_at {bundle['published_at']!r}": "ok",
+        "published_at -1": "malformed",
+        f"published_at {t + 3600!r}": "malformed",
+        "published_at 'soon'": "malformed",
+        "published_at True": "malformed",
     }
     assert {what: by_what[what] for what in expected} == {
         what: (code, code) for what, code in expected.items()

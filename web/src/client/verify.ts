@@ -128,6 +128,8 @@ export interface VerifiedKey {
   readonly head: Head;
   readonly auditorSignature: SignatureResponse | null;
   readonly auditorEpoch: bigint;
+  /** When `publishedEpoch` was published (Unix seconds), as the log says; null: not served. */
+  readonly publishedAt: number | null;
 }
 
 export interface VerifiedHistory {
@@ -138,6 +140,8 @@ export interface VerifiedHistory {
   readonly head: Head;
   readonly auditorSignature: SignatureResponse | null;
   readonly auditorEpoch: bigint;
+  /** Each version's publication time, in `versions` order (null: not served). */
+  readonly publishedAt: (number | null)[];
 }
 
 // -- strict JSON field readers (pydantic strict mode of glasskey.api.wire) --------------------
@@ -156,6 +160,28 @@ function int(o: Body, f: string, what: string, optional = false): bigint | null 
   }
   if (typeof v !== "number" || !Number.isInteger(v)) fail(what, f, "Input should be a valid integer");
   return BigInt(v);
+}
+
+/** An optional number (pydantic strict `float | None`: an int or a float, never a bool). */
+function optNumber(o: Body, f: string, what: string): number | null {
+  const v = o[f];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number") fail(what, f, "Input should be a valid number");
+  return v;
+}
+
+/**
+ * A served publication time, refused when impossible (glasskey.client._verify
+ * `_publication_time`): a version published after the signed checkpoint that covers it (1 s
+ * of rounding allowed), or not a time at all. Not covered by the proof: the log's word.
+ */
+function publicationTime(at: number | null, head: Head): number | null {
+  if (at === null) return null;
+  if (!Number.isFinite(at) || at < 0) throw new MalformedError("published_at is not a time");
+  if (head.signedAt !== null && at > head.signedAt + 1) {
+    throw new MalformedError(`published_at ${at.toFixed(0)} is after the signed checkpoint (${head.signedAt.toFixed(0)}) that covers it`);
+  }
+  return at;
 }
 
 function str(o: Body, f: string, what: string): string {
@@ -352,6 +378,7 @@ export function verifyBundle(
   const key = b64(o, "key", what);
   const version = int(o, "version", what)!;
   const publishedEpoch = int(o, "published_epoch", what)!;
+  const publishedAt = optNumber(o, "published_at", what);
   const proof = b64(o, "proof", what);
   if (bundleUser !== userId) throw new WrongLabel(`asked for ${JSON.stringify(userId)}, the server answered for ${JSON.stringify(bundleUser)}`);
   const verified = verifySignedState(trust, state, previous, maxAgeFor(policy, trust), options.now ?? null, policy.witnesses, policy.witnessThreshold);
@@ -369,6 +396,7 @@ export function verifyBundle(
   return {
     userId, key: result.value, version: result.version, publishedEpoch: result.epoch, epoch: verified.epoch,
     rootHash: verified.rootHash, head: verified.head, auditorSignature: signature, auditorEpoch: newest,
+    publishedAt: publicationTime(publishedAt, verified.head),
   };
 }
 
@@ -387,7 +415,7 @@ export function verifyHistory(
   if (!Array.isArray(rawVersions)) fail(what, "versions", "Input should be a valid list");
   const listed = rawVersions.map((v, i) => {
     const vo = object(v, `${what} field 'versions.${i}'`);
-    return { version: int(vo, "version", what)!, epoch: int(vo, "epoch", what)!, key: b64(vo, "key", what) };
+    return { version: int(vo, "version", what)!, epoch: int(vo, "epoch", what)!, key: b64(vo, "key", what), at: optNumber(vo, "published_at", what) };
   });
   const proof = b64(o, "proof", what);
   if (historyUser !== userId) throw new WrongLabel(`asked for ${JSON.stringify(userId)}, the server answered for ${JSON.stringify(historyUser)}`);
@@ -406,7 +434,7 @@ export function verifyHistory(
   const [signature, newest] = countersignature(policy.auditor, o, verified.epoch, verified.rootHash, options.auditorEpoch ?? 0n);
   return {
     userId, versions: results, epoch: verified.epoch, rootHash: verified.rootHash, head: verified.head,
-    auditorSignature: signature, auditorEpoch: newest,
+    auditorSignature: signature, auditorEpoch: newest, publishedAt: listed.map((l) => publicationTime(l.at, verified.head)),
   };
 }
 

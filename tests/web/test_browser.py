@@ -26,11 +26,15 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from glasskey.log.note import CosignatureV1Verifier
+from glasskey.log.profile import verifier_key
 from glasskey.server._malicious import Attack, MaliciousTransport
 from glasskey.server.asgi import key_dir_for
 from glasskey.server.http.routers.webui import WEBUI
-from tests.security.procs import ADMIN_TOKEN, Process, start_log_server, wait_for
+from tests.security.procs import ADMIN_TOKEN, Process, _spawn, free_port, start_log_server, wait_for
 from tests.web._node import WEB, compiled_web, npm_run
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -207,4 +211,79 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
         "4-rollback",
         "4-split_view",
     ):
+        assert (ARTEFACTS / f"{name}.png").stat().st_size > 10_000
+
+
+def _key(seed: int) -> tuple[str, bytes]:
+    """A fixed Ed25519 key: (base64 PEM for the environment, raw public key)."""
+    key = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(pem).decode(), raw
+
+
+def test_the_ui_applies_a_witness_policy_in_chromium(tmp_path: Path) -> None:
+    """A real ``glasskey witness serve`` cosigns a real ``glasskey serve --witness`` log: with
+    that witness pinned (1 of 1) in the UI a lookup verifies; with a witness the log does not
+    have, the banner says ``unwitnessed_head`` and the key is blocked."""
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
+    build = compiled_web()
+    if not (WEB / "node_modules" / "playwright-core").is_dir():
+        pytest.skip("playwright-core is missing from web/node_modules: run `make web`")
+    npm_run("build", WEBUI / "app.js")
+    log_pem, log_public = _key(51)
+    witness_pem, witness_public = _key(52)
+    _, other_public = _key(53)
+    witness = CosignatureV1Verifier("witness.web.test", witness_public)
+    other = CosignatureV1Verifier("other-witness.web.test", other_public)
+    port = free_port()
+    started: list[Process] = []
+    try:
+        folder = tmp_path / "witness"
+        proc = _spawn(
+            folder,
+            ["witness", "serve", "--port", str(port), "--db", str(folder / "witness.db"),
+             "--name", witness.name, "--log", verifier_key("glasskey.local/log", log_public)],
+            {"GLASSKEY_WITNESS_KEY": witness_pem},
+        )  # fmt: skip
+        started.append(Process(folder, f"http://127.0.0.1:{port}", proc))
+        wait_for("glasskey witness", lambda: httpx.get(started[0].url + "/", timeout=1).text, 30)
+        server = start_log_server(
+            tmp_path / "log", "--witness", f"{witness.vkey()}@{started[0].url}",
+            env={"GLASSKEY_SIGNING_KEY": log_pem},
+        )  # fmt: skip
+        started.append(server)
+        alice = _register(server.url, "alice")
+        _publish(server.url, "alice", alice, b"alice-witnessed-key")
+
+        def cosigned() -> bool:
+            note = httpx.get(f"{server.url}/api/crypto/bundles/alice", timeout=5).json()
+            return f"\u2014 {witness.name} " in note["checkpoint"]
+
+        wait_for("the witness's cosignature on alice's epoch", cosigned, 30)
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        run = subprocess.run(
+            ["node", str(build / "tools" / "browser-witness.js"), server.url, str(ARTEFACTS),
+             witness.vkey(), other.vkey()],
+            capture_output=True, text=True, timeout=300, env={**os.environ, "CHROMIUM": CHROMIUM},
+        )  # fmt: skip
+    finally:
+        for p in reversed(started):
+            p.stop()
+    assert run.returncode == 0, run.stdout + run.stderr
+    seen = json.loads(run.stdout)
+    key = base64.b64encode(b"alice-witnessed-key").decode()
+    assert seen["witnessed"] == {"verified": "true", "key": key, "codes": []}
+    assert seen["witness_status"].startswith(
+        "1 of 1 pinned cosigned (1 required): witness.web.test"
+    )
+    assert seen["unwitnessed"] == {"verified": "false", "key": "", "codes": ["unwitnessed_head"]}
+    assert seen["other_status"] == "0 of 1 pinned cosigned (1 required)"
+    assert seen["bad_key"] == ["usage"]
+    assert seen["console_errors"] == []
+    for name in ("5-witnessed", "5-unwitnessed"):
         assert (ARTEFACTS / f"{name}.png").stat().st_size > 10_000

@@ -24,6 +24,8 @@ from glasskey.client._state import Head
 from glasskey.client._verify import verify_bundle, verify_history
 from glasskey.core.akd.types import HistoryParams
 from glasskey.core.errors import GlasskeyError
+from glasskey.core.signing import Ed25519Signer
+from glasskey.log.note import CosignatureV1Verifier, cosign_note, parse_note, parse_vkey
 from tests.client.test_policy import AUDITOR_KEY, NAMESPACE, _countersign
 from tests.server.conftest import Harness, make_harness
 from tests.web._node import compiled_web
@@ -266,3 +268,155 @@ def test_every_single_byte_tamper_is_judged_alike(directory: Harness, tmp_path: 
     print(f"{len(cases)} cases, {len(cases) - len(accepted)} rejected by both; node {elapsed:.1f}s")
     # Every tamper is caught: only the untouched answers verify.
     assert accepted == {"original", "history original", "history most_recent:1", "no previous head"}
+
+
+# -- witness policy ---------------------------------------------------------------------------
+
+WITNESS_SIGNERS = [Ed25519Signer.from_seed(bytes([40 + i]) * 32) for i in range(3)]
+WITNESS_NAMES = [f"w{i}.web.test" for i in range(3)]
+WITNESS_VKEYS = [
+    CosignatureV1Verifier(name, signer.public_key).vkey()
+    for name, signer in zip(WITNESS_NAMES, WITNESS_SIGNERS, strict=True)
+]
+
+
+def _python_witness_code(trust: Trust, case: dict[str, Any], max_age: float, now: float) -> str:
+    """The Python client's verdict, policy construction included (a bad witness key is a
+    ``UsageError`` there, as ``checkPolicy`` makes it in glasskey-web)."""
+    try:
+        policy = VerificationPolicy(
+            trust=trust, max_age=max_age, witnesses=tuple(case["witnesses"]),
+            witness_threshold=case["witness_threshold"],
+        )  # fmt: skip
+        verify_bundle(policy, case["user_id"], case["body"], None, now=now)
+    except GlasskeyError as exc:
+        return exc.code
+    return "ok"
+
+
+def test_witness_policy_is_judged_alike(directory: Harness, tmp_path: Any) -> None:
+    """The same real checkpoint, cosigned by test witnesses at chosen times, under the same
+    witness policies (k of n, unpinned cosigners, old witness times, bad keys) and with every
+    single-byte tamper of the cosigned note, and served publication times (``published_at``
+    after the signed checkpoint, negative, not a number): both clients give the same verdict
+    and code."""
+    build = compiled_web()
+    h = directory
+    trust = _trust(h)
+    bundle = h.http.get("/api/crypto/bundles/alice").json()
+    now = time.time()
+    t = int(now)
+    note = parse_note(bundle["checkpoint"])
+    w0, w1, w2 = WITNESS_VKEYS
+    cosigned = cosign_note(note, WITNESS_SIGNERS[0], WITNESS_NAMES[0], t - 10)
+    cosigned = cosign_note(cosigned, WITNESS_SIGNERS[1], WITNESS_NAMES[1], t - 900).to_text()
+    future = cosign_note(note, WITNESS_SIGNERS[2], WITNESS_NAMES[2], t + 3600).to_text()
+    log_as_witness = CosignatureV1Verifier(
+        trust.origin, parse_vkey(trust.log_public_key).public_key
+    )
+    variants: list[tuple[str, str, list[str], int]] = [
+        ("2 of 2, the 2nd newest is 900 s old", cosigned, [w0, w1], 2),
+        ("1 of 2, the newest is 10 s old", cosigned, [w0, w1], 1),
+        ("3 of 3, two cosigned", cosigned, [w0, w1, w2], 3),
+        ("2 of 3, two cosigned", cosigned, [w0, w1, w2], 2),
+        ("1 of 1, an unpinned witness cosigned", cosigned, [w2], 1),
+        ("0 of 1, an unpinned witness cosigned", cosigned, [w2], 0),
+        ("1 of 1, no cosignature", bundle["checkpoint"], [w0], 1),
+        ("1 of 1, a time in the future", future, [w2], 1),
+        ("the log's key as a witness", cosigned, [log_as_witness.vkey()], 1),
+        ("a type 0x01 witness key", cosigned, [trust.log_public_key], 1),
+        ("two keys of one name", cosigned, [w0, w0], 1),
+        ("threshold above the keys", cosigned, [w0], 2),
+        ("a key with a bad id", cosigned, [w0[:-4] + "AAA="], 0),
+    ]
+    cases: list[dict[str, Any]] = [
+        {"what": what, "kind": "bundle", "user_id": "alice", "body": {**bundle, "checkpoint": cp},
+         "most_recent": None, "previous": None, "witnesses": keys, "witness_threshold": k}
+        for what, cp, keys, k in variants
+    ]  # fmt: skip
+    # published_at: the log's word, only checked not to be after the signed checkpoint.
+    for value in (None, 0, bundle["published_at"], -1, t + 3600, "soon", True):
+        cases.append(
+            {"what": f"published_at {value!r}", "kind": "bundle", "user_id": "alice",
+             "body": {**bundle, "published_at": value}, "most_recent": None, "previous": None,
+             "witnesses": [], "witness_threshold": 0}
+        )  # fmt: skip
+    for what, cp in _tamper_checkpoint(cosigned):
+        cases.append(
+            {"what": f"1 of 2, {what}", "kind": "bundle", "user_id": "alice",
+             "body": {**bundle, "checkpoint": cp}, "most_recent": None, "previous": None,
+             "witnesses": [w0, w1], "witness_threshold": 1}
+        )  # fmt: skip
+    max_age = 600.0
+    python = [_python_witness_code(trust, c, max_age, now) for c in cases]
+    payload = {
+        "trust": {
+            "origin": trust.origin,
+            "log_public_key": trust.log_public_key,
+            "vrf_public_key": trust.vrf_public_key.hex(),
+            "configuration": trust.configuration,
+            "domain_label": trust.domain_label.decode() if trust.domain_label else None,
+            "max_publication_delay": trust.max_publication_delay,
+            "checkpoint_refresh": trust.checkpoint_refresh,
+        },
+        "now": now,
+        "max_age": max_age,
+        "auditor": None,
+        "cases": cases,
+    }
+    path = tmp_path / "witness-cases.json"
+    path.write_text(json.dumps(payload))
+    run = subprocess.run(
+        ["node", str(build / "tools" / "differential.js"), str(path)],
+        capture_output=True, text=True, check=True, timeout=600,
+    )  # fmt: skip
+    node = json.loads(run.stdout)
+    by_what = {c["what"]: (p, n) for c, p, n in zip(cases, python, node, strict=True)}
+    expected = {
+        "2 of 2, the 2nd newest is 900 s old": "stale_head",
+        "1 of 2, the newest is 10 s old": "ok",
+        "3 of 3, two cosigned": "unwitnessed_head",
+        "2 of 3, two cosigned": "stale_head",
+        "1 of 1, an unpinned witness cosigned": "unwitnessed_head",
+        "0 of 1, an unpinned witness cosigned": "ok",
+        "1 of 1, no cosignature": "unwitnessed_head",
+        "1 of 1, a time in the future": "ok",
+        "the log's key as a witness": "usage",
+        "a type 0x01 witness key": "usage",
+        "two keys of one name": "usage",
+        "threshold above the keys": "usage",
+        "a key with a bad id": "usage",
+        "published_at None": "ok",
+        "published_at 0": "ok",
+        f"published_at {bundle['published_at']!r}": "ok",
+        "published_at -1": "malformed",
+        f"published_at {t + 3600!r}": "malformed",
+        "published_at 'soon'": "malformed",
+        "published_at True": "malformed",
+    }
+    assert {what: by_what[what] for what in expected} == {
+        what: (code, code) for what, code in expected.items()
+    }
+    disagreements = [
+        (c["what"], p, n) for c, p, n in zip(cases, python, node, strict=True) if p != n
+    ]
+    assert not disagreements, f"{len(disagreements)} of {len(cases)}: {disagreements[:20]}"
+    # Only a renamed signature line (its key name or key ID changed) is accepted: it becomes a
+    # signature by an unknown key, ignored by the signed-note rules, and one valid pinned
+    # cosignature (k = 1) remains. Every other tamper is refused.
+    name_spans = set()
+    offset = 0
+    for text in cosigned.split("\n"):
+        if text.startswith("\u2014 "):
+            # the key name, and the base64 characters that hold the 4-byte key ID
+            name_spans.update(range(offset + 2, offset + text.index(" ", 2) + 7))
+        offset += len(text) + 1
+    for c, code in zip(cases, python, strict=True):
+        what = c["what"]
+        if "[" not in what or code != "ok":
+            continue
+        index = int(what.rsplit("[", 1)[1].rstrip("]"))
+        if "checkpoint[" in what:
+            assert index in name_spans, what
+        else:
+            assert index < 4 and WITNESS_NAMES[0] not in what, what

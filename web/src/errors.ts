@@ -104,6 +104,11 @@ export class VrfKeyMismatch extends TrustMismatch {
   override readonly code: string = "vrf_key_mismatch";
 }
 
+/** Fewer than the policy's threshold of pinned witnesses cosigned the checkpoint. */
+export class UnwitnessedHead extends SignatureError {
+  override readonly code: string = "unwitnessed_head";
+}
+
 export class AuditorSignatureInvalid extends SignatureError {
   override readonly code: string = "auditor_signature_invalid";
 }

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { fromBase64OrNull, fromHex } from "../src/bytes.js";
 import { GlasskeyError } from "../src/errors.js";
-import { verifyBundle, verifyHistory, type Head, type Trust, type VerificationPolicy } from "../src/client/verify.js";
+import { checkPolicy, verifyBundle, verifyHistory, type Head, type Trust, type VerificationPolicy } from "../src/client/verify.js";
 
 interface TrustJson {
   origin: string; log_public_key: string; vrf_public_key: string; configuration: string;
@@ -20,6 +20,9 @@ interface CaseJson {
   body: unknown;
   previous: { size: number; log_root: string; note: string } | null;
   most_recent: number | null;
+  witnesses?: string[];
+  witness_threshold?: number;
+  now?: number;
 }
 interface Input {
   trust: TrustJson; now: number; max_age: number | null;
@@ -45,9 +48,12 @@ for (const c of input.cases) {
     origin: trust.origin, size: BigInt(c.previous.size), logRoot: fromBase64OrNull(c.previous.log_root)!,
     note: c.previous.note, signedAt: null,
   };
+  const now = c.now ?? input.now;
   try {
-    if (c.kind === "bundle") verifyBundle(policy, c.user_id, c.body, previous, { now: input.now });
-    else verifyHistory(policy, c.user_id, c.body, previous, { mostRecent: c.most_recent }, { now: input.now });
+    const p: VerificationPolicy = { ...policy, witnesses: c.witnesses ?? [], witnessThreshold: c.witness_threshold ?? 0 };
+    checkPolicy(p);
+    if (c.kind === "bundle") verifyBundle(p, c.user_id, c.body, previous, { now });
+    else verifyHistory(p, c.user_id, c.body, previous, { mostRecent: c.most_recent }, { now });
     out.push("ok");
   } catch (err) {
     out.push(err instanceof GlasskeyError ? err.code : `crash:${String(err)}`);

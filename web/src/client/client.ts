@@ -12,7 +12,7 @@ import {
 } from "../errors.js";
 import { ClientState, memoryBackend } from "./state.js";
 import {
-  keySha256, verifyBundle, verifyHistory, type AuditorPin, type Trust, type VerificationPolicy,
+  checkPolicy, keySha256, verifyBundle, verifyHistory, type AuditorPin, type Trust, type VerificationPolicy,
   type VerifiedHistory, type VerifiedKey,
 } from "./verify.js";
 
@@ -62,7 +62,8 @@ export class GlasskeyClient {
   constructor(server: string, options: ClientOptions = {}) {
     this.server = server.replace(/\/+$/, "");
     this.state = options.state ?? new ClientState(memoryBackend());
-    this.policy = { trust: null, maxAge: "log", auditor: null, ...options.policy };
+    this.policy = { trust: null, maxAge: "log", auditor: null, witnesses: [], witnessThreshold: 0, ...options.policy };
+    checkPolicy(this.policy);
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 

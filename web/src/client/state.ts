@@ -100,6 +100,16 @@ export class ClientState {
     if (epoch > (await this.auditorEpoch(namespace))) await this.backend.put(`auditor:${namespace}`, epoch.toString());
   }
 
+  /** The witness policy this browser's user pinned (web UI settings; empty when none). */
+  async witnessPolicy(): Promise<{ witnesses: string[]; threshold: number }> {
+    const v = (await this.backend.get("policy:witnesses")) as { witnesses: string[]; threshold: number } | undefined;
+    return v ?? { witnesses: [], threshold: 0 };
+  }
+
+  async setWitnessPolicy(witnesses: readonly string[], threshold: number): Promise<void> {
+    await this.backend.put("policy:witnesses", { witnesses: [...witnesses], threshold });
+  }
+
   /** Device labels the owner assigned to their key versions (kept locally, never sent). */
   async deviceLabels(origin: string, label: string): Promise<Record<string, string>> {
     return ((await this.backend.get(`labels:${origin}:${label}`)) as Record<string, string> | undefined) ?? {};

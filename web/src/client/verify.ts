@@ -1,9 +1,12 @@
 /**
  * Pure verification of server responses (glasskey.client._verify), same order of checks:
- * 1. checkpoint signed by the pinned log key for the pinned origin;
+ * 1. checkpoint signed by the pinned log key for the pinned origin; with pinned witnesses,
+ *    every cosignature by one of them verifies and at least k of them cosigned
+ *    (`unwitnessed_head`);
  * 2. the proof's epoch is the checkpoint's newest leaf (RFC 6962 inclusion at epoch-1);
  * 3. consistency with the last verified head (rollback / fork);
- * 4. freshness (signed timestamp within max age);
+ * 4. freshness (signed timestamp within max age; with k > 0 witnesses, the k-th newest
+ *    witness cosignature time, which the log cannot fake);
  * 5. the AKD proof verifies for this label (VRF);
  * 6. with a pinned auditor: its countersignature of this epoch and root, and no epoch older
  *    than the newest one it countersigned.
@@ -14,11 +17,11 @@ import { equalBytes, fromBase64OrNull, fromHexOrNull, toHex, utf8 } from "../byt
 import {
   AuditorSignatureInvalid, AuditorSignatureMissing, ConsistencyError, ForkDetected, HistoryProofError,
   InclusionError, LookupProofError, MalformedError, RollbackDetected, SignatureError, StaleHead,
-  UsageError, VrfError, WrongLabel,
+  UnwitnessedHead, UsageError, VrfError, WrongLabel,
 } from "../errors.js";
 import { getConfiguration, type Configuration } from "../akd/config.js";
 import { keyHistoryVerify, lookupVerify, type HistoryParams, type VerifyResult } from "../akd/verify.js";
-import { epochRootLeaf, openProfileCheckpoint } from "../log/note.js";
+import { epochRootLeaf, openProfileCheckpoint, openWitnessed, parseWitnessVkey } from "../log/note.js";
 import { leafHash, verifyConsistency, verifyInclusion } from "../log/rfc6962.js";
 import { parseSignatureResponse, signedBytes, type SignatureResponse } from "../plexi.js";
 import { verifyEd25519 } from "../ed25519.js";
@@ -53,6 +56,46 @@ export interface VerificationPolicy {
   readonly trust: Trust | null;
   readonly maxAge: number | null | "log";
   readonly auditor: AuditorPin | null;
+  /**
+   * Verifier keys (signed-note form `name+hex id+base64(0x04 || key)`) of the witnesses this
+   * client trusts, pinned out of band: a witness key taken from the log proves nothing.
+   */
+  readonly witnesses?: readonly string[];
+  /**
+   * k: a checkpoint with fewer than k valid cosignatures by distinct pinned witnesses is
+   * refused (`unwitnessed_head`); with k > 0 freshness is measured from the k-th newest
+   * witness cosignature time, not the log's own (Python's VerificationPolicy).
+   */
+  readonly witnessThreshold?: number;
+}
+
+/**
+ * Refuse a policy the Python VerificationPolicy would refuse at construction (UsageError):
+ * unparsable or non-0x04 witness keys, two witnesses of one name, a threshold outside
+ * 0..number of witnesses. Why at configuration time: a bad key must not surface as a
+ * verification failure of the first honest answer.
+ */
+export function checkPolicy(policy: VerificationPolicy): void {
+  const witnesses = policy.witnesses ?? [];
+  if (typeof witnesses === "string" || !witnesses.every((w) => typeof w === "string")) {
+    throw new UsageError("policy.witnesses is a list of verifier key strings");
+  }
+  const names = new Set<string>();
+  for (const vkey of witnesses) {
+    let name: string;
+    try {
+      name = parseWitnessVkey(vkey.trim()).name;
+    } catch (exc) {
+      if (exc instanceof UsageError) throw exc;
+      throw new UsageError(`witness key ${JSON.stringify(vkey.slice(0, 40))}…: ${(exc as Error).message}`);
+    }
+    if (names.has(name)) throw new UsageError(`two witness keys named ${JSON.stringify(name)}`);
+    names.add(name);
+  }
+  const k = policy.witnessThreshold ?? 0;
+  if (!Number.isInteger(k) || k < 0 || k > witnesses.length) {
+    throw new UsageError(`witnessThreshold must be 0..${witnesses.length} (the number of witness keys), got ${String(k)}`);
+  }
 }
 
 export const UNDECLARED_MAX_AGE = 3600;
@@ -85,6 +128,8 @@ export interface VerifiedKey {
   readonly head: Head;
   readonly auditorSignature: SignatureResponse | null;
   readonly auditorEpoch: bigint;
+  /** When `publishedEpoch` was published (Unix seconds), as the log says; null: not served. */
+  readonly publishedAt: number | null;
 }
 
 export interface VerifiedHistory {
@@ -95,6 +140,8 @@ export interface VerifiedHistory {
   readonly head: Head;
   readonly auditorSignature: SignatureResponse | null;
   readonly auditorEpoch: bigint;
+  /** Each version's publication time, in `versions` order (null: not served). */
+  readonly publishedAt: (number | null)[];
 }
 
 // -- strict JSON field readers (pydantic strict mode of glasskey.api.wire) --------------------
@@ -113,6 +160,28 @@ function int(o: Body, f: string, what: string, optional = false): bigint | null 
   }
   if (typeof v !== "number" || !Number.isInteger(v)) fail(what, f, "Input should be a valid integer");
   return BigInt(v);
+}
+
+/** An optional number (pydantic strict `float | None`: an int or a float, never a bool). */
+function optNumber(o: Body, f: string, what: string): number | null {
+  const v = o[f];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number") fail(what, f, "Input should be a valid number");
+  return v;
+}
+
+/**
+ * A served publication time, refused when impossible (glasskey.client._verify
+ * `_publication_time`): a version published after the signed checkpoint that covers it (1 s
+ * of rounding allowed), or not a time at all. Not covered by the proof: the log's word.
+ */
+function publicationTime(at: number | null, head: Head): number | null {
+  if (at === null) return null;
+  if (!Number.isFinite(at) || at < 0) throw new MalformedError("published_at is not a time");
+  if (head.signedAt !== null && at > head.signedAt + 1) {
+    throw new MalformedError(`published_at ${at.toFixed(0)} is after the signed checkpoint (${head.signedAt.toFixed(0)}) that covers it`);
+  }
+  return at;
 }
 
 function str(o: Body, f: string, what: string): string {
@@ -175,8 +244,17 @@ export function configurationOf(trust: Trust): Configuration {
 
 export function verifySignedState(
   trust: Trust, state: SignedState, previous: Head | null, maxAge: number | null, now: number | null = null,
+  witnesses: readonly string[] = [], witnessThreshold = 0,
 ): { epoch: bigint; rootHash: Uint8Array; head: Head } {
   const cp = openProfileCheckpoint(state.checkpoint, trust.origin, trust.logPublicKey);
+  let signedTime = cp.timestamp;
+  if (witnesses.length) {
+    const witnessed = openWitnessed(state.checkpoint, trust.origin, trust.logPublicKey, witnesses.map((w) => w.trim()), witnessThreshold);
+    if (witnessed.witnesses.length < witnessThreshold) {
+      throw new UnwitnessedHead(`the checkpoint of size ${cp.size} has ${witnessed.witnesses.length} valid cosignatures by pinned witnesses, ${witnessThreshold} required`);
+    }
+    if (witnessThreshold) signedTime = witnessed.witnessedAt;
+  }
   if (state.treeSize !== cp.size) throw new MalformedError("tree_size does not match the signed checkpoint");
   if (state.epoch !== cp.size || state.epoch < 1n) {
     throw new InclusionError(`the proof is for epoch ${state.epoch} but the signed checkpoint is at ${cp.size}: proofs must be for the newest signed epoch`);
@@ -206,8 +284,8 @@ export function verifySignedState(
   }
   if (maxAge !== null) {
     const current = now ?? Date.now() / 1000;
-    if (cp.timestamp === null) throw new StaleHead("the checkpoint carries no signed timestamp; cannot check its age");
-    const age = current - cp.timestamp;
+    if (signedTime === null) throw new StaleHead("the checkpoint carries no signed timestamp; cannot check its age");
+    const age = current - signedTime;
     if (age > maxAge) {
       throw new StaleHead(`the newest signed checkpoint is ${age.toFixed(0)}s old, more than the allowed ${maxAge.toFixed(0)}s: the server may be hiding newer epochs`);
     }
@@ -300,9 +378,10 @@ export function verifyBundle(
   const key = b64(o, "key", what);
   const version = int(o, "version", what)!;
   const publishedEpoch = int(o, "published_epoch", what)!;
+  const publishedAt = optNumber(o, "published_at", what);
   const proof = b64(o, "proof", what);
   if (bundleUser !== userId) throw new WrongLabel(`asked for ${JSON.stringify(userId)}, the server answered for ${JSON.stringify(bundleUser)}`);
-  const verified = verifySignedState(trust, state, previous, maxAgeFor(policy, trust), options.now ?? null);
+  const verified = verifySignedState(trust, state, previous, maxAgeFor(policy, trust), options.now ?? null, policy.witnesses, policy.witnessThreshold);
   let result: VerifyResult;
   try {
     result = lookupVerify(configurationOf(trust), trust.vrfPublicKey, verified.rootHash, verified.epoch, utf8.encode(userId), proof);
@@ -317,6 +396,7 @@ export function verifyBundle(
   return {
     userId, key: result.value, version: result.version, publishedEpoch: result.epoch, epoch: verified.epoch,
     rootHash: verified.rootHash, head: verified.head, auditorSignature: signature, auditorEpoch: newest,
+    publishedAt: publicationTime(publishedAt, verified.head),
   };
 }
 
@@ -335,11 +415,11 @@ export function verifyHistory(
   if (!Array.isArray(rawVersions)) fail(what, "versions", "Input should be a valid list");
   const listed = rawVersions.map((v, i) => {
     const vo = object(v, `${what} field 'versions.${i}'`);
-    return { version: int(vo, "version", what)!, epoch: int(vo, "epoch", what)!, key: b64(vo, "key", what) };
+    return { version: int(vo, "version", what)!, epoch: int(vo, "epoch", what)!, key: b64(vo, "key", what), at: optNumber(vo, "published_at", what) };
   });
   const proof = b64(o, "proof", what);
   if (historyUser !== userId) throw new WrongLabel(`asked for ${JSON.stringify(userId)}, the server answered for ${JSON.stringify(historyUser)}`);
-  const verified = verifySignedState(trust, state, previous, maxAgeFor(policy, trust), options.now ?? null);
+  const verified = verifySignedState(trust, state, previous, maxAgeFor(policy, trust), options.now ?? null, policy.witnesses, policy.witnessThreshold);
   let results: VerifyResult[];
   try {
     results = keyHistoryVerify(configurationOf(trust), trust.vrfPublicKey, verified.rootHash, verified.epoch, utf8.encode(userId), proof, params);
@@ -354,7 +434,7 @@ export function verifyHistory(
   const [signature, newest] = countersignature(policy.auditor, o, verified.epoch, verified.rootHash, options.auditorEpoch ?? 0n);
   return {
     userId, versions: results, epoch: verified.epoch, rootHash: verified.rootHash, head: verified.head,
-    auditorSignature: signature, auditorEpoch: newest,
+    auditorSignature: signature, auditorEpoch: newest, publishedAt: listed.map((l) => publicationTime(l.at, verified.head)),
   };
 }
 

@@ -267,6 +267,80 @@ export function openProfileCheckpoint(noteText: string, origin: string, vkey: st
   return result;
 }
 
+/** A checkpoint opened under the profile and counted against pinned witness keys. */
+export interface WitnessedCheckpoint {
+  readonly checkpoint: OpenedCheckpoint;
+  /** Names of the pinned witnesses whose cosignature verified, each once. */
+  readonly witnesses: readonly string[];
+  /** The `threshold`-th newest of their timestamps (null below threshold, or threshold 0). */
+  readonly witnessedAt: number | null;
+}
+
+/**
+ * The newest time at which `threshold` distinct witnesses had all cosigned: the
+ * `threshold`-th newest cosignature timestamp (glasskey.log.witness.witnessed_time). Why the
+ * k-th newest: a witness cosigns only heads consistent with, and not older than, what it
+ * cosigned before, so its time says "at T this was the newest head I knew"; the log cannot
+ * make an old head look fresh without k witnesses' help.
+ */
+export function witnessedTime(cosignatures: readonly VerifiedSignature[], threshold: number): number | null {
+  if (threshold <= 0) return null;
+  const stamps = cosignatures.map((s) => s.timestamp).filter((t): t is bigint => t !== null).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+  return stamps.length >= threshold ? Number(stamps[threshold - 1]!) : null;
+}
+
+/** A witness verifier key: only cosignature/v1 (type 0x04); a 0x01 key is a UsageError. */
+export function parseWitnessVkey(vkey: string): NoteVerifier {
+  const verifier = parseVkey(vkey);
+  if (verifier.type !== SIG_COSIGNATURE_V1) {
+    throw new UsageError(`witness key ${JSON.stringify(verifier.name)} is a type 0x01 key; witness keys are cosignature/v1 (type 0x04) verifier keys`);
+  }
+  return verifier;
+}
+
+const witnessedMemo = new Map<string, WitnessedCheckpoint>();
+
+/**
+ * `openProfileCheckpoint` plus the pinned witnesses' cosignatures, counted
+ * (glasskey.log.profile.open_witnessed). Cosignatures by keys not in `witnessVkeys` are
+ * ignored; one by a pinned key that does not verify rejects the note (SignatureError). Fewer
+ * than `threshold` valid ones is not an error here: the caller raises `unwitnessed_head`. A
+ * witness key equal to the log key is a UsageError (the log's own timestamped signature
+ * would otherwise count as a witness).
+ */
+export function openWitnessed(
+  noteText: string, origin: string, vkey: string, witnessVkeys: readonly string[], threshold: number,
+): WitnessedCheckpoint {
+  const memo = `${origin}\u0000${vkey}\u0000${witnessVkeys.join("\u0001")}\u0000${threshold}\u0000${noteText}`;
+  const hit = witnessedMemo.get(memo);
+  if (hit !== undefined) return hit;
+  const checkpoint = openProfileCheckpoint(noteText, origin, vkey);
+  const logKey = parseVkey(vkey).publicKey;
+  const witnesses = witnessVkeys.map((text) => {
+    const w = parseVkey(text);
+    if (w.type !== SIG_COSIGNATURE_V1) throw new UsageError(`witness key ${JSON.stringify(w.name)} is not a cosignature/v1 (0x04) key`);
+    if (w.publicKey.length === logKey.length && w.publicKey.every((b, i) => b === logKey[i])) {
+      throw new UsageError("a witness key cannot be the log's own key");
+    }
+    return w;
+  });
+  let result: WitnessedCheckpoint;
+  if (!witnesses.length) {
+    result = { checkpoint, witnesses: [], witnessedAt: null };
+  } else {
+    const distinct = new Map<string, VerifiedSignature>();
+    for (const sig of verifySignatures(parseNote(noteText), witnesses)) {
+      const slot = `${sig.verifier.name}+${sig.verifier.keyId}`;
+      if (!distinct.has(slot)) distinct.set(slot, sig);
+    }
+    const cosigned = [...distinct.values()];
+    result = { checkpoint, witnesses: cosigned.map((s) => s.verifier.name), witnessedAt: witnessedTime(cosigned, threshold) };
+  }
+  if (witnessedMemo.size > 64) witnessedMemo.clear();
+  witnessedMemo.set(memo, result);
+  return result;
+}
+
 export const EPOCH_ROOT_PREFIX = utf8.encode("glasskey/epoch-root/v1\u0000");
 
 /** Root-log leaf data of (epoch, AKD root hash): prefix || BE64(epoch) || root. */
@@ -283,4 +357,5 @@ export function epochRootLeaf(epoch: bigint, rootHash: Uint8Array): Uint8Array {
 /** Drop the memo of opened checkpoints. */
 export function clearCheckpointCache(): void {
   opened.clear();
+  witnessedMemo.clear();
 }

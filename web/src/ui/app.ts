@@ -16,7 +16,8 @@ import { GlasskeyError } from "../errors.js";
 import { GlasskeyClient } from "../client/client.js";
 import { ClientState } from "../client/state.js";
 import { indexedDbBackend } from "../client/idb.js";
-import { openProfileCheckpoint } from "../log/note.js";
+import { openProfileCheckpoint, openWitnessed } from "../log/note.js";
+import { checkPolicy } from "../client/verify.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -44,7 +45,24 @@ function codeOf(err: unknown): [string, string] {
 
 async function main(): Promise<void> {
   const state = new ClientState(await indexedDbBackend());
-  const client = new GlasskeyClient(location.origin, { state });
+  const pinned = await state.witnessPolicy();
+  ($("witness-keys") as HTMLTextAreaElement).value = pinned.witnesses.join("\n");
+  ($("witness-threshold") as HTMLInputElement).value = String(pinned.threshold);
+  $("policy-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const witnesses = ($("witness-keys") as HTMLTextAreaElement).value.split("\n").map((l) => l.trim()).filter((l) => l);
+    const threshold = Number(($("witness-threshold") as HTMLInputElement).value || "0");
+    clearAlerts();
+    try {
+      checkPolicy({ trust: null, maxAge: "log", auditor: null, witnesses, witnessThreshold: threshold });
+    } catch (err) {
+      const [code, message] = codeOf(err);
+      showAlert(code, message, "The witness policy");
+      return;
+    }
+    void state.setWitnessPolicy(witnesses, threshold).then(() => location.reload());
+  });
+  const client = new GlasskeyClient(location.origin, { state, policy: { witnesses: pinned.witnesses, witnessThreshold: pinned.threshold } });
   const times = new Map<string, number>();
 
   async function loadLog(): Promise<void> {
@@ -57,6 +75,13 @@ async function main(): Promise<void> {
       for (const e of audit.entries) times.set(String(e.epoch), e.appended_at);
       const auditor = (await (await fetch("/api/transparency/auditor")).json()) as { configured: boolean; namespace?: string; latest?: { epoch?: number } | null };
       const head = await state.head(trust.origin);
+      let witnessStatus = "none pinned in this browser";
+      if (pinned.witnesses.length) {
+        const w = openWitnessed(root.checkpoint, trust.origin, trust.logPublicKey, pinned.witnesses, pinned.threshold);
+        witnessStatus = `${w.witnesses.length} of ${pinned.witnesses.length} pinned cosigned (${pinned.threshold} required)`
+          + (w.witnesses.length ? `: ${w.witnesses.join(", ")}` : "")
+          + (w.witnessedAt === null ? "" : `; witnessed at ${new Date(w.witnessedAt * 1000).toISOString()}`);
+      }
       const latest = [...audit.entries].slice(-5).reverse();
       out.replaceChildren(
         el("dl", { "data-testid": "log-status" },
@@ -67,7 +92,7 @@ async function main(): Promise<void> {
           el("dt", {}, "head this browser verified"), el("dd", { "data-testid": "known-size" }, head ? `size ${head.size}` : "none yet"),
           el("dt", {}, "auditor"), el("dd", { "data-testid": "auditor-status" }, auditor.configured
             ? `${auditor.namespace ?? ""}: countersigned up to epoch ${auditor.latest?.epoch ?? "—"}` : "none configured"),
-          el("dt", {}, "witnesses"), el("dd", {}, "none configured"),
+          el("dt", {}, "witnesses"), el("dd", { "data-testid": "witness-status" }, witnessStatus),
         ),
         el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "epoch"), el("th", {}, "root hash"), el("th", {}, "published"))),
           el("tbody", {}, ...latest.map((e) => el("tr", {}, el("td", {}, String(e.epoch)), el("td", {}, e.root_hash.slice(0, 16) + "…"),
@@ -131,6 +156,8 @@ async function main(): Promise<void> {
           "the checkpoint is fresh (signed timestamp)",
           `AKD lookup proof for "${userId}": VRF label, existence of version ${key.version}, marker, no newer version`,
           key.auditorSignature ? `auditor countersignature of epoch ${key.epoch}` : "no auditor pinned in this browser",
+          pinned.threshold ? `cosigned by at least ${pinned.threshold} of the ${pinned.witnesses.length} witnesses pinned in this browser; freshness from their times`
+            : pinned.witnesses.length ? "every cosignature by a pinned witness verifies (none required)" : "no witnesses pinned in this browser",
         ];
         out.replaceChildren(el("div", { "data-testid": "lookup-result", "data-verified": "true", "data-key": b64, "data-version": key.version.toString() },
           el("span", { class: "badge ok" }, "✔ verified"), ` version ${key.version}, published in epoch ${key.publishedEpoch} (${ms.toFixed(1)} ms)`,

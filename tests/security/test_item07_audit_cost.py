@@ -84,7 +84,10 @@ def _server(log_server: Callable[..., Process], built: tuple[Path, dict[int, byt
 def test_audit_pages_are_bounded_and_are_the_published_proofs(
     log_server: Callable[..., Process], built_log: tuple[Path, dict[int, bytes]], tmp_path: Path
 ) -> None:
-    server = _server(log_server, built_log, tmp_path, "--rate-limit", "0")
+    # Bounds of one page are under test here, not the expensive-bytes budget (tested below):
+    # a 4 MiB page would put this client a second in debt and make its next page a 429.
+    server = _server(log_server, built_log, tmp_path, "--rate-limit", "0",
+                     "--expensive-bytes", str(1 << 30))  # fmt: skip
     _, at_publication = built_log
     config = get_configuration("whatsapp_v1")
     covered: list[int] = []

@@ -90,6 +90,20 @@ def test_a_user_that_never_published_is_proven_absent(seeded: Harness) -> None:
     assert client.watched() == []  # nothing to watch: no key was accepted
 
 
+def test_a_client_that_saw_the_empty_log_accepts_its_first_epoch(server: Harness) -> None:
+    """CI saw ForkDetected ("a consistency proof from an empty tree proves nothing") when a
+    client's first look proved absence on the still-empty log and the next saw epoch 1."""
+    client, _ = _client(server)
+    with pytest.raises(UserNotFound):
+        client.lookup("alice")
+    assert client.state.head(client.trust().log_id).size == 0  # type: ignore[union-attr]
+    token = server.register("alice")
+    server.upload("alice", token, b"a1")
+    server.publish()
+    assert client.lookup("alice").key == b"a1"
+    assert client.state.head(client.trust().log_id).size == 1  # type: ignore[union-attr]
+
+
 def test_a_bare_404_is_unproven_absence(seeded: Harness) -> None:
     client, transport = _client(seeded)
 

@@ -205,6 +205,11 @@ def verify_signed_state(
                     f"({previous.log_root.hex()[:16]}… and {checkpoint.root.hex()[:16]}…): "
                     "split view"
                 )
+        elif previous.size == 0:
+            # Every tree extends the empty tree (RFC 9162 2.1.4: there is no proof from size
+            # 0, only a meaningless empty one). A client whose first look found the log still
+            # empty (a proof of absence) must accept the log's first epoch, not cry fork.
+            pass
         else:
             proof = state.log_consistency
             if state.consistency_from != previous.size or proof is None:

@@ -26,15 +26,21 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from glasskey.log.note import CosignatureV1Verifier
 from glasskey.log.profile import verifier_key
 from glasskey.server._malicious import Attack, MaliciousTransport
 from glasskey.server.asgi import key_dir_for
 from glasskey.server.http.routers.webui import WEBUI
-from tests.security.procs import ADMIN_TOKEN, Process, _spawn, free_port, start_log_server, wait_for
+from tests.security.procs import (
+    ADMIN_TOKEN,
+    Process,
+    _spawn,
+    auditor_key,
+    free_port,
+    start_log_server,
+    wait_for,
+)
 from tests.web._node import WEB, compiled_web, npm_run
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -147,15 +153,22 @@ def servers(tmp_path: Path) -> Iterator[tuple[Process, Process]]:
             p.stop()
 
 
-def test_the_ui_verifies_in_chromium_and_shows_each_attack(
-    servers: tuple[Process, Process],
-) -> None:
+def _browser_build() -> tuple[Path, str]:
+    """The compiled verifier (the UI bundle built too) and the Chromium binary, or a skip
+    saying what is missing."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
     build = compiled_web()
     if not (WEB / "node_modules" / "playwright-core").is_dir():
         pytest.skip("playwright-core is missing from web/node_modules: run `make web`")
     npm_run("build", WEBUI / "app.js")
+    return build, CHROMIUM
+
+
+def test_the_ui_verifies_in_chromium_and_shows_each_attack(
+    servers: tuple[Process, Process],
+) -> None:
+    build, chromium = _browser_build()
     honest, fork = servers
     assert fork.url != honest.url
     alice = _register(honest.url, "alice")
@@ -179,7 +192,7 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
             capture_output=True,
             text=True,
             timeout=300,
-            env={**os.environ, "CHROMIUM": CHROMIUM},
+            env={**os.environ, "CHROMIUM": chromium},
         )
     finally:
         proxy.shutdown()
@@ -214,30 +227,14 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
         assert (ARTEFACTS / f"{name}.png").stat().st_size > 10_000
 
 
-def _key(seed: int) -> tuple[str, bytes]:
-    """A fixed Ed25519 key: (base64 PEM for the environment, raw public key)."""
-    key = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )  # fmt: skip
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(pem).decode(), raw
-
-
 def test_the_ui_applies_a_witness_policy_in_chromium(tmp_path: Path) -> None:
     """A real ``glasskey witness serve`` cosigns a real ``glasskey serve --witness`` log: with
     that witness pinned (1 of 1) in the UI a lookup verifies; with a witness the log does not
     have, the banner says ``unwitnessed_head`` and the key is blocked."""
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
-    build = compiled_web()
-    if not (WEB / "node_modules" / "playwright-core").is_dir():
-        pytest.skip("playwright-core is missing from web/node_modules: run `make web`")
-    npm_run("build", WEBUI / "app.js")
-    log_pem, log_public = _key(51)
-    witness_pem, witness_public = _key(52)
-    _, other_public = _key(53)
+    build, chromium = _browser_build()
+    log_pem, log_public = auditor_key(51)
+    witness_pem, witness_public = auditor_key(52)
+    _, other_public = auditor_key(53)
     witness = CosignatureV1Verifier("witness.web.test", witness_public)
     other = CosignatureV1Verifier("other-witness.web.test", other_public)
     port = free_port()
@@ -269,7 +266,7 @@ def test_the_ui_applies_a_witness_policy_in_chromium(tmp_path: Path) -> None:
         run = subprocess.run(
             ["node", str(build / "tools" / "browser-witness.js"), server.url, str(ARTEFACTS),
              witness.vkey(), other.vkey()],
-            capture_output=True, text=True, timeout=300, env={**os.environ, "CHROMIUM": CHROMIUM},
+            capture_output=True, text=True, timeout=300, env={**os.environ, "CHROMIUM": chromium},
         )  # fmt: skip
     finally:
         for p in reversed(started):

@@ -118,6 +118,19 @@ def _tampers(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             )
 
 
+def _trust_json(trust: Trust) -> dict[str, Any]:
+    """The pinned trust as the node differential runner reads it."""
+    return {
+        "origin": trust.origin,
+        "log_public_key": trust.log_public_key,
+        "vrf_public_key": trust.vrf_public_key.hex(),
+        "configuration": trust.configuration,
+        "domain_label": trust.domain_label.decode() if trust.domain_label else None,
+        "max_publication_delay": trust.max_publication_delay,
+        "checkpoint_refresh": trust.checkpoint_refresh,
+    }
+
+
 def _python_code(
     policy: VerificationPolicy, case: dict[str, Any], previous: Head | None, now: float
 ) -> str:
@@ -225,15 +238,7 @@ def test_every_single_byte_tamper_is_judged_alike(directory: Harness, tmp_path: 
 
     python = [_python_code(policy, c, heads[c["previous"]], now) for c in cases]
     payload = {
-        "trust": {
-            "origin": trust.origin,
-            "log_public_key": trust.log_public_key,
-            "vrf_public_key": trust.vrf_public_key.hex(),
-            "configuration": trust.configuration,
-            "domain_label": trust.domain_label.decode() if trust.domain_label else None,
-            "max_publication_delay": trust.max_publication_delay,
-            "checkpoint_refresh": trust.checkpoint_refresh,
-        },
+        "trust": _trust_json(trust),
         "now": now,
         "max_age": policy.max_age_for(trust),
         "auditor": {"keys": [AUDITOR_KEY.hex()], "namespace": NAMESPACE, "required": False},
@@ -350,15 +355,7 @@ def test_witness_policy_is_judged_alike(directory: Harness, tmp_path: Any) -> No
     max_age = 600.0
     python = [_python_witness_code(trust, c, max_age, now) for c in cases]
     payload = {
-        "trust": {
-            "origin": trust.origin,
-            "log_public_key": trust.log_public_key,
-            "vrf_public_key": trust.vrf_public_key.hex(),
-            "configuration": trust.configuration,
-            "domain_label": trust.domain_label.decode() if trust.domain_label else None,
-            "max_publication_delay": trust.max_publication_delay,
-            "checkpoint_refresh": trust.checkpoint_refresh,
-        },
+        "trust": _trust_json(trust),
         "now": now,
         "max_age": max_age,
         "auditor": None,

@@ -9,6 +9,7 @@ newcomer walkthrough, ``tests/newcomer``.)
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import httpx
 import pytest
 
 from tests._leftovers import MARK, marked_processes
-from tests.security.procs import Process
+from tests.security.procs import Process, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,15 +67,27 @@ def test_dev_keys_go_to_a_git_ignored_folder(log_server: Callable[..., Process])
         assert ignored.returncode == 0, f"glasskey-dev-keys/{name} is not git-ignored"
 
 
+def _group_of(server: Process, at_least: int = 3) -> set[int]:
+    """The live test-session processes in the server's process group; empty (falsy, so
+    ``wait_for`` polls again) while fewer than ``at_least`` of them are running."""
+    group = set()
+    for pid in marked_processes(os.environ[MARK], set()):
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(pid) == server.proc.pid:
+                group.add(pid)
+    return group if len(group) >= at_least else set()
+
+
 def test_a_killed_server_takes_its_workers_with_it(log_server: Callable[..., Process]) -> None:
     """What ``make test`` left behind: servers killed by a test (SIGKILL to the parent only)
     whose uvicorn worker processes lived on as orphans."""
     server = log_server("--workers", "2")
-    mark = os.environ[MARK]
-    group = {pid for pid in marked_processes(mark, set()) if os.getpgid(pid) == server.proc.pid}
-    assert len(group) >= 3  # the supervisor and its two workers
+    # /readyz answers once one worker is up; the second may still be starting (CI saw only
+    # the supervisor in a loaded run), so wait for the supervisor and both workers.
+    group = wait_for("the supervisor and its two workers", lambda: _group_of(server), 30)
+    assert len(group) >= 3
     server.kill()
-    assert not {pid for pid in marked_processes(mark, set()) if pid in group}
+    assert not _group_of(server, at_least=0), "a worker outlived the kill of its group"
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.url}/healthz", timeout=2)
 

@@ -13,17 +13,16 @@ from typing import Any
 
 import pytest
 
-from glasskey.cli._service import _client
+from glasskey.cli._client_options import PolicyOptions, open_client
 from glasskey.client import LOG_DECLARED, AuditorPin
 from glasskey.core.errors import UsageError
 
 AUDITOR_KEY = "11" * 32
-NO_TRUST: dict[str, Any] = {"log_key": None, "vrf_key": None, "config": "whatsapp_v1"}
 
 
 def _policy(tmp_path: Path, max_age: float | None, **auditor: Any) -> Any:
-    with _client("http://127.0.0.1:9", str(tmp_path / "state.db"), max_age, NO_TRUST,
-                 **auditor) as client:  # fmt: skip
+    options = PolicyOptions(max_age=max_age, **auditor)
+    with open_client("http://127.0.0.1:9", str(tmp_path / "state.db"), options) as client:
         return client.policy
 
 

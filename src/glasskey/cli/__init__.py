@@ -14,6 +14,7 @@ from __future__ import annotations
 import typer
 
 from glasskey.cli import _audit as audit
+from glasskey.cli import _client_commands as client_commands
 from glasskey.cli import _credential as credential
 from glasskey.cli import _gossip as gossip
 from glasskey.cli import _keys as keys
@@ -34,6 +35,7 @@ app = typer.Typer(
 def _register() -> None:
     verify.register(app)
     service.register(app)
+    client_commands.register(app)
     tokens.register(app)
     keys.register(app)
     audit.register(app)

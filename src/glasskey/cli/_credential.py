@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from glasskey.cli import _service as service
+from glasskey.cli import _client_options as options
 from glasskey.cli import _verify as verify
 from glasskey.core.errors import GlasskeyError, UsageError, VerificationError
 
@@ -119,23 +119,23 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def credential(
         label: Annotated[str, typer.Argument(help="User id whose key to prove.")],
-        server: service.ServerOpt,
+        server: options.ServerOpt,
         out: Annotated[str, typer.Option("--out", "-o", help="File to write (- for stdout).")],
-        state: service.StateOpt = None,
-        max_age: service.MaxAgeOpt = 3600.0,
-        log_key: service.LogKeyOpt = None,
-        vrf_key: service.VrfKeyOpt = None,
-        config: service.ConfigOpt = "whatsapp_v1",
-        as_json: service.JsonOpt = False,
+        state: options.StateOpt = None,
+        max_age: options.MaxAgeOpt = 3600.0,
+        log_key: options.LogKeyOpt = None,
+        vrf_key: options.VrfKeyOpt = None,
+        config: options.ConfigOpt = "whatsapp_v1",
+        as_json: options.JsonOpt = False,
     ) -> None:
         """Look LABEL up, verify it, and write the result as an offline credential."""
-        trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
+        policy = options.PolicyOptions(log_key, vrf_key, config, max_age)
 
         def action() -> Any:
-            with service._client(server, state, max_age, trust) as client:
+            with options.open_client(server, state, policy) as client:
                 return client.credential(label)
 
-        data: bytes = service._run_client(as_json, action)
+        data: bytes = options.run_client(as_json, action)
         if out == "-":
             sys.stdout.buffer.write(data + b"\n")
         else:

@@ -21,18 +21,19 @@ from typing import Annotated, Any
 
 import typer
 
-from glasskey.cli._service import (
+from glasskey.cli._client_options import (
     EXIT_FAILED,
     EXIT_USAGE,
     ConfigOpt,
     JsonOpt,
     LogKeyOpt,
+    PolicyOptions,
     ServerOpt,
     StateOpt,
     VrfKeyOpt,
-    _client,
-    _fail,
-    _run_client,
+    fail,
+    open_client,
+    run_client,
 )
 
 #: A checkpoint note is a few hundred bytes (a few more per cosignature); a file far larger
@@ -49,14 +50,14 @@ def _read_note(path: str) -> str:
             with open(path, "rb") as handle:
                 data = handle.read(MAX_NOTE_BYTES + 1)
     except OSError as exc:
-        _fail(EXIT_USAGE, f"cannot read {path}: {exc.strerror or exc}", False)
+        fail(EXIT_USAGE, f"cannot read {path}: {exc.strerror or exc}", False)
     if len(data) > MAX_NOTE_BYTES:
-        _fail(EXIT_USAGE, f"{path} is larger than a checkpoint note ({MAX_NOTE_BYTES} bytes)",
+        fail(EXIT_USAGE, f"{path} is larger than a checkpoint note ({MAX_NOTE_BYTES} bytes)",
               False)  # fmt: skip
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        _fail(EXIT_USAGE, f"{path} is not a checkpoint note (not UTF-8 text)", False)
+        fail(EXIT_USAGE, f"{path} is not a checkpoint note (not UTF-8 text)", False)
 
 
 def register(app: typer.Typer) -> None:
@@ -70,15 +71,15 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Print the checkpoint this state last verified for the server's log (to gossip)."""
-        trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
+        options = PolicyOptions(log_key, vrf_key, config, max_age=0)
 
         def action() -> Any:
-            with _client(server, state, 0, trust) as client:
+            with open_client(server, state, options) as client:
                 return client.state.head(client.trust().log_id)
 
-        mine = _run_client(as_json, action)
+        mine = run_client(as_json, action)
         if mine is None:
-            _fail(EXIT_USAGE, "this state has no verified head of that log yet: run "
+            fail(EXIT_USAGE, "this state has no verified head of that log yet: run "
                   "glasskey lookup with the same --state first", as_json)  # fmt: skip
         if as_json:
             print(json.dumps({"origin": mine.origin, "size": mine.size,
@@ -106,17 +107,17 @@ def register(app: typer.Typer) -> None:
         on a fork, with evidence that glasskey verify fork-evidence re-checks offline)."""
         from glasskey.client import GossipFork
 
-        trust = {"log_key": log_key, "vrf_key": vrf_key, "config": config}
+        options = PolicyOptions(log_key, vrf_key, config, max_age=0)
         text = _read_note(note)
 
         def action() -> Any:
-            with _client(server, state, 0, trust) as client:
+            with open_client(server, state, options) as client:
                 try:
                     return client.gossip(text, evidence_dir=Path(evidence_dir))
                 except GossipFork as fork:  # reported below, with where its evidence went
                     return fork
 
-        result = _run_client(as_json, action)
+        result = run_client(as_json, action)
         if isinstance(result, GossipFork):
             where = str(result.evidence_path) if result.evidence_path else None
             if as_json:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from glasskey.cli._service import EXIT_USAGE, ServerOpt, _fail
+from glasskey.cli._client_options import EXIT_USAGE, ServerOpt, fail
 from glasskey.core.errors import GlasskeyError
 
 AdminTokenOpt = Annotated[
@@ -26,7 +26,7 @@ def _admin(server: str, admin_token: str | None) -> Any:
 
     token = admin_token or os.environ.get("GLASSKEY_ADMIN_TOKEN")
     if not token:
-        _fail(EXIT_USAGE, "the admin token is needed (--admin-token or $GLASSKEY_ADMIN_TOKEN)",
+        fail(EXIT_USAGE, "the admin token is needed (--admin-token or $GLASSKEY_ADMIN_TOKEN)",
               False)  # fmt: skip
     return AdminClient(server, token)
 
@@ -36,7 +36,7 @@ def _run_client(_: bool, action: Any) -> Any:
     try:
         return action()
     except GlasskeyError as exc:
-        _fail(EXIT_USAGE, str(exc), False, exc.code)
+        fail(EXIT_USAGE, str(exc), False, exc.code)
 
 
 def register(app: typer.Typer) -> None:

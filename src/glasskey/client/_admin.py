@@ -14,7 +14,7 @@ import httpx
 
 from glasskey.api.errors import error_from_http
 from glasskey.api.wire import RegisterResponse, ServiceCredentialResponse, parse
-from glasskey.client._client import DEFAULT_TIMEOUT, NetworkError
+from glasskey.client._transport import DEFAULT_TIMEOUT, NetworkError
 from glasskey.core.errors import MalformedError
 
 

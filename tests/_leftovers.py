@@ -68,9 +68,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         left = marked_processes(mark, exclude)
     if not left:
         return
-    # Orphaned VRF pool workers (multiprocessing spawn children and their resource tracker)
-    # of a server a test killed: killed and reported, but not a failure yet — which test
-    # orphans them is still being tracked down (the server kills its pool on a clean stop).
+    # VRF pool processes (multiprocessing spawn children and their resource tracker): killed
+    # and reported, not a failure. Pool workers now exit with the process that made the pool
+    # (tests/directory/test_label_pool.py; the orphans came from tests that SIGKILL only a
+    # publishing parent); with ``-n 0`` the controller's own resource tracker is still here.
     pools = {p: c for p, c in left.items() if _POOL_MARKERS.search(c)}
     for pid in left:
         for kill in (os.killpg, os.kill):

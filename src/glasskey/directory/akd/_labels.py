@@ -4,12 +4,18 @@ Publishing costs one VRF evaluation per new leaf, and storing the proofs lookups
 two more per new version; at ~0.1-0.2 ms each that is the floor of publish throughput. On a
 multi-core machine a pool of worker processes (each holding its own copy of the VRF key,
 handed over once at start-up, never logged) divides that time.
+
+A worker exits when the process that made its pool dies, even by SIGKILL or the OOM killer:
+``concurrent.futures`` workers would otherwise wait on their queue forever as orphans, each
+holding a copy of the VRF key and the memory of a Python process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Final, TypeVar
@@ -23,9 +29,23 @@ _worker_key: VrfSecretKey | None = None
 R = TypeVar("R")
 
 
-def _init_worker(seed: bytes) -> None:
+#: How often a worker checks that the process that made its pool is still its parent.
+PARENT_CHECK_SECONDS: Final = 0.5
+
+
+def _init_worker(seed: bytes, parent: int) -> None:
     global _worker_key
     _worker_key = VrfSecretKey(seed)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit at once when ``parent`` is no longer this process's parent (it died: the worker
+    was handed to init or a subreaper). Polling works on every platform the pool runs on,
+    unlike Linux's PR_SET_PDEATHSIG."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _outputs(alphas: list[bytes]) -> list[bytes]:
@@ -81,7 +101,7 @@ class LabelComputer:
                 max_workers=self._workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self._key.seed_bytes(),),
+                initargs=(self._key.seed_bytes(), os.getpid()),
             )
         size = -(-len(alphas) // (self._workers * 4))
         chunks = [alphas[i : i + size] for i in range(0, len(alphas), size)]

@@ -1,10 +1,10 @@
 """PostgreSQL backend (psycopg 3): the production store.
 
-Every batched read is one round trip (``= ANY(%s)`` over an array of keys), bulk writes go
-through pipelined ``executemany``. Readers use REPEATABLE READ so a proof is built from one
-snapshot; every publishing transaction first takes a transaction-scoped advisory lock, so
-several server processes on one database never publish concurrently — the loser waits and
-then sees the winner's epoch.
+Every batched read is one round trip (``= ANY(%s)`` over an array of keys), and so is every
+bulk write: node upserts as one INSERT over column arrays, value states by binary COPY.
+Readers use REPEATABLE READ so a proof is built from one snapshot; every publishing
+transaction first takes a transaction-scoped advisory lock, so several server processes on
+one database never publish concurrently — the loser waits and then sees the winner's epoch.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_k
 _STATE_COLUMNS = (
     "label, version, epoch, value, node_label, existence_vrf, freshness_vrf, stale_label"
 )
+_NODE_TYPES: Final = ("bytea", "bytea", "bigint", "bigint", "bytea", "bytea", "bytea", "bytea")
+_STATE_TYPES: Final = ("bytea", "bigint", "bigint", "bytea", "bytea", "bytea", "bytea", "bytea")
 
 
 def _b(value: Any) -> bytes | None:
@@ -137,44 +139,70 @@ class _PostgresTransaction:
         }
 
     def put_nodes(self, nodes: Iterable[NodeRecord]) -> None:
+        # One statement over column arrays instead of a row per statement: 10k updates into
+        # 1M labels write ~10^5 nodes (see _insert_columns for the figures). Upserts of one key
+        # within a batch keep the last, as one statement per row did (ON CONFLICT may not
+        # touch a row twice in one statement).
+        latest = {n.key: n for n in nodes}
+        if not latest:
+            return
         rows = [
             (n.key, n.value, n.last_epoch, n.min_epoch, n.left_key, n.left_hash,
              n.right_key, n.right_hash)
-            for n in nodes
+            for n in latest.values()
         ]  # fmt: skip
-        if not rows:
-            return
-        with self._conn.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO akd_nodes ({_NODE_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s) "
-                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "
-                "last_epoch = EXCLUDED.last_epoch, min_epoch = EXCLUDED.min_epoch, "
-                "left_key = EXCLUDED.left_key, left_hash = EXCLUDED.left_hash, "
-                "right_key = EXCLUDED.right_key, right_hash = EXCLUDED.right_hash",
-                rows,
-            )
+        self._insert_columns(
+            "akd_nodes", _NODE_COLUMNS, _NODE_TYPES, rows,
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "
+            "last_epoch = EXCLUDED.last_epoch, min_epoch = EXCLUDED.min_epoch, "
+            "left_key = EXCLUDED.left_key, left_hash = EXCLUDED.left_hash, "
+            "right_key = EXCLUDED.right_key, right_hash = EXCLUDED.right_hash",
+        )  # fmt: skip
 
     def put_states(self, states: Iterable[ValueState]) -> None:
         rows = [
-            (
-                s.label,
-                s.version,
-                s.epoch,
-                s.value,
-                s.node_label,
-                s.existence_vrf,
-                s.freshness_vrf,
-                s.stale_label,
-            )
+            (s.label, s.version, s.epoch, s.value, s.node_label, s.existence_vrf,
+             s.freshness_vrf, s.stale_label)
             for s in states
-        ]
-        if rows:
-            with self._conn.cursor() as cur:
-                cur.executemany(
-                    f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) "
-                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
-                    rows,
-                )
+        ]  # fmt: skip
+        if not rows:
+            return
+        # Value states are only ever inserted, so COPY can take them: binary COPY measured
+        # ~110k rows/s where one INSERT over column arrays did ~54k/s and pipelined
+        # executemany ~29k/s (loopback PostgreSQL 15, 30k rows, a loaded 2-core machine).
+        with (
+            self._conn.cursor() as cur,
+            cur.copy(
+                f"COPY akd_value_states ({_STATE_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
+            copy.set_types(list(_STATE_TYPES))
+            for row in rows:
+                copy.write_row(row)
+
+    def _insert_columns(
+        self,
+        table: str,
+        columns: str,
+        types: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        conflict: str = "",
+    ) -> None:
+        """INSERT ... SELECT FROM unnest(one binary array per column) [ON CONFLICT ...].
+
+        Measured on loopback PostgreSQL 15 (fsync off, 30k rows, one transaction, a loaded
+        2-core machine): pipelined ``executemany`` wrote nodes at ~40k rows/s (upserts ~35k/s),
+        this at ~61k/s (upserts ~50k/s); COPY into a temporary table and an upsert from it
+        only reached ~70k/s, not worth a second table.
+        """
+        arrays = [list(column) for column in zip(*rows, strict=True)]
+        casts = ", ".join(f"%b::{t}[]" for t in types)
+        with self._conn.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({casts}) {conflict}",
+                arrays,
+                binary=True,
+            )
 
     def put_vrf_proofs(self, proofs: Iterable[StoredProofs]) -> None:
         rows = list(proofs)

@@ -268,6 +268,10 @@ export function verifySignedState(
       if (!equalBytes(cp.root, previous.logRoot)) {
         throw new ForkDetected(`two signed checkpoints of size ${cp.size} with different roots: split view`);
       }
+    } else if (previous.size === 0n) {
+      // Every tree extends the empty tree (RFC 9162 2.1.4: there is no proof from size 0,
+      // only a meaningless empty one). A client whose last head is the signed empty log
+      // accepts the log's first epoch, not fork_detected (glasskey.client._verify).
     } else {
       if (state.consistencyFrom !== previous.size || state.logConsistency === null) {
         throw new ForkDetected(`the server did not prove that size ${cp.size} extends the verified size ${previous.size}`);

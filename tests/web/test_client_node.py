@@ -4,8 +4,9 @@ Trust on first use, a JSON-file state that a second process picks up (the verifi
 remembered, so the next lookup is checked for consistency with it), ``monitor`` with and
 without ``own`` (versions this device never uploaded are ``unexpected_version``), a
 configured key that differs from the pinned one (``trust_mismatch``), a wrongly configured VRF
-key (``vrf_key_mismatch``), a proof for another label (``wrong_label``) and a missing user
-(``not_found``).
+key (``vrf_key_mismatch``), a proof for another label (``wrong_label``), a missing user
+(``not_found``), and an old own key published again as a new version (``unexpected_version``,
+as tests/security/test_item05_replayed_upload.py for the Python client).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.security.procs import Process, start_log_server
+from tests.security.procs import Process, replay_upload, start_log_server
 from tests.web._node import compiled_web
 from tests.web.test_browser import _publish, _register
 
@@ -32,9 +33,9 @@ def server(tmp_path: Path) -> Iterator[Process]:
         process.stop()
 
 
-def _run(build: Path, url: str, state: Path, step: str) -> dict[str, Any]:
+def _run(build: Path, url: str, state: Path, step: str, *keys: str) -> dict[str, Any]:
     done = subprocess.run(
-        ["node", str(build / "tools" / "client.js"), url, str(state), step],
+        ["node", str(build / "tools" / "client.js"), url, str(state), step, *keys],
         capture_output=True,
         text=True,
         timeout=120,
@@ -74,3 +75,20 @@ def test_the_node_client_pins_remembers_and_monitors(server: Process, tmp_path: 
     # another label). The verifier alone says invalid_vrf (tests/web/test_differential.py).
     assert second["wrong_vrf_key"] == {"error": "vrf_key_mismatch"}
     assert second["other_label"] == {"error": "wrong_label"}
+
+
+def test_the_node_owner_monitor_flags_an_old_own_key_published_again(
+    server: Process, tmp_path: Path
+) -> None:
+    build = compiled_web()
+    token = _register(server.url, "alice")
+    for key in (b"alice-key-1", b"alice-key-2"):
+        _publish(server.url, "alice", token, key)
+    state = tmp_path / "alice-phone.json"
+    assert _run(build, server.url, state, "own", "alice-key-1", "alice-key-2") == {
+        "monitor_own": []
+    }
+
+    # A server that accepts a replayed upload: alice's first key again, as version 3.
+    replay_upload(server, "alice", b"alice-key-1")
+    assert _run(build, server.url, state, "own") == {"monitor_own": [["unexpected_version", 3]]}

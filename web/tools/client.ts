@@ -2,18 +2,22 @@
  * The Node client end to end (tests/web/test_client_node.py): runs the client API against a
  * real server with a JSON-file state and prints what each call returned or raised.
  *
- * usage: node build/tools/client.js <server-url> <state-file> <step>
+ * usage: node build/tools/client.js <server-url> <state-file> <step> [key...]
+ *
+ * Step `own`: first records each `key` (UTF-8) as an upload of this device (the app's part,
+ * as glasskey.client records before sending), then monitors alice as her owner.
  */
 
 import { ed25519 } from "@noble/curves/ed25519.js";
 
-import { toBase64 } from "../src/bytes.js";
+import { toBase64, toHex, utf8 } from "../src/bytes.js";
 import { GlasskeyError } from "../src/errors.js";
 import { GlasskeyClient } from "../src/client/client.js";
 import { fileBackend } from "../src/client/file.js";
 import { ClientState } from "../src/client/state.js";
+import { keySha256 } from "../src/client/verify.js";
 
-const [server, statePath, step] = process.argv.slice(2) as [string, string, string];
+const [server, statePath, step, ...keys] = process.argv.slice(2) as [string, string, string, ...string[]];
 const state = new ClientState(await fileBackend(statePath));
 const out: Record<string, unknown> = {};
 
@@ -33,6 +37,12 @@ if (step === "first") {
   });
   await attempt("history", async () => (await client.history("alice")).versions.map((v) => Number(v.version)));
   await attempt("missing", () => client.lookup("nobody"));
+} else if (step === "own") {
+  const trust = await client.trust();
+  for (const [i, key] of keys.entries()) {
+    await state.recordUpload(trust.origin, "alice", { uploadId: `tool-${Date.now()}-${i}`, sha256: toHex(keySha256(utf8.encode(key))), sentAt: Date.now() / 1000, updateId: null });
+  }
+  await attempt("monitor_own", async () => (await client.monitor("alice", { own: true })).alerts.map((a) => [a.code, a.version]));
 } else {
   await attempt("head_before", async () => {
     const trust = await client.trust();

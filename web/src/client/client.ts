@@ -10,6 +10,7 @@ import {
   TrustMismatch, UnexpectedKeyVersion, UpdateNotPublished, VerificationError, VrfError, VrfKeyMismatch,
   WrongLabel, type Alert,
 } from "../errors.js";
+import { ownHistoryAlerts } from "./own.js";
 import { ClientState, memoryBackend } from "./state.js";
 import {
   checkPolicy, keySha256, verifyBundle, verifyHistory, type AuditorPin, type Trust, type VerificationPolicy,
@@ -204,34 +205,27 @@ export class GlasskeyClient {
 
   /**
    * Complete history, verified; alerts for versions verified earlier that are missing
-   * (rollback) and, for your own label, versions holding a key this client never uploaded
-   * (`unexpected_version`) and uploads not published within the log's promised delay.
+   * (rollback) and, for your own label, versions that are not this device's uploads in the
+   * order sent — a key it never uploaded, or an old upload published again —
+   * (`unexpected_version`) and uploads not published within the log's promised delay
+   * (./own.ts). Nothing published at all: `update_not_published` if an upload is overdue.
    */
   async monitor(userId: string, options: { own?: boolean } = {}): Promise<MonitorReport> {
     const own = options.own ?? false;
     const trust = await this.trust();
     const seenBefore = await this.state.observations(trust.origin, userId);
     const uploads = own ? await this.state.ownUploads(trust.origin, userId) : [];
-    const history = await this.history(userId);
-    const alerts: Alert[] = [];
-    if (own) {
-      const mine = new Set(uploads.map((u) => u.sha256));
-      const ordered = [...history.versions].sort((a, b) => (a.version < b.version ? -1 : 1));
-      for (const r of ordered) {
-        if (!mine.has(toHex(keySha256(r.value)))) {
-          const err = new UnexpectedKeyVersion(`version ${r.version} of your label ${JSON.stringify(userId)} (epoch ${r.epoch}) holds a key this client did not upload`);
-          alerts.push(alertFromError(err, userId, Number(r.version)));
-        }
-      }
-      const published = new Set(ordered.map((r) => toHex(keySha256(r.value))));
-      const deadline = trust.maxPublicationDelay ?? UNDECLARED_PUBLICATION_DELAY;
-      const now = Date.now() / 1000;
-      for (const u of uploads) {
-        if (!published.has(u.sha256) && now - u.sentAt > deadline) {
-          alerts.push(alertFromError(new UpdateNotPublished(`your upload ${u.uploadId} for ${JSON.stringify(userId)} is not in the log after ${deadline}s`), userId));
-        }
-      }
+    const deadline = trust.maxPublicationDelay ?? UNDECLARED_PUBLICATION_DELAY;
+    let history: VerifiedHistory;
+    try {
+      history = await this.history(userId);
+    } catch (exc) {
+      // No version at all: nothing to report but our uploads that should be there.
+      const overdue = exc instanceof NotFound ? ownHistoryAlerts(userId, [], uploads, deadline, Date.now() / 1000) : [];
+      if (overdue[0] !== undefined) throw new UpdateNotPublished(overdue[0].message);
+      throw exc;
     }
+    const alerts: Alert[] = own ? ownHistoryAlerts(userId, history.versions, uploads, deadline, Date.now() / 1000) : [];
     const proven = new Set(history.versions.map((r) => Number(r.version)));
     for (const o of seenBefore) {
       if (!proven.has(o.version)) {

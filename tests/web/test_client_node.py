@@ -19,7 +19,20 @@ from typing import Any
 
 import pytest
 
-from tests.security.procs import Process, replay_upload, start_log_server
+from tests.security.procs import (
+    Process,
+    free_port,
+    replay_upload,
+    start_auditor,
+    start_log_server,
+    wait_for,
+)
+from tests.security.test_item01_auditor_fork import (
+    HONEST,
+    countersigned_bundle,
+    create_namespace,
+    owner_token,
+)
 from tests.web._node import compiled_web
 from tests.web.test_browser import _publish, _register
 
@@ -92,3 +105,50 @@ def test_the_node_owner_monitor_flags_an_old_own_key_published_again(
     # A server that accepts a replayed upload: alice's first key again, as version 3.
     replay_upload(server, "alice", b"alice-key-1")
     assert _run(build, server.url, state, "own") == {"monitor_own": [["unexpected_version", 3]]}
+
+
+@pytest.mark.slow
+def test_the_node_client_asks_the_pinned_auditor_for_its_newest_epoch(tmp_path: Path) -> None:
+    """As tests/security/test_item06_rollback.py for the Python client: an old, genuinely
+    countersigned bundle replayed whole to a fresh client is refused once the client asks
+    the auditor (its pinned URL) for the newest epoch it countersigned."""
+    build = compiled_web()
+    auditor, auditor_public = start_auditor(tmp_path / "auditor")
+    processes = [auditor]
+    try:
+        token, owner = owner_token(tmp_path)
+        port = free_port()
+        create_namespace(auditor, tmp_path, HONEST, owner, port)
+        server = start_log_server(
+            tmp_path / "server", "--auditor-url", auditor.url, "--auditor-namespace", HONEST,
+            "--auditor-retry-max", "1", port=port, env={"GLASSKEY_AUDITOR_TOKEN": token},
+        )  # fmt: skip
+        processes.append(server)
+        alice = _register(server.url, "alice")
+        _publish(server.url, "alice", alice, b"alice-old-key")
+        old = countersigned_bundle(server, "alice")
+        _publish(server.url, "alice", alice, b"alice-new-key")
+        wait_for(
+            "the new epoch countersigned",
+            lambda: countersigned_bundle(server, "alice")["epoch"] > old["epoch"],
+        )
+        bundle = tmp_path / "old-bundle.json"
+        bundle.write_text(json.dumps(old))
+        done = subprocess.run(
+            ["node", str(build / "tools" / "auditor.js"), server.url, auditor.url, HONEST,
+             auditor_public.hex(), str(bundle)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert json.loads(done.stdout) == {
+            "replayed": {"error": "rollback_detected"},
+            "asked": 2,  # its last verified epoch, then that epoch's countersignature
+            "replayed_again": {"error": "rollback_detected"},
+            "asked_again": 0,
+            "honest": "alice-new-key",
+            "without_url": "alice-old-key",
+            "other_auditor_key": {"error": "auditor_signature_invalid"},
+        }
+    finally:
+        for process in reversed(processes):
+            process.stop()

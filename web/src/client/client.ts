@@ -12,8 +12,9 @@ import {
 } from "../errors.js";
 import { ownHistoryAlerts } from "./own.js";
 import { ClientState, memoryBackend } from "./state.js";
+import { parseLastVerifiedEpoch } from "../plexi.js";
 import {
-  checkPolicy, keySha256, verifyBundle, verifyHistory, type AuditorPin, type Trust, type VerificationPolicy,
+  checkPolicy, DEFAULT_AUDITOR_CHECK_INTERVAL, keySha256, verifyCountersignature, verifyBundle, verifyHistory, type AuditorPin, type Trust, type VerificationPolicy,
   type VerifiedHistory, type VerifiedKey,
 } from "./verify.js";
 
@@ -70,9 +71,13 @@ export class GlasskeyClient {
 
   private async get(path: string, params: Record<string, string | number | bigint> = {}): Promise<unknown> {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+    return this.getUrl(`${this.server}${path}${query ? `?${query}` : ""}`);
+  }
+
+  private async getUrl(url: string): Promise<unknown> {
     let response: Response;
     try {
-      response = await this.fetchImpl(`${this.server}${path}${query ? `?${query}` : ""}`, { headers: { accept: "application/json" } });
+      response = await this.fetchImpl(url, { headers: { accept: "application/json" } });
     } catch (err) {
       throw new RequestError(`network error: ${String(err)}`);
     }
@@ -142,8 +147,37 @@ export class GlasskeyClient {
     return exc;
   }
 
+  /**
+   * The newest epoch the pinned auditor is known to have countersigned (0: none), as
+   * glasskey.client.GlasskeyClient._auditor_epoch: from the state, and — when the pin names
+   * the auditor's URL and it was last asked more than `checkInterval` seconds ago — from the
+   * auditor itself: its last verified epoch, then that epoch's countersignature, verified
+   * under the pinned keys (an unverified number could only make the client refuse honest
+   * heads). The stored epoch only grows. An unreachable auditor fails the call (`network`):
+   * a client that pinned it chose not to verify without it.
+   */
   private async auditorEpoch(pin: AuditorPin | null): Promise<bigint> {
-    return pin === null ? 0n : this.state.auditorEpoch(pin.namespace);
+    if (pin === null) return 0n;
+    let known = await this.state.auditorEpoch(pin.namespace);
+    const url = pin.url ?? null;
+    const askedAt = await this.state.auditorAskedAt(pin.namespace);
+    const interval = pin.checkInterval ?? DEFAULT_AUDITOR_CHECK_INTERVAL;
+    if (url === null || (askedAt !== null && Date.now() / 1000 - askedAt < interval)) return known;
+    const base = `${url.replace(/\/+$/, "")}/namespaces/${encodeURIComponent(pin.namespace)}`;
+    let last: bigint;
+    try {
+      last = parseLastVerifiedEpoch(await this.getUrl(`${base}/last-verified-epoch`)).epoch;
+    } catch (exc) {
+      if (!(exc instanceof NotFound)) throw exc; // nothing countersigned yet
+      last = 0n;
+    }
+    if (last > known) {
+      const raw = await this.getUrl(`${base}/audits/${last}`);
+      const signature = verifyCountersignature(raw, pin.keys, pin.namespace, "the auditor's newest signature");
+      if (signature.epoch > known) known = signature.epoch;
+    }
+    await this.state.raiseAuditorEpoch(pin.namespace, known, true);
+    return known;
   }
 
   async lookup(userId: string): Promise<VerifiedKey> {

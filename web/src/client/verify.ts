@@ -49,7 +49,17 @@ export interface AuditorPin {
   readonly keys: readonly Uint8Array[];
   readonly namespace: string;
   readonly required: boolean;
+  /**
+   * The auditor's http(s) base URL (Python's `AuditorPin.url`): the client then also asks
+   * the auditor itself for the newest epoch it countersigned for `namespace` (a lying
+   * server omits `auditor_latest`), at most once per `checkInterval` seconds (default 60),
+   * and verifies that countersignature under `keys`.
+   */
+  readonly url?: string | null;
+  readonly checkInterval?: number;
 }
+
+export const DEFAULT_AUDITOR_CHECK_INTERVAL = 60;
 
 /** `"log"`: the log's declared re-signing interval decides (Python's LOG_DECLARED). */
 export interface VerificationPolicy {
@@ -91,6 +101,14 @@ export function checkPolicy(policy: VerificationPolicy): void {
     }
     if (names.has(name)) throw new UsageError(`two witness keys named ${JSON.stringify(name)}`);
     names.add(name);
+  }
+  const pin = policy.auditor;
+  if (pin !== null && pin.url !== undefined && pin.url !== null && !/^https?:\/\//.test(pin.url)) {
+    throw new UsageError("AuditorPin.url must be the auditor's http(s) base URL (or null)");
+  }
+  const interval = pin?.checkInterval ?? DEFAULT_AUDITOR_CHECK_INTERVAL;
+  if (typeof interval !== "number" || !(interval >= 0)) {
+    throw new UsageError("AuditorPin.checkInterval must be a number of seconds, 0 or more");
   }
   const k = policy.witnessThreshold ?? 0;
   if (!Number.isInteger(k) || k < 0 || k > witnesses.length) {

@@ -11,6 +11,7 @@ import {
   WrongLabel, type Alert,
 } from "../errors.js";
 import { ownHistoryAlerts } from "./own.js";
+import { preverifySignatures } from "./preverify.js";
 import { ClientState, memoryBackend } from "./state.js";
 import { parseLastVerifiedEpoch } from "../plexi.js";
 import {
@@ -185,6 +186,7 @@ export class GlasskeyClient {
     const previous = await this.state.head(trust.origin);
     const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
     const body = await this.get(`/api/crypto/bundles/${encodeURIComponent(userId)}`, previous ? { known_size: previous.size } : {});
+    await preverifySignatures(this.pinnedPolicy(trust), body);
     let key: VerifiedKey;
     try {
       key = verifyBundle(this.pinnedPolicy(trust), userId, body, previous, { auditorEpoch });
@@ -216,6 +218,7 @@ export class GlasskeyClient {
     if (mostRecent !== null) query["most_recent"] = mostRecent;
     const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
     const body = await this.get(`/api/crypto/history/${encodeURIComponent(userId)}`, query);
+    await preverifySignatures(this.pinnedPolicy(trust), body);
     let history: VerifiedHistory;
     try {
       history = verifyHistory(this.pinnedPolicy(trust), userId, body, previous, { mostRecent }, { auditorEpoch });

@@ -4,9 +4,11 @@ Trust on first use, a JSON-file state that a second process picks up (the verifi
 remembered, so the next lookup is checked for consistency with it), ``monitor`` with and
 without ``own`` (versions this device never uploaded are ``unexpected_version``), a
 configured key that differs from the pinned one (``trust_mismatch``), a wrongly configured VRF
-key (``vrf_key_mismatch``), a proof for another label (``wrong_label``), a missing user
-(``not_found``), and an old own key published again as a new version (``unexpected_version``,
-as tests/security/test_item05_replayed_upload.py for the Python client).
+key (``vrf_key_mismatch``), a proof for another label (``wrong_label``), a missing user proven
+absent (``user_not_found``; ``unproven_absence`` for a bare or altered 404), a first look at
+the empty log followed by its first epoch, an old own key published again as a new version
+(``unexpected_version``, as tests/security/test_item05_replayed_upload.py for the Python
+client), and an old countersigned answer refused by asking the pinned auditor.
 """
 
 from __future__ import annotations
@@ -68,7 +70,12 @@ def test_the_node_client_pins_remembers_and_monitors(server: Process, tmp_path: 
     first = _run(build, server.url, state, "first")
     assert first["lookup"] == {"key": "YWxpY2UtMg==", "version": 2, "size": 2}
     assert first["history"] == [2, 1]
-    assert first["missing"] == {"error": "not_found"}
+    # A 404 with a proof of absence that verifies; one that does not is unproven_absence.
+    assert first["missing"] == {"error": "user_not_found"}
+    assert first["bare_404"] == {"error": "unproven_absence"}
+    assert first["absence_tampered"] == {"error": "unproven_absence"}
+    assert first["absence_of_another"] == {"error": "unproven_absence"}
+    assert first["absence_relabelled"] == {"error": "unproven_absence"}
     saved = json.loads(state.read_text())
     assert any(k.startswith("trust:") for k in saved) and any(k.startswith("head:") for k in saved)
 
@@ -88,6 +95,26 @@ def test_the_node_client_pins_remembers_and_monitors(server: Process, tmp_path: 
     # another label). The verifier alone says invalid_vrf (tests/web/test_differential.py).
     assert second["wrong_vrf_key"] == {"error": "vrf_key_mismatch"}
     assert second["other_label"] == {"error": "wrong_label"}
+
+
+def test_a_node_client_that_saw_the_empty_log_accepts_its_first_epoch(
+    server: Process, tmp_path: Path
+) -> None:
+    """tests/client/test_ietf_client.py::test_a_client_that_saw_the_empty_log_accepts_its_first_epoch
+    for glasskey-web: its first look proves alice absent on the still-empty log (a head of
+    size 0), the next sees epoch 1 without a consistency proof from size 0."""
+    build = compiled_web()
+    state = tmp_path / "state.json"
+    assert _run(build, server.url, state, "empty") == {
+        "lookup": {"error": "user_not_found"},
+        "head": 0,
+    }
+    token = _register(server.url, "alice")
+    _publish(server.url, "alice", token, b"a1")
+    assert _run(build, server.url, state, "after_empty") == {
+        "lookup": {"key": "YTE=", "version": 1},
+        "head": 1,
+    }
 
 
 def test_the_node_owner_monitor_flags_an_old_own_key_published_again(

@@ -5,7 +5,8 @@ export { VrfPublicKey, loadPublicKey, proofToHash, vrfVerify } from "./ecvrf.js"
 export { preverifyEd25519, verifyEd25519, webCryptoEd25519, type Ed25519Signed } from "./ed25519.js";
 export { Configuration, EXAMPLE_DOMAIN_LABEL, getConfiguration } from "./akd/config.js";
 export { COMPLETE, keyHistoryVerify, lookupVerify, type HistoryParams, type VerifyResult } from "./akd/verify.js";
-export { decodeHistoryProof, decodeLookupProof } from "./akd/wire.js";
+export { decodeHistoryProof, decodeLookupProof, decodeNonMembershipProof } from "./akd/wire.js";
+export { absenceVerify, decodeAbsenceProof, type AbsenceProof } from "./akd/absence.js";
 export { markerVersion, markerVersions } from "./akd/markers.js";
 export * from "./log/rfc6962.js";
 export * from "./log/note.js";
@@ -13,6 +14,7 @@ export * from "./plexi.js";
 export * from "./client/verify.js";
 export * from "./client/state.js";
 export * from "./client/client.js";
+export { verifyAbsence, type VerifiedAbsence } from "./client/absence.js";
 export { preverifySignatures } from "./client/preverify.js";
 export { fileBackend } from "./client/file.js";
 export { clearVerifierCaches } from "./caches.js";

@@ -1,7 +1,8 @@
 /**
  * The Node half of the cross-language differential (tests/web/test_differential.py): reads a
- * JSON file of cases (bundle or history responses, the client's previous head, the policy),
- * verifies each with glasskey-web and prints one JSON line per case: "ok" or the alert code.
+ * JSON file of cases (bundle, history or proof-of-absence responses, the client's previous
+ * head, the policy), verifies each with glasskey-web and prints one JSON line per case: "ok"
+ * or the alert code.
  * Every case runs twice, with noble's Ed25519 alone and with WebCrypto's checks first (the
  * client's path, ./src/client/preverify.ts); both must give the same verdict.
  * One process for all cases keeps the test's runtime modest.
@@ -13,6 +14,7 @@ import { GlasskeyError } from "../src/errors.js";
 import { clearEd25519Cache } from "../src/ed25519.js";
 import { clearCheckpointCache } from "../src/log/note.js";
 import { preverifySignatures } from "../src/client/preverify.js";
+import { verifyAbsence } from "../src/client/absence.js";
 import { checkPolicy, verifyBundle, verifyHistory, type Head, type Trust, type VerificationPolicy } from "../src/client/verify.js";
 
 interface TrustJson {
@@ -20,7 +22,7 @@ interface TrustJson {
   domain_label: string | null; max_publication_delay: number | null; checkpoint_refresh: number | null;
 }
 interface CaseJson {
-  kind: "bundle" | "history";
+  kind: "bundle" | "history" | "absence";
   user_id: string;
   body: unknown;
   previous: { size: number; log_root: string; note: string } | null;
@@ -62,6 +64,7 @@ async function verdict(c: CaseJson, webCrypto: boolean): Promise<string> {
     checkPolicy(p);
     if (webCrypto) await preverifySignatures(p, c.body);
     if (c.kind === "bundle") verifyBundle(p, c.user_id, c.body, previous, { now });
+    else if (c.kind === "absence") verifyAbsence(p, c.user_id, c.body, previous, { now });
     else verifyHistory(p, c.user_id, c.body, previous, { mostRecent: c.most_recent }, { now });
     return "ok";
   } catch (err) {

@@ -6,16 +6,17 @@
 
 import { fromHex, toHex } from "../bytes.js";
 import {
-  alertFromError, GlasskeyError, KeyChanged, NotFound, RequestError, RollbackDetected, SignatureError,
-  TrustMismatch, UnexpectedKeyVersion, UpdateNotPublished, VerificationError, VrfError, VrfKeyMismatch,
+  alertFromError, ContactHistoryInconsistent, GlasskeyError, KeyChanged, NotFound, RequestError, RollbackDetected, SignatureError,
+  TrustMismatch, UnexpectedKeyVersion, UpdateNotPublished, UserNotFound, VerificationError, VrfError, VrfKeyMismatch,
   WrongLabel, type Alert,
 } from "../errors.js";
+import { verifyAbsence } from "./absence.js";
 import { ownHistoryAlerts } from "./own.js";
 import { preverifySignatures } from "./preverify.js";
 import { ClientState, memoryBackend } from "./state.js";
 import { parseLastVerifiedEpoch } from "../plexi.js";
 import {
-  checkPolicy, DEFAULT_AUDITOR_CHECK_INTERVAL, keySha256, verifyCountersignature, verifyBundle, verifyHistory, type AuditorPin, type Trust, type VerificationPolicy,
+  checkPolicy, DEFAULT_AUDITOR_CHECK_INTERVAL, keySha256, verifyCountersignature, verifyBundle, verifyHistory, type AuditorPin, type Head, type Trust, type VerificationPolicy,
   type VerifiedHistory, type VerifiedKey,
 } from "./verify.js";
 
@@ -92,8 +93,8 @@ export class GlasskeyClient {
     if (!response.ok) {
       const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
       const message = error?.message ?? `HTTP ${response.status}`;
-      if (response.status === 404) throw new NotFound(message, 404, error?.code ?? null);
-      throw new RequestError(message, response.status, error?.code ?? null);
+      if (response.status === 404) throw new NotFound(message, 404, error?.code ?? null, body);
+      throw new RequestError(message, response.status, error?.code ?? null, body);
     }
     return body;
   }
@@ -181,11 +182,37 @@ export class GlasskeyClient {
     return known;
   }
 
+  /**
+   * The verified `UserNotFound` for a bundle 404, else `UnprovenAbsence` (thrown), as
+   * glasskey.client.GlasskeyClient._absent: the proven head is stored (so a client that saw
+   * the empty log accepts its first epoch), and a user proven absent whose versions this
+   * client verified before is `contact_history_inconsistent`.
+   */
+  private async absent(trust: Trust, userId: string, claim: NotFound, previous: Head | null, auditorEpoch: bigint): Promise<UserNotFound> {
+    const body = claim.body;
+    const raw = typeof body === "object" && body !== null ? (body as Record<string, unknown>)["absence"] : undefined;
+    const absence = verifyAbsence(this.pinnedPolicy(trust), userId, typeof raw === "object" ? raw : null, previous, { auditorEpoch });
+    if (this.policy.auditor !== null) await this.state.raiseAuditorEpoch(this.policy.auditor.namespace, absence.auditorEpoch);
+    const seen = await this.state.observations(trust.origin, userId);
+    const newest = seen[seen.length - 1];
+    if (newest !== undefined) {
+      throw new ContactHistoryInconsistent(`the server proves ${JSON.stringify(userId)} has no key, but this client verified version ${newest.version} of it before: a rewritten directory`);
+    }
+    await this.state.storeHead(absence.head);
+    return new UserNotFound(`${userId} has no published key (proven absent in epoch ${absence.epoch})`, absence.epoch);
+  }
+
   async lookup(userId: string): Promise<VerifiedKey> {
     const trust = await this.trust();
     const previous = await this.state.head(trust.origin);
     const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
-    const body = await this.get(`/api/crypto/bundles/${encodeURIComponent(userId)}`, previous ? { known_size: previous.size } : {});
+    let body: unknown;
+    try {
+      body = await this.get(`/api/crypto/bundles/${encodeURIComponent(userId)}`, previous ? { known_size: previous.size } : {});
+    } catch (exc) {
+      if (exc instanceof NotFound) throw await this.absent(trust, userId, exc, previous, auditorEpoch);
+      throw exc;
+    }
     await preverifySignatures(this.pinnedPolicy(trust), body);
     let key: VerifiedKey;
     try {

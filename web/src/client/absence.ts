@@ -11,7 +11,10 @@ import { utf8 } from "../bytes.js";
 import { AbsenceProofError, MalformedError, UnprovenAbsence } from "../errors.js";
 import { absenceVerify, decodeAbsenceProof } from "../akd/absence.js";
 import { b64, object, signedState, str } from "./json.js";
-import { configurationOf, countersignature, maxAgeFor, pinned, verifySignedState, type Head, type SignedState, type VerificationPolicy } from "./verify.js";
+import {
+  configurationOf, countersignature, maxAgeFor, pinned, verifySignedState, type Head, type SignedState,
+  type VerificationPolicy,
+} from "./verify.js";
 
 /** `userId` had no version in the directory epoch `epoch` (0: the log was still empty). */
 export interface VerifiedAbsence {

@@ -6,18 +6,18 @@
 
 import { fromHex, toHex } from "../bytes.js";
 import {
-  alertFromError, ContactHistoryInconsistent, GlasskeyError, KeyChanged, NotFound, RequestError, RollbackDetected, SignatureError,
-  TrustMismatch, UnexpectedKeyVersion, UpdateNotPublished, UserNotFound, VerificationError, VrfError, VrfKeyMismatch,
-  WrongLabel, type Alert,
+  alertFromError, ContactHistoryInconsistent, GlasskeyError, KeyChanged, NotFound, RequestError, RollbackDetected,
+  SignatureError, TrustMismatch, UnexpectedKeyVersion, UpdateNotPublished, UserNotFound, VerificationError, VrfError,
+  VrfKeyMismatch, WrongLabel, type Alert,
 } from "../errors.js";
+import { parseLastVerifiedEpoch } from "../plexi.js";
 import { verifyAbsence } from "./absence.js";
 import { ownHistoryAlerts } from "./own.js";
 import { preverifySignatures } from "./preverify.js";
 import { ClientState, memoryBackend } from "./state.js";
-import { parseLastVerifiedEpoch } from "../plexi.js";
 import {
-  checkPolicy, DEFAULT_AUDITOR_CHECK_INTERVAL, keySha256, verifyCountersignature, verifyBundle, verifyHistory, type AuditorPin, type Head, type Trust, type VerificationPolicy,
-  type VerifiedHistory, type VerifiedKey,
+  checkPolicy, DEFAULT_AUDITOR_CHECK_INTERVAL, keySha256, verifyBundle, verifyCountersignature, verifyHistory,
+  type AuditorPin, type Head, type Trust, type VerificationPolicy, type VerifiedHistory, type VerifiedKey,
 } from "./verify.js";
 
 export interface ClientOptions {
@@ -155,8 +155,8 @@ export class GlasskeyClient {
    * the auditor's URL and it was last asked more than `checkInterval` seconds ago — from the
    * auditor itself: its last verified epoch, then that epoch's countersignature, verified
    * under the pinned keys (an unverified number could only make the client refuse honest
-   * heads). The stored epoch only grows. An unreachable auditor fails the call (`network`):
-   * a client that pinned it chose not to verify without it.
+   * heads). The stored epoch only grows. An unreachable auditor fails the call (a
+   * RequestError): a client that pinned it chose not to verify without it.
    */
   private async auditorEpoch(pin: AuditorPin | null): Promise<bigint> {
     if (pin === null) return 0n;
@@ -188,7 +188,9 @@ export class GlasskeyClient {
    * the empty log accepts its first epoch), and a user proven absent whose versions this
    * client verified before is `contact_history_inconsistent`.
    */
-  private async absent(trust: Trust, userId: string, claim: NotFound, previous: Head | null, auditorEpoch: bigint): Promise<UserNotFound> {
+  private async absent(
+    trust: Trust, userId: string, claim: NotFound, previous: Head | null, auditorEpoch: bigint,
+  ): Promise<UserNotFound> {
     const body = claim.body;
     const raw = typeof body === "object" && body !== null ? (body as Record<string, unknown>)["absence"] : undefined;
     const absence = verifyAbsence(this.pinnedPolicy(trust), userId, typeof raw === "object" ? raw : null, previous, { auditorEpoch });

@@ -4,7 +4,9 @@ Run: ``make bench`` or ``.venv/bin/python bench/web.py`` after ``make web``. Bui
 directory in-process (memory storage), gives one user ten key versions, and has Debian's
 Chromium verify its lookup answer and its complete history (10 versions) with the built
 ``glasskey-web.js`` bundle (web/tools/bench.ts), cold (caches cleared before every call)
-and as a repeated lookup (VRF and checkpoint memo warm). Also prints the gzipped size of
+and as a repeated lookup (VRF and checkpoint memo warm). Cold figures as the client verifies
+(WebCrypto checks the Ed25519 signatures first, ``preverifySignatures``) and with noble's
+Ed25519 alone (browsers without WebCrypto Ed25519). Also prints the gzipped size of
 the bundles the server ships.
 """
 
@@ -62,10 +64,13 @@ def main() -> None:
     sizes = json.loads((WEBUI / "sri.json").read_text())
     print(f"Chromium: {got['user_agent']}")
     print(f"load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures scale with it)")
+    print(f"WebCrypto Ed25519: {'yes' if got['webcrypto_ed25519'] else 'no (noble verifies)'}")
     rows = [
         ("lookup verify, cold", got["lookup_cold"]["median_ms"], "ms"),
+        ("  noble Ed25519 only", got["lookup_cold_noble"]["median_ms"], "ms"),
         ("lookup verify, repeated (memo)", got["lookup_repeat"]["median_ms"], "ms"),
         (f"history({got['versions']}) verify, cold", got["history_cold"]["median_ms"], "ms"),
+        ("  noble Ed25519 only", got["history_cold_noble"]["median_ms"], "ms"),
         ("bundle gzipped (KB)", sizes["glasskey-web.js"]["gzip_bytes"] / 1024, "KB"),
         ("UI app.js gzipped (KB)", sizes["app.js"]["gzip_bytes"] / 1024, "KB"),
     ]

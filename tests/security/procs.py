@@ -10,6 +10,7 @@ import base64
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -50,6 +51,25 @@ def register_user(url: str, user: str, cwd: Path) -> str:
     done = cli("register", user, "--server", url, "--admin-token", ADMIN_TOKEN, cwd=cwd)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip()
+
+
+def replay_upload(server: Process, user: str, key: bytes) -> None:
+    """What a server that accepts a replayed upload does (here its operator, straight into
+    its SQLite database): the old key goes back into the queue as is, to be published as the
+    user's next version. Waits until it is."""
+    db = sqlite3.connect(server.folder / "glasskey.db", timeout=30)
+    db.execute(
+        "INSERT INTO pending_updates (label, value, accepted_at) VALUES (?, ?, ?)",
+        (user.encode(), key, time.time()),
+    )
+    db.commit()
+    db.close()
+
+    def replayed() -> bool:
+        r = httpx.get(f"{server.url}/api/crypto/bundles/{user}", timeout=5)
+        return r.status_code == 200 and base64.b64decode(r.json()["key"]) == key
+
+    wait_for(f"the replayed key {key!r} of {user}", replayed)
 
 
 def upload_key(

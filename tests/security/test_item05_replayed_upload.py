@@ -12,7 +12,6 @@ monitoring must call that ``unexpected_version`` although the owner once uploade
 from __future__ import annotations
 
 import base64
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,14 @@ from pathlib import Path
 import httpx
 
 from glasskey.client import GlasskeyClient
-from tests.security.procs import ADMIN_TOKEN, Process, cli, register_user, upload_key, wait_for
+from tests.security.procs import (
+    ADMIN_TOKEN,
+    Process,
+    cli,
+    register_user,
+    replay_upload,
+    upload_key,
+)
 
 
 class _Recorder(httpx.HTTPTransport):
@@ -86,14 +92,8 @@ def test_owner_monitoring_flags_an_old_own_key_published_again(
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
     # A server that accepts the replay: the old key goes back into the queue as is.
-    db = sqlite3.connect(server.folder / "glasskey.db", timeout=30)
-    db.execute(
-        "INSERT INTO pending_updates (label, value, accepted_at) VALUES (?, ?, ?)",
-        (b"alice", b"alice-key-1", time.time()),
-    )
-    db.commit()
-    db.close()
-    wait_for("the replayed version", lambda: _version(server.url, "alice") == 3)
+    replay_upload(server, "alice", b"alice-key-1")
+    assert _version(server.url, "alice") == 3
 
     caught = cli("monitor", "alice", "--server", server.url, "--own", "--state", state,
                  cwd=tmp_path)  # fmt: skip

@@ -19,7 +19,8 @@ import secrets
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,11 @@ class _Rewrite(httpx.BaseTransport):
         )
 
 
-def _proxy(honest: str, fork: str, advance: Any) -> tuple[ThreadingHTTPServer, str]:
+def _proxy(
+    honest: str, fork: str, controls: dict[str, Callable[[], None]]
+) -> tuple[ThreadingHTTPServer, str]:
+    """The lying proxy; ``POST /__control/attack/NAME`` switches the attack, ``POST
+    /__control/NAME`` runs ``controls[NAME]`` (a publication on the honest server)."""
     transport = MaliciousTransport(httpx.HTTPTransport(), fork=_Rewrite(fork))
     client = httpx.Client(transport=transport, base_url=honest, timeout=30)
 
@@ -108,8 +113,8 @@ def _proxy(honest: str, fork: str, advance: Any) -> tuple[ThreadingHTTPServer, s
         def do_POST(self) -> None:
             if self.path.startswith("/__control/attack/"):
                 transport.attack = Attack(self.path.rsplit("/", 1)[1])
-            elif self.path == "/__control/advance":
-                advance()
+            elif self.path.removeprefix("/__control/") in controls:
+                controls[self.path.removeprefix("/__control/")]()
             else:
                 self._send(404, b"no", "text/plain")
                 return
@@ -126,6 +131,12 @@ def _proxy(honest: str, fork: str, advance: Any) -> tuple[ThreadingHTTPServer, s
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _iso(at: float) -> str:
+    """``at`` as JavaScript's ``Date.toISOString`` writes it (milliseconds, ``Z``)."""
+    moment = datetime.fromtimestamp(0, UTC) + timedelta(milliseconds=int(at * 1000))
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _dev_keys(folder: Path) -> Path:
@@ -173,7 +184,6 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
     assert fork.url != honest.url
     alice = _register(honest.url, "alice")
     _publish(honest.url, "alice", alice, b"alice-laptop-key")
-    _publish(honest.url, "alice", alice, b"alice-phone-key")
     carol = _register(honest.url, "carol")
     # The fork: same log and VRF keys, another history, longer than the honest one.
     fork_alice = _register(fork.url, "alice")
@@ -184,7 +194,10 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
     def advance() -> None:
         _publish(honest.url, "carol", carol, f"carol-{next(counter)}".encode())
 
-    proxy, url = _proxy(honest.url, fork.url, advance)
+    def publish() -> None:  # alice's second version, after the page has loaded
+        _publish(honest.url, "alice", alice, b"alice-phone-key")
+
+    proxy, url = _proxy(honest.url, fork.url, {"advance": advance, "publish": publish})
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     try:
         run = subprocess.run(
@@ -201,6 +214,12 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
     phone = base64.b64encode(b"alice-phone-key").decode()
 
     assert seen["honest"] == {"verified": "true", "key": phone, "codes": []}
+    # Each row's publication time is the one the verifier checked (the history answer's
+    # published_at), also for the version published after the page loaded.
+    served = httpx.get(f"{honest.url}/api/crypto/history/alice", timeout=5).json()["versions"]
+    assert [(r["version"], float(r["at"]), r["shown"]) for r in seen["published"]] == [
+        (str(v["version"]), v["published_at"], _iso(v["published_at"])) for v in served
+    ]
     assert seen["labels"] == [
         {"version": "2", "label": "unknown"},
         {"version": "1", "label": "laptop"},

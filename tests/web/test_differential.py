@@ -5,7 +5,8 @@ history answers, the signed checkpoint and an auditor countersignature are then 
 one byte at a time — every byte of the AKD proof, of the key, the root hash, the RFC 6962
 proofs, every character of the checkpoint note and every byte of its signatures and of the
 countersignature — and each variant goes through both verifiers. They must agree on every
-one: accept or reject, and the same alert code. All variants run in one Node process.
+one: accept or reject, and the same alert code. All variants run in one Node process. Proofs
+of absence (a 404's ``absence``) and the witness policy get the same treatment.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from glasskey.client import AuditorPin, GlasskeyClient, Trust, VerificationPolicy
+from glasskey.client._absence import verify_absence
 from glasskey.client._state import Head
 from glasskey.client._verify import verify_bundle, verify_history
 from glasskey.core.akd.types import HistoryParams
@@ -78,7 +80,7 @@ def _tamper_checkpoint(note: str) -> Iterator[tuple[str, str]]:
 def _tampers(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every single-byte tamper of a proof response (and the untouched response first)."""
     yield "original", body
-    for field in ("proof", "key"):
+    for field in ("proof", "key", "vrf_proof", "non_membership_proof"):
         if field not in body:
             continue
         raw = base64.b64decode(body[field])
@@ -131,12 +133,37 @@ def _trust_json(trust: Trust) -> dict[str, Any]:
     }
 
 
+def _node_verdicts(
+    build: Any,
+    path: Any,
+    trust: Trust,
+    now: float,
+    max_age: float | None,
+    auditor: dict[str, Any] | None,
+    cases: list[dict[str, Any]],
+) -> list[str]:
+    """glasskey-web's verdicts on ``cases`` (tools/differential.ts, one Node process), the
+    payload written to ``path``."""
+    payload = {"trust": _trust_json(trust), "now": now, "max_age": max_age, "auditor": auditor,
+               "cases": cases}  # fmt: skip
+    path.write_text(json.dumps(payload))
+    run = subprocess.run(
+        ["node", str(build / "tools" / "differential.js"), str(path)],
+        capture_output=True, text=True, check=True, timeout=600,
+    )  # fmt: skip
+    node: list[str] = json.loads(run.stdout)
+    assert len(node) == len(cases)
+    return node
+
+
 def _python_code(
     policy: VerificationPolicy, case: dict[str, Any], previous: Head | None, now: float
 ) -> str:
     try:
         if case["kind"] == "bundle":
             verify_bundle(policy, case["user_id"], case["body"], previous, now=now)
+        elif case["kind"] == "absence":
+            verify_absence(policy, case["user_id"], case["body"], previous, now=now)
         else:
             params = HistoryParams(case["most_recent"])
             verify_history(policy, case["user_id"], case["body"], previous, params, now=now)
@@ -237,26 +264,13 @@ def test_every_single_byte_tamper_is_judged_alike(directory: Harness, tmp_path: 
         return {"size": h.size, "log_root": base64.b64encode(h.log_root).decode(), "note": h.note}
 
     python = [_python_code(policy, c, heads[c["previous"]], now) for c in cases]
-    payload = {
-        "trust": _trust_json(trust),
-        "now": now,
-        "max_age": policy.max_age_for(trust),
-        "auditor": {"keys": [AUDITOR_KEY.hex()], "namespace": NAMESPACE, "required": False},
-        "cases": [{**c, "previous": head_json(heads[c["previous"]])} for c in cases],
-    }
-    path = tmp_path / "cases.json"
-    path.write_text(json.dumps(payload))
     started = time.monotonic()
-    run = subprocess.run(
-        ["node", str(build / "tools" / "differential.js"), str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    node = json.loads(run.stdout)
+    node = _node_verdicts(
+        build, tmp_path / "cases.json", trust, now, policy.max_age_for(trust),
+        {"keys": [AUDITOR_KEY.hex()], "namespace": NAMESPACE, "required": False},
+        [{**c, "previous": head_json(heads[c["previous"]])} for c in cases],
+    )  # fmt: skip
     elapsed = time.monotonic() - started
-    assert len(node) == len(cases)
 
     # The untouched answers verify in both, and the attacks are caught alike.
     by_what = {c["what"]: (p, n) for c, p, n in zip(cases, python, node, strict=True)}
@@ -273,6 +287,63 @@ def test_every_single_byte_tamper_is_judged_alike(directory: Harness, tmp_path: 
     print(f"{len(cases)} cases, {len(cases) - len(accepted)} rejected by both; node {elapsed:.1f}s")
     # Every tamper is caught: only the untouched answers verify.
     assert accepted == {"original", "history original", "history most_recent:1", "no previous head"}
+
+
+# -- proofs of absence ------------------------------------------------------------------------
+
+
+def test_every_single_byte_tamper_of_a_proof_of_absence_is_judged_alike(
+    directory: Harness, tmp_path: Any
+) -> None:
+    """A real 404's proof of absence (glasskey.client._absence), in a log with epochs and in
+    the still-empty log (epoch 0, the empty tree), tampered one byte at a time; a bare 404,
+    another user's proof and a proof for another user id. Same verdict, same code."""
+    build = compiled_web()
+    trust = _trust(directory)
+    absent = directory.http.get("/api/crypto/bundles/carol")
+    assert absent.status_code == 404
+    cases: list[dict[str, Any]] = []
+    for what, body in _tampers(absent.json()["absence"]):
+        cases.append({"what": what, "kind": "absence", "user_id": "carol", "body": body})
+    cases.append({"what": "bare 404", "kind": "absence", "user_id": "carol", "body": None})
+    cases.append(
+        {"what": "another user's", "kind": "absence", "user_id": "erin", "body": cases[0]["body"]}
+    )
+    relabelled = {**cases[0]["body"], "user_id": "erin"}
+    cases.append({"what": "relabelled", "kind": "absence", "user_id": "erin", "body": relabelled})
+    for empty in make_harness():
+        empty_trust = _trust(empty)
+        body = empty.http.get("/api/crypto/bundles/carol").json()["absence"]
+        empty_cases = [
+            {"what": f"empty log {what}", "kind": "absence", "user_id": "carol", "body": tampered}
+            for what, tampered in _tampers(body)
+        ]
+    now = time.time()
+    verdicts = []
+    for t, group in ((trust, cases), (empty_trust, empty_cases)):
+        policy = VerificationPolicy(trust=t)
+        python = [_python_code(policy, c, None, now) for c in group]
+        node = _node_verdicts(
+            build, tmp_path / "absence-cases.json", t, now, policy.max_age_for(t), None,
+            [{**c, "previous": None, "most_recent": None} for c in group],
+        )  # fmt: skip
+        verdicts += list(zip(group, python, node, strict=True))
+    by_what = {c["what"]: (p, n) for c, p, n in verdicts}
+    assert by_what["original"] == ("ok", "ok")
+    assert by_what["empty log original"] == ("ok", "ok")
+    for what in ("bare 404", "another user's", "relabelled"):
+        assert by_what[what] == ("unproven_absence", "unproven_absence"), what
+    disagreements = [(c["what"], p, n) for c, p, n in verdicts if p != n]
+    assert not disagreements, f"{len(disagreements)} of {len(verdicts)}: {disagreements[:20]}"
+    # Every tamper is refused, except of the proof and the AKD root on the empty log: its
+    # signed size 0 proves the absence by itself, and neither client reads them then.
+    accepted = {c["what"] for c, p, _ in verdicts if p == "ok"}
+    unread = {
+        w
+        for w in accepted
+        if w.startswith(("empty log vrf_proof", "empty log non_member", "empty log root_hash"))
+    }
+    assert accepted - unread == {"original", "empty log original"}
 
 
 # -- witness policy ---------------------------------------------------------------------------
@@ -354,20 +425,7 @@ def test_witness_policy_is_judged_alike(directory: Harness, tmp_path: Any) -> No
         )  # fmt: skip
     max_age = 600.0
     python = [_python_witness_code(trust, c, max_age, now) for c in cases]
-    payload = {
-        "trust": _trust_json(trust),
-        "now": now,
-        "max_age": max_age,
-        "auditor": None,
-        "cases": cases,
-    }
-    path = tmp_path / "witness-cases.json"
-    path.write_text(json.dumps(payload))
-    run = subprocess.run(
-        ["node", str(build / "tools" / "differential.js"), str(path)],
-        capture_output=True, text=True, check=True, timeout=600,
-    )  # fmt: skip
-    node = json.loads(run.stdout)
+    node = _node_verdicts(build, tmp_path / "witness-cases.json", trust, now, max_age, None, cases)
     by_what = {c["what"]: (p, n) for c, p, n in zip(cases, python, node, strict=True)}
     expected = {
         "2 of 2, the 2nd newest is 900 s old": "stale_head",

@@ -42,6 +42,25 @@ export class LookupProofError extends ProofError {
   override readonly code: string = "invalid_lookup_proof";
 }
 
+/** A proof that a label has no published version does not verify (glasskey.core.errors). */
+export class AbsenceProofError extends ProofError {
+  override readonly code: string = "invalid_absence_proof";
+}
+
+/**
+ * The server says a user has no key (404) but does not prove it: no proof of absence, or one
+ * that does not verify for this label in the signed epoch. The user may exist and be hidden
+ * from this client; do not treat the contact as keyless.
+ */
+export class UnprovenAbsence extends ProofError {
+  override readonly code: string = "unproven_absence";
+}
+
+/** A version of a user this client verified before is missing (here: the user proven absent). */
+export class ContactHistoryInconsistent extends VerificationError {
+  override readonly code: string = "contact_history_inconsistent";
+}
+
 export class HistoryProofError extends ProofError {
   override readonly code: string = "invalid_history_proof";
 }
@@ -124,6 +143,8 @@ export class RequestError extends GlasskeyError {
     message: string,
     readonly status: number = 0,
     readonly serverCode: string | null = null,
+    /** The error response's JSON body (null: none, or not JSON). */
+    readonly body: unknown = null,
   ) {
     super(message);
   }
@@ -131,6 +152,14 @@ export class RequestError extends GlasskeyError {
 
 export class NotFound extends RequestError {
   override readonly code: string = "not_found";
+}
+
+/** The user has no published key, and the server proved it (`absence` verified). */
+export class UserNotFound extends NotFound {
+  override readonly code: string = "user_not_found";
+  constructor(message: string, readonly epoch: bigint) {
+    super(message, 404, "not_found");
+  }
 }
 
 /** A monitoring finding (monitor() reports all of them rather than stop at the first). */

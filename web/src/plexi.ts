@@ -35,6 +35,11 @@ function readHex(value: unknown, name: string, length: number | null = null): Ui
   return data;
 }
 
+function jsonObject(obj: unknown, what: string): Record<string, unknown> {
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new MalformedError(`${what}: expected a JSON object`);
+  return obj as Record<string, unknown>;
+}
+
 function get(o: Record<string, unknown>, name: string, what: string): unknown {
   if (!(name in o)) throw new MalformedError(`${what}: missing field \`${name}\``);
   return o[name];
@@ -43,8 +48,7 @@ function get(o: Record<string, unknown>, name: string, what: string): unknown {
 /** Parse like plexi: `version` wins over `ciphersuite`. */
 export function parseSignatureResponse(obj: unknown): SignatureResponse {
   const what = "signature response";
-  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new MalformedError(`${what}: expected a JSON object`);
-  const o = obj as Record<string, unknown>;
+  const o = jsonObject(obj, what);
   let suite: bigint;
   if (o["version"] !== undefined && o["version"] !== null) suite = readUint(o["version"], "version", BigInt(U32_MAX));
   else if (o["ciphersuite"] !== undefined && o["ciphersuite"] !== null) suite = readUint(o["ciphersuite"], "ciphersuite", BigInt(U32_MAX));
@@ -90,4 +94,27 @@ export function verifyStatement(r: SignatureResponse, publicKey: Uint8Array): vo
     throw new SignatureError("serialized_message does not match the signed fields");
   }
   verifyEd25519(publicKey, message, r.signature);
+}
+
+export interface LastVerifiedEpoch {
+  readonly jobId: string;
+  readonly epoch: bigint;
+  readonly startHash: Uint8Array;
+  readonly endHash: Uint8Array;
+  readonly timestamp: bigint;
+}
+
+/** An auditor's `/namespaces/{name}/last-verified-epoch` answer (glasskey.core.plexi). */
+export function parseLastVerifiedEpoch(obj: unknown): LastVerifiedEpoch {
+  const what = "last verified epoch";
+  const o = jsonObject(obj, what);
+  const jobId = get(o, "job_id", what);
+  if (typeof jobId !== "string") throw new MalformedError("invalid parameter `job_id`");
+  return {
+    jobId,
+    epoch: readUint(get(o, "epoch", what), "epoch"),
+    startHash: readHex(get(o, "start_hash", what), "start_hash"),
+    endHash: readHex(get(o, "end_hash", what), "end_hash"),
+    timestamp: readUint(get(o, "timestamp", what), "timestamp"),
+  };
 }

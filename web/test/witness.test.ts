@@ -11,20 +11,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ed25519 } from "@noble/curves/ed25519.js";
 
-import { concat, toBase64, utf8 } from "../src/bytes.js";
 import { GlasskeyError, UsageError } from "../src/errors.js";
-import {
-  clearCheckpointCache, epochRootLeaf, keyId, openWitnessed, SIG_COSIGNATURE_V1, SIG_ED25519, vkeyString, witnessedTime,
-  type NoteVerifier,
-} from "../src/log/note.js";
-import { leafHash } from "../src/log/rfc6962.js";
-import { checkPolicy, verifySignedState, type SignedState, type Trust } from "../src/client/verify.js";
-
-const ORIGIN = "web.test/log";
-const LOG_SEED = new Uint8Array(32).fill(1);
-const LOG_PUB = ed25519.getPublicKey(LOG_SEED);
-const LOG_VKEY = vkeyString(ORIGIN, SIG_ED25519, LOG_PUB);
-const NOW = 1_800_000_000;
+import { clearCheckpointCache, openWitnessed, SIG_COSIGNATURE_V1, vkeyString, witnessedTime, type NoteVerifier } from "../src/log/note.js";
+import { checkPolicy, verifySignedState } from "../src/client/verify.js";
+import { BODY, cosignature, LOG_PUB, LOG_VKEY, note, NOW, ORIGIN, state, TRUST } from "./notes.js";
 
 interface Witness { name: string; seed: Uint8Array; vkey: string }
 function witness(name: string, byte: number): Witness {
@@ -34,37 +24,6 @@ function witness(name: string, byte: number): Witness {
 const W1 = witness("w1.test", 11);
 const W2 = witness("w2.test", 12);
 const W3 = witness("w3.test", 13);
-
-const AKD_ROOT = new Uint8Array(32).fill(0x5a);
-const BODY = `${ORIGIN}\n1\n${toBase64(leafHash(epochRootLeaf(1n, AKD_ROOT)))}\n`;
-
-function line(name: string, type: number, seed: Uint8Array, blob: Uint8Array): string {
-  const id = new Uint8Array(4);
-  new DataView(id.buffer).setUint32(0, keyId(name, type, ed25519.getPublicKey(seed)));
-  return `\u2014 ${name} ${toBase64(concat(id, blob))}\n`;
-}
-
-function cosignature(name: string, seed: Uint8Array, at: number, body = BODY): string {
-  const ts = new Uint8Array(8);
-  new DataView(ts.buffer).setBigUint64(0, BigInt(at));
-  const sig = ed25519.sign(utf8.encode(`cosignature/v1\ntime ${at}\n${body}`), seed);
-  return line(name, SIG_COSIGNATURE_V1, seed, concat(ts, sig));
-}
-
-/** The log's own two lines (Ed25519 and its cosignature/v1 time), then `extra` lines. */
-function note(logAt: number, ...extra: string[]): string {
-  const sig = ed25519.sign(utf8.encode(BODY), LOG_SEED);
-  return `${BODY}\n${line(ORIGIN, SIG_ED25519, LOG_SEED, sig)}${cosignature(ORIGIN, LOG_SEED, logAt)}${extra.join("")}`;
-}
-
-const TRUST: Trust = {
-  origin: ORIGIN, logPublicKey: LOG_VKEY, vrfPublicKey: new Uint8Array(32), configuration: "whatsapp_v1",
-  domainLabel: null, maxPublicationDelay: null, checkpointRefresh: null,
-};
-
-function state(checkpoint: string): SignedState {
-  return { epoch: 1n, rootHash: AKD_ROOT, checkpoint, treeSize: 1n, logInclusion: [], consistencyFrom: null, logConsistency: null };
-}
 
 /** "ok" or the alert code of verifying `checkpoint` under the witness policy. */
 function verdict(checkpoint: string, witnesses: string[], k: number, maxAge: number | null = 600): string {

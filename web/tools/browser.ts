@@ -36,6 +36,15 @@ async function rows(page: Page): Promise<{ version: string | null; label: string
     els.map((e) => ({ version: e.getAttribute("data-version"), label: e.getAttribute("data-label") })));
 }
 
+/** Each history row's publication time: the attribute and the text shown. */
+async function published(page: Page): Promise<{ version: string | null; at: string | null; shown: string | null }[]> {
+  return page.locator("[data-testid=history-row]").evaluateAll((els) =>
+    els.map((e) => ({
+      version: e.getAttribute("data-version"), at: e.getAttribute("data-published"),
+      shown: e.querySelector("[data-testid=history-published]")?.textContent ?? null,
+    })));
+}
+
 const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox"] });
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 1300 } });
@@ -45,7 +54,11 @@ try {
   await page.goto(base + "/");
   await page.locator("[data-testid=log-status]").waitFor();
 
+  // Alice's second version is published after the page (and its log panel) loaded: its row
+  // must still show the publication time the verifier checked.
+  await control("publish");
   results["honest"] = await lookup(page, "alice");
+  results["published"] = await published(page);
   await page.screenshot({ path: `${artefacts}/1-lookup-verified.png`, fullPage: true });
 
   // The owner names version 1; version 2 stays unnamed and must show as Unknown.

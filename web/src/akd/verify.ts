@@ -33,12 +33,12 @@ export interface VerifyResult {
 export type HistoryParams = { readonly mostRecent: number | null };
 export const COMPLETE: HistoryParams = { mostRecent: null };
 
-function checkDigest(value: Uint8Array, what: string): Uint8Array {
+export function checkDigest(value: Uint8Array, what: string): Uint8Array {
   if (value.length !== 32) throw new MalformedError(`${what} must be 32 bytes, got ${value.length}`);
   return value;
 }
 
-function publicKey(key: Uint8Array | VrfPublicKey): VrfPublicKey {
+export function publicKey(key: Uint8Array | VrfPublicKey): VrfPublicKey {
   return key instanceof VrfPublicKey ? key : loadPublicKey(key);
 }
 
@@ -98,7 +98,7 @@ export function verifyNonMembership(config: Configuration, rootHash: Uint8Array,
   verifyMembership(config, rootHash, m);
 }
 
-function verifyLabel(
+export function verifyLabel(
   config: Configuration, key: VrfPublicKey, akdLabel: Uint8Array, fresh: boolean, version: bigint,
   vrfProof: Uint8Array, expected: NodeLabel,
 ): void {

@@ -228,6 +228,11 @@ function nonMembership(d: Decoded, what: string): NonMembershipProof {
   };
 }
 
+/** akd's `NonMembershipProof` alone (the tree part of a proof of absence). */
+export function decodeNonMembershipProof(data: Uint8Array): NonMembershipProof {
+  return nonMembership(parse(NON_MEMBERSHIP, data, "NonMembershipProof"), "NonMembershipProof");
+}
+
 export function decodeLookupProof(data: Uint8Array): LookupProof {
   const what = "LookupProof";
   const m = parse(LOOKUP, data, what) as As<pb.LookupProof>;

@@ -6,14 +6,18 @@
 
 import { fromHex, toHex } from "../bytes.js";
 import {
-  alertFromError, GlasskeyError, KeyChanged, NotFound, RequestError, RollbackDetected, SignatureError,
-  TrustMismatch, UnexpectedKeyVersion, UpdateNotPublished, VerificationError, VrfError, VrfKeyMismatch,
-  WrongLabel, type Alert,
+  alertFromError, ContactHistoryInconsistent, GlasskeyError, KeyChanged, NotFound, RequestError, RollbackDetected,
+  SignatureError, TrustMismatch, UnexpectedKeyVersion, UpdateNotPublished, UserNotFound, VerificationError, VrfError,
+  VrfKeyMismatch, WrongLabel, type Alert,
 } from "../errors.js";
+import { parseLastVerifiedEpoch } from "../plexi.js";
+import { verifyAbsence } from "./absence.js";
+import { ownHistoryAlerts } from "./own.js";
+import { preverifySignatures } from "./preverify.js";
 import { ClientState, memoryBackend } from "./state.js";
 import {
-  checkPolicy, keySha256, verifyBundle, verifyHistory, type AuditorPin, type Trust, type VerificationPolicy,
-  type VerifiedHistory, type VerifiedKey,
+  checkPolicy, DEFAULT_AUDITOR_CHECK_INTERVAL, keySha256, verifyBundle, verifyCountersignature, verifyHistory,
+  type AuditorPin, type Head, type Trust, type VerificationPolicy, type VerifiedHistory, type VerifiedKey,
 } from "./verify.js";
 
 export interface ClientOptions {
@@ -69,9 +73,13 @@ export class GlasskeyClient {
 
   private async get(path: string, params: Record<string, string | number | bigint> = {}): Promise<unknown> {
     const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+    return this.getUrl(`${this.server}${path}${query ? `?${query}` : ""}`);
+  }
+
+  private async getUrl(url: string): Promise<unknown> {
     let response: Response;
     try {
-      response = await this.fetchImpl(`${this.server}${path}${query ? `?${query}` : ""}`, { headers: { accept: "application/json" } });
+      response = await this.fetchImpl(url, { headers: { accept: "application/json" } });
     } catch (err) {
       throw new RequestError(`network error: ${String(err)}`);
     }
@@ -85,8 +93,8 @@ export class GlasskeyClient {
     if (!response.ok) {
       const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
       const message = error?.message ?? `HTTP ${response.status}`;
-      if (response.status === 404) throw new NotFound(message, 404, error?.code ?? null);
-      throw new RequestError(message, response.status, error?.code ?? null);
+      if (response.status === 404) throw new NotFound(message, 404, error?.code ?? null, body);
+      throw new RequestError(message, response.status, error?.code ?? null, body);
     }
     return body;
   }
@@ -141,15 +149,73 @@ export class GlasskeyClient {
     return exc;
   }
 
+  /**
+   * The newest epoch the pinned auditor is known to have countersigned (0: none), as
+   * glasskey.client.GlasskeyClient._auditor_epoch: from the state, and — when the pin names
+   * the auditor's URL and it was last asked more than `checkInterval` seconds ago — from the
+   * auditor itself: its last verified epoch, then that epoch's countersignature, verified
+   * under the pinned keys (an unverified number could only make the client refuse honest
+   * heads). The stored epoch only grows. An unreachable auditor fails the call (a
+   * RequestError): a client that pinned it chose not to verify without it.
+   */
   private async auditorEpoch(pin: AuditorPin | null): Promise<bigint> {
-    return pin === null ? 0n : this.state.auditorEpoch(pin.namespace);
+    if (pin === null) return 0n;
+    let known = await this.state.auditorEpoch(pin.namespace);
+    const url = pin.url ?? null;
+    const askedAt = await this.state.auditorAskedAt(pin.namespace);
+    const interval = pin.checkInterval ?? DEFAULT_AUDITOR_CHECK_INTERVAL;
+    if (url === null || (askedAt !== null && Date.now() / 1000 - askedAt < interval)) return known;
+    const base = `${url.replace(/\/+$/, "")}/namespaces/${encodeURIComponent(pin.namespace)}`;
+    let last: bigint;
+    try {
+      last = parseLastVerifiedEpoch(await this.getUrl(`${base}/last-verified-epoch`)).epoch;
+    } catch (exc) {
+      if (!(exc instanceof NotFound)) throw exc; // nothing countersigned yet
+      last = 0n;
+    }
+    if (last > known) {
+      const raw = await this.getUrl(`${base}/audits/${last}`);
+      const signature = verifyCountersignature(raw, pin.keys, pin.namespace, "the auditor's newest signature");
+      if (signature.epoch > known) known = signature.epoch;
+    }
+    await this.state.raiseAuditorEpoch(pin.namespace, known, true);
+    return known;
+  }
+
+  /**
+   * The verified `UserNotFound` for a bundle 404, else `UnprovenAbsence` (thrown), as
+   * glasskey.client.GlasskeyClient._absent: the proven head is stored (so a client that saw
+   * the empty log accepts its first epoch), and a user proven absent whose versions this
+   * client verified before is `contact_history_inconsistent`.
+   */
+  private async absent(
+    trust: Trust, userId: string, claim: NotFound, previous: Head | null, auditorEpoch: bigint,
+  ): Promise<UserNotFound> {
+    const body = claim.body;
+    const raw = typeof body === "object" && body !== null ? (body as Record<string, unknown>)["absence"] : undefined;
+    const absence = verifyAbsence(this.pinnedPolicy(trust), userId, typeof raw === "object" ? raw : null, previous, { auditorEpoch });
+    if (this.policy.auditor !== null) await this.state.raiseAuditorEpoch(this.policy.auditor.namespace, absence.auditorEpoch);
+    const seen = await this.state.observations(trust.origin, userId);
+    const newest = seen[seen.length - 1];
+    if (newest !== undefined) {
+      throw new ContactHistoryInconsistent(`the server proves ${JSON.stringify(userId)} has no key, but this client verified version ${newest.version} of it before: a rewritten directory`);
+    }
+    await this.state.storeHead(absence.head);
+    return new UserNotFound(`${userId} has no published key (proven absent in epoch ${absence.epoch})`, absence.epoch);
   }
 
   async lookup(userId: string): Promise<VerifiedKey> {
     const trust = await this.trust();
     const previous = await this.state.head(trust.origin);
     const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
-    const body = await this.get(`/api/crypto/bundles/${encodeURIComponent(userId)}`, previous ? { known_size: previous.size } : {});
+    let body: unknown;
+    try {
+      body = await this.get(`/api/crypto/bundles/${encodeURIComponent(userId)}`, previous ? { known_size: previous.size } : {});
+    } catch (exc) {
+      if (exc instanceof NotFound) throw await this.absent(trust, userId, exc, previous, auditorEpoch);
+      throw exc;
+    }
+    await preverifySignatures(this.pinnedPolicy(trust), body);
     let key: VerifiedKey;
     try {
       key = verifyBundle(this.pinnedPolicy(trust), userId, body, previous, { auditorEpoch });
@@ -181,6 +247,7 @@ export class GlasskeyClient {
     if (mostRecent !== null) query["most_recent"] = mostRecent;
     const auditorEpoch = await this.auditorEpoch(this.policy.auditor);
     const body = await this.get(`/api/crypto/history/${encodeURIComponent(userId)}`, query);
+    await preverifySignatures(this.pinnedPolicy(trust), body);
     let history: VerifiedHistory;
     try {
       history = verifyHistory(this.pinnedPolicy(trust), userId, body, previous, { mostRecent }, { auditorEpoch });
@@ -204,34 +271,27 @@ export class GlasskeyClient {
 
   /**
    * Complete history, verified; alerts for versions verified earlier that are missing
-   * (rollback) and, for your own label, versions holding a key this client never uploaded
-   * (`unexpected_version`) and uploads not published within the log's promised delay.
+   * (rollback) and, for your own label, versions that are not this device's uploads in the
+   * order sent — a key it never uploaded, or an old upload published again —
+   * (`unexpected_version`) and uploads not published within the log's promised delay
+   * (./own.ts). Nothing published at all: `update_not_published` if an upload is overdue.
    */
   async monitor(userId: string, options: { own?: boolean } = {}): Promise<MonitorReport> {
     const own = options.own ?? false;
     const trust = await this.trust();
     const seenBefore = await this.state.observations(trust.origin, userId);
     const uploads = own ? await this.state.ownUploads(trust.origin, userId) : [];
-    const history = await this.history(userId);
-    const alerts: Alert[] = [];
-    if (own) {
-      const mine = new Set(uploads.map((u) => u.sha256));
-      const ordered = [...history.versions].sort((a, b) => (a.version < b.version ? -1 : 1));
-      for (const r of ordered) {
-        if (!mine.has(toHex(keySha256(r.value)))) {
-          const err = new UnexpectedKeyVersion(`version ${r.version} of your label ${JSON.stringify(userId)} (epoch ${r.epoch}) holds a key this client did not upload`);
-          alerts.push(alertFromError(err, userId, Number(r.version)));
-        }
-      }
-      const published = new Set(ordered.map((r) => toHex(keySha256(r.value))));
-      const deadline = trust.maxPublicationDelay ?? UNDECLARED_PUBLICATION_DELAY;
-      const now = Date.now() / 1000;
-      for (const u of uploads) {
-        if (!published.has(u.sha256) && now - u.sentAt > deadline) {
-          alerts.push(alertFromError(new UpdateNotPublished(`your upload ${u.uploadId} for ${JSON.stringify(userId)} is not in the log after ${deadline}s`), userId));
-        }
-      }
+    const deadline = trust.maxPublicationDelay ?? UNDECLARED_PUBLICATION_DELAY;
+    let history: VerifiedHistory;
+    try {
+      history = await this.history(userId);
+    } catch (exc) {
+      // No version at all: nothing to report but our uploads that should be there.
+      const overdue = exc instanceof NotFound ? ownHistoryAlerts(userId, [], uploads, deadline, Date.now() / 1000) : [];
+      if (overdue[0] !== undefined) throw new UpdateNotPublished(overdue[0].message);
+      throw exc;
     }
+    const alerts: Alert[] = own ? ownHistoryAlerts(userId, history.versions, uploads, deadline, Date.now() / 1000) : [];
     const proven = new Set(history.versions.map((r) => Number(r.version)));
     for (const o of seenBefore) {
       if (!proven.has(o.version)) {

@@ -96,8 +96,16 @@ export class ClientState {
     return v === undefined ? 0n : BigInt(v);
   }
 
-  async raiseAuditorEpoch(namespace: string, epoch: bigint): Promise<void> {
+  /** Raise the stored epoch (it only grows); `asked`: the auditor itself was asked just now. */
+  async raiseAuditorEpoch(namespace: string, epoch: bigint, asked = false): Promise<void> {
     if (epoch > (await this.auditorEpoch(namespace))) await this.backend.put(`auditor:${namespace}`, epoch.toString());
+    if (asked) await this.backend.put(`auditor-asked:${namespace}`, Date.now() / 1000);
+  }
+
+  /** When the auditor itself was last asked for its newest epoch (Unix seconds; null: never). */
+  async auditorAskedAt(namespace: string): Promise<number | null> {
+    const v = (await this.backend.get(`auditor-asked:${namespace}`)) as number | undefined;
+    return v ?? null;
   }
 
   /** The witness policy this browser's user pinned (web UI settings; empty when none). */

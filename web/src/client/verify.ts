@@ -13,7 +13,7 @@
  */
 
 import { sha256 } from "@noble/hashes/sha2.js";
-import { equalBytes, fromBase64OrNull, fromHexOrNull, toHex, utf8 } from "../bytes.js";
+import { equalBytes, toHex, utf8 } from "../bytes.js";
 import {
   AuditorSignatureInvalid, AuditorSignatureMissing, ConsistencyError, ForkDetected, HistoryProofError,
   InclusionError, LookupProofError, MalformedError, RollbackDetected, SignatureError, StaleHead,
@@ -25,6 +25,7 @@ import { epochRootLeaf, openProfileCheckpoint, openWitnessed, parseWitnessVkey }
 import { leafHash, verifyConsistency, verifyInclusion } from "../log/rfc6962.js";
 import { parseSignatureResponse, signedBytes, type SignatureResponse } from "../plexi.js";
 import { verifyEd25519 } from "../ed25519.js";
+import { b64, fail, int, object, optNumber, signedState, str, type Body } from "./json.js";
 
 /** The keys a client pins for one server (first use or configured). */
 export interface Trust {
@@ -49,7 +50,17 @@ export interface AuditorPin {
   readonly keys: readonly Uint8Array[];
   readonly namespace: string;
   readonly required: boolean;
+  /**
+   * The auditor's http(s) base URL (Python's `AuditorPin.url`): the client then also asks
+   * the auditor itself for the newest epoch it countersigned for `namespace` (a lying
+   * server omits `auditor_latest`), at most once per `checkInterval` seconds (default 60),
+   * and verifies that countersignature under `keys`.
+   */
+  readonly url?: string | null;
+  readonly checkInterval?: number;
 }
+
+export const DEFAULT_AUDITOR_CHECK_INTERVAL = 60;
 
 /** `"log"`: the log's declared re-signing interval decides (Python's LOG_DECLARED). */
 export interface VerificationPolicy {
@@ -91,6 +102,14 @@ export function checkPolicy(policy: VerificationPolicy): void {
     }
     if (names.has(name)) throw new UsageError(`two witness keys named ${JSON.stringify(name)}`);
     names.add(name);
+  }
+  const pin = policy.auditor;
+  if (pin !== null && pin.url !== undefined && pin.url !== null && !/^https?:\/\//.test(pin.url)) {
+    throw new UsageError("AuditorPin.url must be the auditor's http(s) base URL (or null)");
+  }
+  const interval = pin?.checkInterval ?? DEFAULT_AUDITOR_CHECK_INTERVAL;
+  if (typeof interval !== "number" || !(interval >= 0)) {
+    throw new UsageError("AuditorPin.checkInterval must be a number of seconds, 0 or more");
   }
   const k = policy.witnessThreshold ?? 0;
   if (!Number.isInteger(k) || k < 0 || k > witnesses.length) {
@@ -144,32 +163,6 @@ export interface VerifiedHistory {
   readonly publishedAt: (number | null)[];
 }
 
-// -- strict JSON field readers (pydantic strict mode of glasskey.api.wire) --------------------
-
-type Body = Record<string, unknown>;
-
-function fail(what: string, field: string, msg: string): never {
-  throw new MalformedError(`${what} field '${field}': ${msg}`);
-}
-
-function int(o: Body, f: string, what: string, optional = false): bigint | null {
-  const v = o[f];
-  if (v === undefined || (optional && v === null)) {
-    if (optional) return null;
-    fail(what, f, "Field required");
-  }
-  if (typeof v !== "number" || !Number.isInteger(v)) fail(what, f, "Input should be a valid integer");
-  return BigInt(v);
-}
-
-/** An optional number (pydantic strict `float | None`: an int or a float, never a bool). */
-function optNumber(o: Body, f: string, what: string): number | null {
-  const v = o[f];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== "number") fail(what, f, "Input should be a valid number");
-  return v;
-}
-
 /**
  * A served publication time, refused when impossible (glasskey.client._verify
  * `_publication_time`): a version published after the signed checkpoint that covers it (1 s
@@ -184,67 +177,23 @@ function publicationTime(at: number | null, head: Head): number | null {
   return at;
 }
 
-function str(o: Body, f: string, what: string): string {
-  const v = o[f];
-  if (v === undefined) fail(what, f, "Field required");
-  if (typeof v !== "string") fail(what, f, "Input should be a valid string");
-  return v;
-}
-
-function hex32(o: Body, f: string, what: string): Uint8Array {
-  const v = str(o, f, what);
-  const b = v.length === 64 ? fromHexOrNull(v) : null;
-  if (b === null) fail(what, f, "must be 32 bytes of hex (64 hex digits)");
-  return b;
-}
-
-function b64(o: Body, f: string, what: string): Uint8Array {
-  const v = o[f];
-  if (v === undefined) fail(what, f, "Field required");
-  const b = typeof v === "string" ? fromBase64OrNull(v) : null;
-  if (b === null) fail(what, f, "is not valid base64");
-  return b;
-}
-
-function hashes(o: Body, f: string, what: string, optional = false): Uint8Array[] | null {
-  const v = o[f];
-  if (v === undefined || (optional && v === null)) {
-    if (optional) return null;
-    fail(what, f, "Field required");
-  }
-  if (!Array.isArray(v)) fail(what, f, "must be a list of hex hashes");
-  if (v.length > 128) fail(what, f, "must have at most 128 hashes");
-  const out = v.map((h) => (typeof h === "string" ? fromHexOrNull(h) : null));
-  if (out.some((h) => h === null || h.length !== 32)) fail(what, f, "entries must be 32 bytes of hex each");
-  return out as Uint8Array[];
-}
-
-function object(body: unknown, what: string): Body {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new MalformedError(`${what}: Input should be an object`);
-  return body as Body;
-}
-
-function signedState(o: Body, what: string): SignedState {
-  return {
-    epoch: int(o, "epoch", what)!,
-    rootHash: hex32(o, "root_hash", what),
-    checkpoint: str(o, "checkpoint", what),
-    treeSize: int(o, "tree_size", what)!,
-    logInclusion: hashes(o, "log_inclusion", what)!,
-    consistencyFrom: int(o, "consistency_from", what, true),
-    logConsistency: hashes(o, "log_consistency", what, true),
-  };
-}
-
 // -- steps 1-4 -----------------------------------------------------------------------------
 
 export function configurationOf(trust: Trust): Configuration {
   return getConfiguration(trust.configuration, trust.domainLabel);
 }
 
+/** The root of the empty tree (RFC 6962: SHA-256 of nothing). */
+export const EMPTY_ROOT = sha256(new Uint8Array(0));
+
+/**
+ * Steps 1-4 for the signed state of any response. `allowEmpty`: also accept epoch 0 of the
+ * signed empty log (size 0, the empty tree's root), which proves only that nothing is
+ * published yet (a proof of absence).
+ */
 export function verifySignedState(
   trust: Trust, state: SignedState, previous: Head | null, maxAge: number | null, now: number | null = null,
-  witnesses: readonly string[] = [], witnessThreshold = 0,
+  witnesses: readonly string[] = [], witnessThreshold = 0, allowEmpty = false,
 ): { epoch: bigint; rootHash: Uint8Array; head: Head } {
   const cp = openProfileCheckpoint(state.checkpoint, trust.origin, trust.logPublicKey);
   let signedTime = cp.timestamp;
@@ -256,10 +205,17 @@ export function verifySignedState(
     if (witnessThreshold) signedTime = witnessed.witnessedAt;
   }
   if (state.treeSize !== cp.size) throw new MalformedError("tree_size does not match the signed checkpoint");
-  if (state.epoch !== cp.size || state.epoch < 1n) {
-    throw new InclusionError(`the proof is for epoch ${state.epoch} but the signed checkpoint is at ${cp.size}: proofs must be for the newest signed epoch`);
+  if (allowEmpty && state.epoch === 0n && cp.size === 0n) {
+    // The signed empty log (a proof of absence): no epoch, so nobody has a key.
+    if (!equalBytes(cp.root, EMPTY_ROOT) || state.logInclusion.length) {
+      throw new InclusionError("a checkpoint of size 0 must carry the empty tree's root");
+    }
+  } else {
+    if (state.epoch !== cp.size || state.epoch < 1n) {
+      throw new InclusionError(`the proof is for epoch ${state.epoch} but the signed checkpoint is at ${cp.size}: proofs must be for the newest signed epoch`);
+    }
+    verifyInclusion(leafHash(epochRootLeaf(state.epoch, state.rootHash)), state.epoch - 1n, cp.size, state.logInclusion, cp.root);
   }
-  verifyInclusion(leafHash(epochRootLeaf(state.epoch, state.rootHash)), state.epoch - 1n, cp.size, state.logInclusion, cp.root);
   if (previous !== null) {
     if (cp.size < previous.size) {
       throw new RollbackDetected(`the server presents log size ${cp.size}, older than size ${previous.size} already verified: rollback or replayed checkpoint`);
@@ -268,6 +224,10 @@ export function verifySignedState(
       if (!equalBytes(cp.root, previous.logRoot)) {
         throw new ForkDetected(`two signed checkpoints of size ${cp.size} with different roots: split view`);
       }
+    } else if (previous.size === 0n) {
+      // Every tree extends the empty tree (RFC 9162 2.1.4: there is no proof from size 0,
+      // only a meaningless empty one). A client whose last head is the signed empty log
+      // accepts the log's first epoch, not fork_detected (glasskey.client._verify).
     } else {
       if (state.consistencyFrom !== previous.size || state.logConsistency === null) {
         throw new ForkDetected(`the server did not prove that size ${cp.size} extends the verified size ${previous.size}`);
@@ -297,7 +257,7 @@ export function verifySignedState(
   };
 }
 
-function pinned(policy: VerificationPolicy): Trust {
+export function pinned(policy: VerificationPolicy): Trust {
   if (policy.trust === null) throw new UsageError("verifying a response needs the server's pinned keys (policy.trust)");
   return policy.trust;
 }
@@ -339,7 +299,7 @@ export function verifyCountersignature(
   throw new AuditorSignatureInvalid(`${what} of epoch ${r.epoch} does not verify under the pinned auditor key(s)`);
 }
 
-function countersignature(
+export function countersignature(
   pin: AuditorPin | null, body: Body, epoch: bigint, rootHash: Uint8Array, auditorEpoch: bigint,
 ): [SignatureResponse | null, bigint] {
   if (pin === null) return [null, auditorEpoch];

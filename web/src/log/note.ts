@@ -9,7 +9,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToBigBE, concat, fromBase64Canonical, toBase64, utf8 } from "../bytes.js";
 import { MalformedError, SignatureError, UsageError } from "../errors.js";
-import { verifyEd25519 } from "../ed25519.js";
+import { verifyEd25519, type Ed25519Signed } from "../ed25519.js";
 import { HASH_SIZE } from "./rfc6962.js";
 
 export const SIG_ED25519 = 0x01;
@@ -147,14 +147,50 @@ function cosignatureTimestamp(signature: Uint8Array): bigint {
   return ts;
 }
 
-function verifyOne(v: NoteVerifier, text: Uint8Array, signature: Uint8Array): bigint | null {
-  if (v.type === SIG_ED25519) {
-    verifyEd25519(v.publicKey, text, signature);
-    return null;
-  }
+/** What `v`'s note signature line signs: the note text, or the cosignature/v1 statement. */
+function signedBy(v: NoteVerifier, text: Uint8Array, signature: Uint8Array): { signed: Ed25519Signed; timestamp: bigint | null } {
+  if (v.type === SIG_ED25519) return { signed: { publicKey: v.publicKey, message: text, signature }, timestamp: null };
   const ts = cosignatureTimestamp(signature);
-  verifyEd25519(v.publicKey, concat(utf8.encode(`cosignature/v1\ntime ${ts}\n`), text), signature.subarray(8));
-  return ts;
+  const message = concat(utf8.encode(`cosignature/v1\ntime ${ts}\n`), text);
+  return { signed: { publicKey: v.publicKey, message, signature: signature.subarray(8) }, timestamp: ts };
+}
+
+function verifyOne(v: NoteVerifier, text: Uint8Array, signature: Uint8Array): bigint | null {
+  const { signed, timestamp } = signedBy(v, text, signature);
+  verifyEd25519(signed.publicKey, signed.message, signed.signature);
+  return timestamp;
+}
+
+/** The note's signature lines by one of `verifiers` (same name and key ID), with that key. */
+function* byKnownKeys(note: Note, verifiers: readonly NoteVerifier[]): Generator<[NoteSignature, NoteVerifier]> {
+  for (const sig of note.signatures) {
+    const v = verifiers.find((k) => k.name === sig.name && k.keyId === sig.keyId);
+    if (v !== undefined) yield [sig, v];
+  }
+}
+
+/**
+ * The Ed25519 statements of `noteText`'s lines by `verifiers` (for `preverifyEd25519`);
+ * none for a note that does not parse, lines that are not well-formed are skipped: the
+ * synchronous verification judges them.
+ */
+export function noteStatements(noteText: string, verifiers: readonly NoteVerifier[]): Ed25519Signed[] {
+  let note: Note;
+  try {
+    note = parseNote(noteText);
+  } catch {
+    return [];
+  }
+  const text = utf8.encode(note.text);
+  const out: Ed25519Signed[] = [];
+  for (const [sig, v] of byKnownKeys(note, verifiers)) {
+    try {
+      out.push(signedBy(v, text, sig.signature).signed);
+    } catch {
+      // a malformed cosignature: verifySignatures says so
+    }
+  }
+  return out;
 }
 
 export interface VerifiedSignature {
@@ -166,9 +202,7 @@ export interface VerifiedSignature {
 export function verifySignatures(note: Note, verifiers: readonly NoteVerifier[]): VerifiedSignature[] {
   const text = utf8.encode(note.text);
   const out: VerifiedSignature[] = [];
-  for (const sig of note.signatures) {
-    const v = verifiers.find((k) => k.name === sig.name && k.keyId === sig.keyId);
-    if (v === undefined) continue;
+  for (const [sig, v] of byKnownKeys(note, verifiers)) {
     try {
       out.push({ verifier: v, timestamp: verifyOne(v, text, sig.signature) });
     } catch (err) {

@@ -8,7 +8,8 @@
  *   `data-key` (base64; empty when the key is blocked);
  * - alerts `[role=alert]` with `data-code` = the alert code;
  * - history rows `[data-testid=history-row]` with `data-version` and `data-label`
- *   (`unknown` when unlabelled).
+ *   (`unknown` when unlabelled), `data-published` (the verified publication time, Unix
+ *   seconds; empty when not served) shown in `[data-testid=history-published]`.
  */
 
 import { toBase64, toHex } from "../bytes.js";
@@ -63,7 +64,6 @@ async function main(): Promise<void> {
     void state.setWitnessPolicy(witnesses, threshold).then(() => location.reload());
   });
   const client = new GlasskeyClient(location.origin, { state, policy: { witnesses: pinned.witnesses, witnessThreshold: pinned.threshold } });
-  const times = new Map<string, number>();
 
   async function loadLog(): Promise<void> {
     const out = $("log-output");
@@ -72,7 +72,6 @@ async function main(): Promise<void> {
       const root = (await (await fetch("/api/transparency/root")).json()) as { checkpoint: string; epoch: number; tree_size: number; signed_at: number };
       const cp = openProfileCheckpoint(root.checkpoint, trust.origin, trust.logPublicKey);
       const audit = (await (await fetch("/api/transparency/audit-log")).json()) as { entries: { epoch: number; root_hash: string; appended_at: number }[] };
-      for (const e of audit.entries) times.set(String(e.epoch), e.appended_at);
       const auditor = (await (await fetch("/api/transparency/auditor")).json()) as { configured: boolean; namespace?: string; latest?: { epoch?: number } | null };
       const head = await state.head(trust.origin);
       let witnessStatus = "none pinned in this browser";
@@ -111,17 +110,18 @@ async function main(): Promise<void> {
       const trust = await client.trust();
       const history = await client.history(userId);
       const labels = await state.deviceLabels(trust.origin, userId);
-      const rows = history.versions.map((v) => {
+      const rows = history.versions.map((v, i) => {
         const name = labels[v.version.toString()] ?? "";
         const input = el("input", { value: name, placeholder: "device name", "aria-label": `device label for version ${v.version}`, "data-testid": "label-input" }) as HTMLInputElement;
         const save = el("button", { type: "button", "data-testid": "label-save" }, "Save");
         save.addEventListener("click", () => {
           void state.setDeviceLabel(trust.origin, userId, v.version, input.value.trim()).then(() => renderHistory(userId));
         });
-        const at = times.get(v.epoch.toString());
-        return el("tr", { "data-testid": "history-row", "data-version": v.version.toString(), "data-label": name || "unknown" },
+        // The publication time the verifier checked against the signed checkpoint (null: not served).
+        const at = history.publishedAt[i] ?? null;
+        return el("tr", { "data-testid": "history-row", "data-version": v.version.toString(), "data-label": name || "unknown", "data-published": at === null ? "" : String(at) },
           el("td", {}, v.version.toString()), el("td", {}, v.epoch.toString()),
-          el("td", {}, at === undefined ? "—" : new Date(at * 1000).toISOString()),
+          el("td", { "data-testid": "history-published" }, at === null ? "—" : new Date(at * 1000).toISOString()),
           el("td", { class: "key" }, toHex(v.value).slice(0, 24) + (v.value.length > 12 ? "…" : "")),
           el("td", {}, name ? el("span", {}, name) : el("span", { class: "unknown" }, "Unknown")),
           el("td", {}, input, " ", save));

@@ -116,8 +116,9 @@ def test_first_read_shrinks_to_the_trees_depth_and_deep_paths_still_prove(
 
 def test_top_levels_are_read_once_per_epoch_hash_and_give_the_same_proofs() -> None:
     """With ``at``, the top ``TOP_BITS`` levels come from the per-epoch cache: the same
-    proofs as a plain read, the top rows read only by the first proof, and a new epoch hash
-    (here: epoch 2 rewrote the upper nodes) reads them afresh."""
+    proofs as a plain read, the top rows read only by the first proof, none for a target
+    whose walk through them is cached, and a new epoch hash (here: epoch 2 rewrote the upper
+    nodes) reads them afresh."""
     config = get_configuration("whatsapp_v1")
     tree, plain = AkdTree(config), AkdTree(config)
     store = MemoryStore()
@@ -154,6 +155,10 @@ def test_top_levels_are_read_once_per_epoch_hash_and_give_the_same_proofs() -> N
             else:
                 # Later ones read only top prefixes no earlier proof of this epoch had.
                 assert ROOT_KEY not in top_keys() and len(top_keys()) < 2 * _TopNodes.TOP_BITS
+            requested.clear()
+            with store.read() as txn:  # the same targets again: their walks are cached
+                assert tree.proofs(Recording(txn), [member], [absent], at) == cached  # type: ignore[arg-type]
+            assert top_keys() == [] and requested
 
 
 def test_a_lookup_sees_an_epoch_another_process_published() -> None:
@@ -182,3 +187,32 @@ def test_a_lookup_sees_an_epoch_another_process_published() -> None:
         finally:
             reader.close()
             publisher.close()
+
+
+def test_cached_walks_depend_only_on_the_first_top_bits() -> None:
+    """Two targets with the same first ``TOP_BITS`` bits that part at the next one, under a
+    node of exactly ``TOP_BITS`` bits with children of ``TOP_BITS + 1``: the cached first
+    steps stop above the parting, so each target still gets its own path."""
+    config = get_configuration("whatsapp_v1")
+    tree, plain = AkdTree(config), AkdTree(config)
+    store = MemoryStore()
+    rng = random.Random(3)
+    top = _TopNodes.TOP_BITS
+    prefix = rng.getrandbits(top) << (256 - top)
+    quads = [
+        prefix | (side << (255 - top)) | (low << (254 - top)) | rng.getrandbits(254 - top)
+        for side in (0, 1)
+        for low in (0, 1)
+    ]
+    labels = quads + [rng.getrandbits(256) for _ in range(40)]
+    with store.write() as txn:
+        root, _ = tree.insert(txn, [(label, rng.randbytes(32)) for label in labels], 1)
+    at = EpochHash(1, root)
+    with store.read() as txn:
+        for label in (quads[0], quads[2], quads[1], quads[3]):
+            member = label.to_bytes(32, "big")
+            (proof,), _ = tree.proofs(txn, [member], [], at)
+            assert proof == plain.proofs(txn, [member], [])[0][0]
+            verify_membership(config, root, proof)
+            # The path passes the node of TOP_BITS bits and its child of TOP_BITS + 1.
+            assert {top, top + 1} <= {sp.label.length for sp in proof.sibling_proofs}

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glasskey.core.akd import wire
+from glasskey.core.akd import _pbwrite, wire
 from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel
 from glasskey.core.akd.proto import akd_pb2 as pb
 from glasskey.core.akd.types import (
@@ -270,3 +270,39 @@ def test_an_epoch_beyond_uint64_is_refused_like_upb() -> None:
         upb_append_only(audit)
     with pytest.raises(ValueError):
         wire.encode_append_only_proof(audit)
+
+
+def test_memoised_siblings_near_the_root_differ_in_every_field_like_upb() -> None:
+    """Siblings under short labels are memoised by value: proofs that share all but one of
+    the fields a sibling is written from (parent label and length, element label, length and
+    hash, direction) still encode like upb, in either order, and after the memo is full."""
+
+    def sibling(
+        val: bytes, length: int, e_val: bytes, e_len: int, h: bytes, d: int
+    ) -> SiblingProof:
+        return SiblingProof(
+            NodeLabel.from_int(int.from_bytes(val, "big"), length),
+            (AzksElement(NodeLabel.from_int(int.from_bytes(e_val, "big"), e_len), h),),
+            DIRECTIONS[d],
+        )
+
+    base = (b"\x80" + bytes(31), 1, b"\x40" + bytes(31), 2, b"h" * 32, 1)
+    variants = [base]
+    for field, other in enumerate(
+        (b"\x00" * 32, 3, b"\xc0" + bytes(31), 4, b"i" * 32, 0)  # one field changed each
+    ):
+        variants.append(tuple(other if i == field else v for i, v in enumerate(base)))
+    proofs = [
+        MembershipProof(NodeLabel.leaf(b"\x01" * 32), b"v" * 32, (sibling(*v),))  # type: ignore[arg-type]
+        for v in variants
+    ]
+    for order in (proofs, proofs[::-1]):
+        encoded = [wire.encode_membership_proof(p) for p in order]
+        assert encoded == [upb_membership(p) for p in order]
+        assert len(set(encoded)) == len(variants)
+    leaf = NodeLabel.leaf(b"\x01" * 32)
+    for i in range(_pbwrite._MEMO_SIZE + 1):  # fills the memo: it is cleared, not grown
+        filler = sibling(*base[:4], i.to_bytes(32, "big"), 0)  # type: ignore[arg-type]
+        wire.encode_membership_proof(MembershipProof(leaf, b"v" * 32, (filler,)))
+    assert len(_pbwrite._memo) <= _pbwrite._MEMO_SIZE
+    assert [wire.encode_membership_proof(p) for p in proofs] == [upb_membership(p) for p in proofs]

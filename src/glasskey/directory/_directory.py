@@ -428,7 +428,7 @@ class Directory:
                 plans.append((state, existence, marker, freshness))
             members = [t for _, e, m, _ in plans for t in (e[1], m[1])]
             absent = [f[1] for *_, f in plans]
-            membership, non_membership = self._tree.proofs(txn, members, absent)
+            membership, non_membership = self._tree.proofs(txn, members, absent, epoch_hash)
         out = []
         for i, (state, existence, marker, freshness) in enumerate(plans):
             out.append(
@@ -460,7 +460,7 @@ class Directory:
             epoch_hash = EpochHash(epoch, self._root_hash(txn, epoch))
             if not txn.latest_states([label]):
                 vrf_proof, node_label = self._prove(label, True, FIRST_VERSION)
-                _, (non_membership,) = self._tree.proofs(txn, [], [node_label])
+                _, (non_membership,) = self._tree.proofs(txn, [], [node_label], epoch_hash)
                 return AbsenceProof(vrf_proof, non_membership), epoch_hash
         return self.lookup(label)
 
@@ -476,7 +476,7 @@ class Directory:
                     f"label {label!r} has no published version {version} at epoch {epoch}"
                 )
             existence = self._existence(label, version, state)
-            (membership,), _ = self._tree.proofs(txn, [existence[1]], [])
+            (membership,), _ = self._tree.proofs(txn, [existence[1]], [], epoch_hash)
         proof = UpdateProof(
             epoch=state.epoch,
             value=state.value,
@@ -523,7 +523,7 @@ class Directory:
             future_proofs = [self._prove(label, True, v) for v in future]
             members.extend(p[1] for p in past_proofs)
             membership, non_membership = self._tree.proofs(
-                txn, members, [p[1] for p in future_proofs]
+                txn, members, [p[1] for p in future_proofs], epoch_hash
             )
         cursor = iter(membership)
         update_proofs = []

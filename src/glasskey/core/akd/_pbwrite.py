@@ -66,7 +66,33 @@ def _element(element: AzksElement) -> bytes:
     )
 
 
+#: Sibling proofs whose parent label has at most this many bits are memoised by value:
+#: every proof in an epoch passes the same nodes near the root (a lookup's three paths have
+#: ~30 of their ~49 levels in the top 10 bits at 100k labels), so their bytes recur.
+_MEMO_BITS: Final = 10
+#: A tree has at most 2^(_MEMO_BITS+1) such (parent, side) pairs per epoch; cleared when full.
+_MEMO_SIZE: Final = 1 << (_MEMO_BITS + 2)
+_memo: dict[tuple[bytes, int, bytes, int, bytes, int], bytes] = {}
+
+
 def _sibling(sp: SiblingProof) -> bytes:
+    """One ``SiblingProof`` message (memoised near the root, see ``_MEMO_BITS``)."""
+    label = sp.label
+    if label.length > _MEMO_BITS or len(sp.siblings) != 1:
+        return _sibling_bytes(sp)
+    e = sp.siblings[0]
+    # Every field the bytes are written from, so equal keys are equal messages.
+    key = (label.val, label.length, e.label.val, e.label.length, e.value, int(sp.direction))
+    body = _memo.get(key)
+    if body is None:
+        body = _sibling_bytes(sp)
+        if len(_memo) >= _MEMO_SIZE:
+            _memo.clear()
+        _memo[key] = body
+    return body
+
+
+def _sibling_bytes(sp: SiblingProof) -> bytes:
     label = sp.label
     val = label.val.rstrip(b"\x00")
     lb = b"\x0a" + _SMALL[len(val)] + val + b"\x10" + _SMALL[label.length]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 from typing import Final
@@ -28,6 +28,7 @@ from glasskey.core.akd.configuration import Configuration
 from glasskey.core.akd.types import (
     AppendOnlyProof,
     AzksElement,
+    EpochHash,
     MembershipProof,
     NonMembershipProof,
     SiblingProof,
@@ -148,6 +149,62 @@ class _Node:
             self.record.right_key = key
 
 
+class _TopNodes:
+    """The tree's top ``TOP_BITS`` levels as one epoch has them, for proofs: the rows, and
+    each proof walk's first steps through them.
+
+    Where the time goes: a lookup (SQLite, 100k labels) spent ~0.4 ms of CPU in the
+    directory, about a third of it asking SQLite for the ~57 prefix keys of its three
+    targets and decoding the ~35 rows found, and most of the rest walking those rows into
+    sibling proofs. The top levels are the same for every proof in an epoch — root, then
+    2, 4, ... nodes — so each lookup re-read and re-walked about a dozen rows that every
+    other lookup had just read. They are kept here instead: ``rows`` has, for prefixes of at
+    most ``TOP_BITS`` bits, the row (or its absence) as the store had it, and ``walks`` the
+    walk's state after its steps into nodes of at most ``TOP_BITS`` bits (the node reached,
+    its length, the sibling proofs so far) by the target's first ``TOP_BITS`` bits — all
+    those steps depend on. A lookup then reads ~15 rows instead of ~35.
+
+    Valid for one ``(epoch, root hash)`` only: the tag is that ``EpochHash``, read in the
+    same transaction as the rows, and a proof at another tag starts a new cache (so a new
+    epoch, published by any process, is used from its first proof on, and a rewritten
+    epoch — a restored backup — has another root). Rows of a published epoch never change
+    (an epoch's rows and its root are written in one transaction), so a cached row is
+    exactly the stored one. At most ~2^(TOP_BITS+1) rows and 2^TOP_BITS walks; threads
+    share it under the GIL (a race only computes an entry twice).
+    """
+
+    TOP_BITS: Final = 10
+
+    def __init__(self) -> None:
+        # One tuple, replaced whole: a reader takes the tag and its cache in one read, so a
+        # thread switching to a new epoch never hands another thread the wrong rows.
+        self._current: tuple[EpochHash | None, _TopCache] = (None, _TopCache())
+
+    def for_tag(self, tag: EpochHash) -> _TopCache:
+        """The cache of ``tag`` (a new, empty one when the tag changed)."""
+        current = self._current
+        if current[0] != tag:
+            current = self._current = (tag, _TopCache())  # old readers keep theirs
+        return current[1]
+
+
+#: A walk's state: the node reached, its length, the sibling proofs on the way.
+_WalkState = tuple[NodeRecord, int, tuple[SiblingProof, ...]]
+
+
+@dataclass(slots=True)
+class _TopCache:
+    """One epoch's entries of ``_TopNodes``."""
+
+    rows: dict[bytes, NodeRecord | None] = field(default_factory=dict)
+    walks: dict[int, _WalkState] = field(default_factory=dict)
+
+
+def _top_index(target: bytes) -> int:
+    """The first ``TOP_BITS`` bits of a 32-byte label, as an integer."""
+    return (target[0] << 8 | target[1]) >> (16 - _TopNodes.TOP_BITS)
+
+
 _NodeHasher = Callable[
     [NodeRecord, bytes | None, bytes | None, NodeRecord | None, bytes | None, bytes | None,
      NodeRecord | None],
@@ -163,6 +220,7 @@ class AkdTree:
         self._empty_label = empty_label(config)
         self._empty_element = AzksElement(self._empty_label, config.empty_node_hash)
         self._read_depth = _ReadDepth()
+        self._top = _TopNodes()
 
     # -- contributions ----------------------------------------------------------------------
 
@@ -413,26 +471,57 @@ class AkdTree:
         return AzksElement(key_node_label(key), contribution)
 
     def _walk(
-        self, path: dict[bytes, NodeRecord], target: bytes, read_bits: int = BITS
+        self,
+        path: dict[bytes, NodeRecord],
+        target: bytes,
+        read_bits: int = BITS,
+        walks: dict[int, _WalkState] | None = None,
     ) -> tuple[NodeRecord, MembershipProof]:
         """akd's ``get_lcp_node_label_with_membership_proof`` over pre-read path rows (11.4).
 
         ``target`` is a 32-byte leaf label; a child is on its path exactly when the child's
         key is the key of the target's prefix of the child's length. ``path`` holds every
         existing prefix of length <= ``read_bits`` and the leaf; a missing deeper one raises
-        ``_DeeperPath``.
+        ``_DeeperPath``. With ``walks`` (``_TopCache.walks``) the steps through the top
+        levels start from, or are stored into, it.
         """
         current = path.get(ROOT_KEY)
         if current is None:
             current = NodeRecord(ROOT_KEY, self.config.empty_root_value, 0, 0)
         length = 0
         siblings: list[SiblingProof] = []
+        if walks is not None:
+            index = _top_index(target)
+            start = walks.get(index)
+            if start is None:
+                top = _TopNodes.TOP_BITS
+                current, length = self._steps(path, target, current, 0, siblings, top, read_bits)
+                start = walks[index] = (current, length, tuple(siblings))
+            current, length, siblings = start[0], start[1], list(start[2])
+        current, length = self._steps(path, target, current, length, siblings, BITS, read_bits)
+        label = key_node_label(current.key)
+        return current, MembershipProof(label, self.contribution(current), tuple(siblings))
+
+    def _steps(
+        self,
+        path: dict[bytes, NodeRecord],
+        target: bytes,
+        current: NodeRecord,
+        length: int,
+        siblings: list[SiblingProof],
+        limit: int,
+        read_bits: int,
+    ) -> tuple[NodeRecord, int]:
+        """``_walk``'s steps from ``current`` (``length`` bits) into children of at most
+        ``limit`` bits, appending to ``siblings``; the node and length reached."""
         while length < BITS:
             side = (target[length >> 3] >> (7 - (length & 7))) & 1
             child_key = current.right_key if side else current.left_key
             if child_key is None:
                 break
             child_length = _BE16.unpack_from(child_key)[0]
+            if child_length > limit:
+                break  # the rest of the walk depends on bits past the limit
             if child_key != prefix_key(target, child_length):
                 break  # the child is not on the target's path: current is the longest prefix
             child = path.get(child_key)
@@ -454,15 +543,18 @@ class AkdTree:
             )
             current = child
             length = child_length
-        label = key_node_label(current.key)
-        return current, MembershipProof(label, self.contribution(current), tuple(siblings))
+        return current, length
 
     @staticmethod
     def _prefix_keys(target: bytes, lengths: Iterable[int]) -> list[bytes]:
         return [prefix_key(target, n) for n in lengths]
 
     def proofs(
-        self, txn: StoreTransaction, members: list[bytes], non_members: list[bytes]
+        self,
+        txn: StoreTransaction,
+        members: list[bytes],
+        non_members: list[bytes],
+        at: EpochHash | None = None,
     ) -> tuple[list[MembershipProof], list[NonMembershipProof]]:
         """Membership proofs for ``members`` and non-membership proofs for ``non_members``
         (32-byte leaf labels), from one read of the targets' prefixes.
@@ -471,18 +563,54 @@ class AkdTree:
         read asks only for the prefixes ``_ReadDepth`` expects (never more than
         ``SHALLOW_BITS``) plus the leaves. Only if a path goes deeper (a long shared prefix,
         rare and not exploitable without the VRF key) is a second read made for the rest.
+
+        ``at``: the epoch hash that ``txn`` reads as its latest epoch; with it the
+        top levels come from ``_TopNodes`` (the same rows, read once per epoch).
         """
         targets = [bytes(t[:32]) for t in (*members, *non_members)]
         unique = set(targets)
         bits = self._read_depth.bits()
-        first = (*range(bits + 1), BITS)
-        path = txn.get_nodes({k for t in unique for k in self._prefix_keys(t, first)})
+        walks = None
+        if at is None:
+            first = (*range(bits + 1), BITS)
+            path = txn.get_nodes({k for t in unique for k in self._prefix_keys(t, first)})
+        else:
+            top = self._top.for_tag(at)
+            path, walks = self._read_with_top(txn, unique, bits, top), top.walks
         try:
-            return self._proofs_from(path, targets, len(members), non_members, bits)
+            return self._proofs_from(path, targets, len(members), non_members, bits, walks)
         except _DeeperPath:
             deep = range(bits + 1, BITS)
             path.update(txn.get_nodes({k for t in unique for k in self._prefix_keys(t, deep)}))
-            return self._proofs_from(path, targets, len(members), non_members, BITS)
+            return self._proofs_from(path, targets, len(members), non_members, BITS, walks)
+
+    def _read_with_top(
+        self,
+        txn: StoreTransaction,
+        targets: set[bytes],
+        bits: int,
+        top: _TopCache,
+    ) -> dict[bytes, NodeRecord]:
+        """The first read of ``proofs``, with the top levels from (and into) ``top``: the top
+        rows only for targets whose walk through them is not cached yet."""
+        split = min(bits, _TopNodes.TOP_BITS) + 1
+        rows, walks = top.rows, top.walks
+        upper = {
+            k
+            for t in targets
+            if _top_index(t) not in walks
+            for k in self._prefix_keys(t, range(split))
+        }
+        lower = {k for t in targets for k in self._prefix_keys(t, (*range(split, bits + 1), BITS))}
+        unknown = [k for k in upper if k not in rows]
+        path = txn.get_nodes(lower.union(unknown))
+        for key in unknown:
+            rows[key] = path.get(key)
+        for key in upper:
+            record = rows[key]
+            if record is not None:
+                path[key] = record
+        return path
 
     def _proofs_from(
         self,
@@ -491,11 +619,12 @@ class AkdTree:
         member_count: int,
         non_members: list[bytes],
         read_bits: int,
+        walks: dict[int, _WalkState] | None = None,
     ) -> tuple[list[MembershipProof], list[NonMembershipProof]]:
         walked: dict[bytes, tuple[NodeRecord, MembershipProof]] = {}
         for target in targets:  # a lookup's existence and marker leaf are often the same
             if target not in walked:
-                walked[target] = record, proof = self._walk(path, target, read_bits)
+                walked[target] = record, proof = self._walk(path, target, read_bits, walks)
                 # The deepest interior node this path met: the last parent, or the longest
                 # prefix itself when the walk ended on an interior node.
                 deepest = proof.sibling_proofs[-1].label.length if proof.sibling_proofs else 0

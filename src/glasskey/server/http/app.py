@@ -55,6 +55,8 @@ def create_app(service: DirectoryService, *, manage_lifecycle: bool = True) -> F
     # write guard's refusals included.
     user_writes = RateLimiter(settings.user_write_limit / 60, settings.user_write_limit)
     app.state.user_writes = user_writes  # service uploads are limited per target user
+    # Innermost: every limit and metric above it applies to the lookups it answers.
+    app.add_middleware(lookups.BundleFastPath, reads=service.reads)
     app.add_middleware(
         WriteGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,

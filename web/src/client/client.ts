@@ -151,7 +151,7 @@ export class GlasskeyClient {
 
   /**
    * The newest epoch the pinned auditor is known to have countersigned (0: none), as
-   * glasskey.client.GlasskeyClient._auditor_epoch: from the state, and — when the pin names
+   * glasskey.client._core.ClientCore._auditor_epoch: from the state, and — when the pin names
    * the auditor's URL and it was last asked more than `checkInterval` seconds ago — from the
    * auditor itself: its last verified epoch, then that epoch's countersignature, verified
    * under the pinned keys (an unverified number could only make the client refuse honest

@@ -1,5 +1,5 @@
 /**
- * Owner monitoring (glasskey.client._client `_own_history_alerts`): the versions of our own
+ * Owner monitoring (glasskey.client._owner `own_history_alerts`): the versions of our own
  * label against this device's uploads, both in order.
  *
  * Versions must be our uploads, in the order we sent them; an upload skipped over was

@@ -234,6 +234,18 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
     assert seen["forge_key"] == {"verified": "false", "key": "", "codes": ["invalid_lookup_proof"]}
     assert seen["rollback"] == {"verified": "false", "key": "", "codes": ["rollback_detected"]}
     assert seen["split_view"] == {"verified": "false", "key": "", "codes": ["fork_detected"]}
+    # The auditor pin: a 31-byte key is refused; a whole pin (key stored in lower case) is
+    # back in the form and the log panel after the reload (IndexedDB), and in force: the
+    # client asks that auditor (nothing listens there) and blocks the key.
+    assert seen["auditor_refused"] == ["usage"]
+    assert seen["auditor_after_reload"] == {
+        "url": "http://127.0.0.1:9/",
+        "key": "ab" * 32,
+        "namespace": "glasskey.local/log",
+        "shown": f"glasskey.local/log at http://127.0.0.1:9/, key {'ab' * 8}\u2026",
+    }
+    unreachable = {"verified": "false", "key": "", "codes": ["server_error"]}
+    assert seen["auditor_unreachable"] == unreachable
     assert seen["console_errors"] == []
     for name in (
         "1-lookup-verified",
@@ -242,6 +254,7 @@ def test_the_ui_verifies_in_chromium_and_shows_each_attack(
         "4-forge_key",
         "4-rollback",
         "4-split_view",
+        "6-auditor-pinned",
     ):
         assert (ARTEFACTS / f"{name}.png").stat().st_size > 10_000
 

@@ -85,6 +85,25 @@ try {
     await page.screenshot({ path: `${artefacts}/4-${attack}.png`, fullPage: true });
   }
   await control("attack/none");
+
+  // An auditor pin: a malformed one is refused with an alert; a whole one survives a reload.
+  await page.fill("#auditor-url", "http://127.0.0.1:9/");
+  await page.fill("#auditor-key", "ab".repeat(31));
+  await page.fill("#auditor-namespace", "glasskey.local/log");
+  await page.click("#auditor-save");
+  await page.locator("[role=alert]").first().waitFor();
+  results["auditor_refused"] = await page.locator("[role=alert]").evaluateAll((els) => els.map((e) => e.getAttribute("data-code") ?? ""));
+  await page.fill("#auditor-key", "AB".repeat(32));
+  await Promise.all([page.waitForEvent("load"), page.click("#auditor-save")]);
+  await page.locator("[data-testid=log-status]").waitFor();
+  results["auditor_after_reload"] = {
+    url: await page.inputValue("#auditor-url"), key: await page.inputValue("#auditor-key"),
+    namespace: await page.inputValue("#auditor-namespace"),
+    shown: await page.locator("[data-testid=auditor-pin]").textContent(),
+  };
+  await page.screenshot({ path: `${artefacts}/6-auditor-pinned.png`, fullPage: true });
+  // The pin is in force: the client asks the pinned auditor, which is not there.
+  results["auditor_unreachable"] = await lookup(page, "alice");
   results["console_errors"] = consoleErrors;
 } finally {
   await browser.close();

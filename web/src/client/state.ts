@@ -38,6 +38,9 @@ interface HeadJson { origin: string; size: string; logRoot: string; note: string
 export interface Observation { version: number; epoch: number; sha256: string }
 export interface OwnUpload { uploadId: string; sha256: string; sentAt: number; updateId: string | null }
 
+/** An auditor pin as the web UI stores it (see ClientState.auditorPin). */
+export interface StoredAuditorPin { url: string; key: string; namespace: string }
+
 export class ClientState {
   constructor(readonly backend: KvBackend) {}
 
@@ -116,6 +119,18 @@ export class ClientState {
 
   async setWitnessPolicy(witnesses: readonly string[], threshold: number): Promise<void> {
     await this.backend.put("policy:witnesses", { witnesses: [...witnesses], threshold });
+  }
+
+  /**
+   * The auditor this browser's user pinned (web UI settings; null when none): its base URL,
+   * Ed25519 key (hex) and this log's namespace, as AuditorPin takes them.
+   */
+  async auditorPin(): Promise<StoredAuditorPin | null> {
+    return ((await this.backend.get("policy:auditor")) as StoredAuditorPin | undefined) ?? null;
+  }
+
+  async setAuditorPin(pin: StoredAuditorPin | null): Promise<void> {
+    await this.backend.put("policy:auditor", pin === null ? null : { ...pin });
   }
 
   /** Device labels the owner assigned to their key versions (kept locally, never sent). */

@@ -12,13 +12,13 @@
  *   seconds; empty when not served) shown in `[data-testid=history-published]`.
  */
 
-import { toBase64, toHex } from "../bytes.js";
-import { GlasskeyError } from "../errors.js";
+import { fromHexOrNull, toBase64, toHex } from "../bytes.js";
+import { GlasskeyError, UsageError } from "../errors.js";
 import { GlasskeyClient } from "../client/client.js";
 import { ClientState } from "../client/state.js";
 import { indexedDbBackend } from "../client/idb.js";
 import { openProfileCheckpoint, openWitnessed } from "../log/note.js";
-import { checkPolicy } from "../client/verify.js";
+import { checkPolicy, type AuditorPin } from "../client/verify.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -63,7 +63,35 @@ async function main(): Promise<void> {
     }
     void state.setWitnessPolicy(witnesses, threshold).then(() => location.reload());
   });
-  const client = new GlasskeyClient(location.origin, { state, policy: { witnesses: pinned.witnesses, witnessThreshold: pinned.threshold } });
+  const stored = await state.auditorPin();
+  const auditorPin: AuditorPin | null = stored === null ? null
+    : { keys: [fromHexOrNull(stored.key)!], namespace: stored.namespace, required: false, url: stored.url };
+  const fields = { url: $("auditor-url") as HTMLInputElement, key: $("auditor-key") as HTMLInputElement, namespace: $("auditor-namespace") as HTMLInputElement };
+  fields.url.value = stored?.url ?? "";
+  fields.key.value = stored?.key ?? "";
+  fields.namespace.value = stored?.namespace ?? "";
+  $("auditor-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const entered = { url: fields.url.value.trim(), key: fields.key.value.trim().toLowerCase(), namespace: fields.namespace.value.trim() };
+    clearAlerts();
+    let pin: AuditorPin | null = null;
+    try {
+      if (entered.url || entered.key || entered.namespace) {
+        const key = fromHexOrNull(entered.key);
+        if (key === null || key.length !== 32 || !entered.url || !entered.namespace) {
+          throw new UsageError("an auditor pin needs its URL, its 32-byte key in hex and this log's namespace");
+        }
+        pin = { keys: [key], namespace: entered.namespace, required: false, url: entered.url };
+      }
+      checkPolicy({ trust: null, maxAge: "log", auditor: pin, witnesses: pinned.witnesses, witnessThreshold: pinned.threshold });
+    } catch (err) {
+      const [code, message] = codeOf(err);
+      showAlert(code, message, "The auditor pin");
+      return;
+    }
+    void state.setAuditorPin(pin === null ? null : entered).then(() => location.reload());
+  });
+  const client = new GlasskeyClient(location.origin, { state, policy: { witnesses: pinned.witnesses, witnessThreshold: pinned.threshold, auditor: auditorPin } });
 
   async function loadLog(): Promise<void> {
     const out = $("log-output");
@@ -92,6 +120,8 @@ async function main(): Promise<void> {
           el("dt", {}, "auditor"), el("dd", { "data-testid": "auditor-status" }, auditor.configured
             ? `${auditor.namespace ?? ""}: countersigned up to epoch ${auditor.latest?.epoch ?? "—"}` : "none configured"),
           el("dt", {}, "witnesses"), el("dd", { "data-testid": "witness-status" }, witnessStatus),
+          el("dt", {}, "auditor pinned in this browser"), el("dd", { "data-testid": "auditor-pin" },
+            stored === null ? "none" : `${stored.namespace} at ${stored.url}, key ${stored.key.slice(0, 16)}…`),
         ),
         el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "epoch"), el("th", {}, "root hash"), el("th", {}, "published"))),
           el("tbody", {}, ...latest.map((e) => el("tr", {}, el("td", {}, String(e.epoch)), el("td", {}, e.root_hash.slice(0, 16) + "…"),
@@ -155,7 +185,9 @@ async function main(): Promise<void> {
           "the head extends every head this browser verified before (consistency)",
           "the checkpoint is fresh (signed timestamp)",
           `AKD lookup proof for "${userId}": VRF label, existence of version ${key.version}, marker, no newer version`,
-          key.auditorSignature ? `auditor countersignature of epoch ${key.epoch}` : "no auditor pinned in this browser",
+          auditorPin === null ? "no auditor pinned in this browser" : key.auditorSignature
+            ? `countersignature of epoch ${key.epoch} by the pinned auditor (${auditorPin.namespace}), and no epoch older than the newest it countersigned`
+            : `no countersignature of epoch ${key.epoch} by the pinned auditor yet (not required); no epoch older than the newest it countersigned`,
           pinned.threshold ? `cosigned by at least ${pinned.threshold} of the ${pinned.witnesses.length} witnesses pinned in this browser; freshness from their times`
             : pinned.witnesses.length ? "every cosignature by a pinned witness verifies (none required)" : "no witnesses pinned in this browser",
         ];

@@ -92,9 +92,13 @@ class RootLog:
                 if idx != self.size or epoch != idx + 1:
                     raise RootLogCorrupted(f"root log row {idx} is out of order (epoch {epoch})")
                 self._append_memory(int(epoch), bytes(root_hash), float(appended_at))
+            # ``>=``, not ``>``: checkpoint times are whole seconds, so the next epoch's
+            # checkpoint may carry the same second as the newest one loaded (two epochs a
+            # second); ``>`` skipped it for good, and every lookup at that epoch answered
+            # 503 until a later second's checkpoint came. Rows loaded again are no-ops.
             since = self._latest.signed_at if self._latest else -1.0
             for size, signed_at, note in self.db.query(
-                "SELECT size, signed_at, note FROM glasskey_checkpoints WHERE signed_at > ? "
+                "SELECT size, signed_at, note FROM glasskey_checkpoints WHERE signed_at >= ? "
                 "ORDER BY signed_at",
                 (since,),
             ):
@@ -107,7 +111,7 @@ class RootLog:
                     self._cosigned[str(witness)] = int(size)
             for size, witness, line, stored_at in self.db.query(
                 "SELECT size, witness, line, stored_at FROM glasskey_cosignatures "
-                "WHERE stored_at > ? AND size >= ? ORDER BY stored_at",
+                "WHERE stored_at >= ? AND size >= ? ORDER BY stored_at",
                 (self._cosigs_seen, max(0, self.size - COSIGNED_SIZES_KEPT)),
             ):
                 self._remember_cosignature(

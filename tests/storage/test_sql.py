@@ -143,3 +143,34 @@ def test_a_session_lock_has_one_holder(postgres_url: str) -> None:
     first.release()
     assert second.try_acquire()
     second.release()
+
+
+def test_postgres_read_is_one_snapshot_begun_in_one_statement(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A read declares REPEATABLE READ READ ONLY in its ``BEGIN``: no separate ``SET
+    TRANSACTION`` round trip (on loopback the round trips were most of a lookup's time), and
+    a write on the same connection afterwards is an ordinary read-write transaction again."""
+    db = open_database(postgres_url)
+    assert isinstance(db, PostgresDatabase)
+    conn = db.connection()
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as out:
+        conn.pgconn.trace(out.fileno())
+        with db.read(lambda c: c):
+            level = db.execute("SHOW transaction_isolation").fetchone()
+            read_only = db.execute("SHOW transaction_read_only").fetchone()
+        conn.pgconn.untrace()
+    lines = trace.read_text().splitlines()
+    sent = [line.split("\tQuery\t", 1)[1].strip() for line in lines if "\tQuery\t" in line]
+    assert level == ("repeatable read",) and read_only == ("on",)
+    assert sent == [
+        '"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"',
+        '"SHOW transaction_isolation"',
+        '"SHOW transaction_read_only"',
+        '"COMMIT"',
+    ], sent
+    with db.transaction():
+        assert db.execute("SHOW transaction_isolation").fetchone() == ("read committed",)
+        assert db.execute("SHOW transaction_read_only").fetchone() == ("off",)
+    db.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 from fastapi import Depends, Header, Path, Query, Request
+from starlette.requests import HTTPConnection
 
 from glasskey.api.headers import PROTOBUF
 from glasskey.server._auth import Caller
@@ -23,8 +24,9 @@ def service_of(request: Request) -> DirectoryService:
     return cast(DirectoryService, request.app.state.service)
 
 
-def wants_protobuf(request: Request) -> bool:
-    """Whether the client asked for AKD protobuf bytes instead of JSON."""
+def wants_protobuf(request: HTTPConnection) -> bool:
+    """Whether the client asked for AKD protobuf bytes instead of JSON (a route's ``Request``,
+    or ``HTTPConnection(scope)`` in an ASGI middleware)."""
     return PROTOBUF in request.headers.get("accept", "")
 
 

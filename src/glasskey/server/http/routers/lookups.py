@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from glasskey.api.headers import PROTOBUF
 from glasskey.api.wire import BundleResponse, HistoryResponse, NotFoundResponse, VersionResponse
 from glasskey.core.errors import GlasskeyError
 from glasskey.server._reads import DirectoryReads
@@ -113,7 +113,7 @@ class BundleFastPath:
         except GlasskeyError as exc:
             response: Response = error_response_for(exc)
         else:
-            response = _bundle_answer(found, _wants_protobuf(scope))
+            response = _bundle_answer(found, wants_protobuf(HTTPConnection(scope)))
         await response(scope, receive, send)
 
 
@@ -135,14 +135,6 @@ def _simple_known_size(query: bytes) -> int | None:
         return _NOT_SIMPLE
     size = int(digits)
     return size if size <= _MAX_KNOWN_SIZE else _NOT_SIMPLE
-
-
-def _wants_protobuf(scope: Scope) -> bool:
-    """``deps.wants_protobuf`` from the raw headers: the first ``Accept`` header."""
-    for name, value in scope["headers"]:
-        if name == b"accept":
-            return PROTOBUF in value.decode("latin-1")
-    return False
 
 
 @router.get(

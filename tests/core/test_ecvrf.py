@@ -91,9 +91,14 @@ def non_canonical_encodings() -> Iterator[tuple[bytes, bytes]]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_verification_memo() -> None:
-    """Tests that patch the arithmetic must see it run, not a result remembered earlier."""
+def _pure_python_and_fresh_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This module tests the pure-Python implementation (libsodium and the reference), so the
+    native extension is switched off for it (tests/core/test_native.py compares the two).
+    Tests that patch the arithmetic must see it run, not a result remembered earlier."""
+    monkeypatch.setattr(ecvrf, "_native", None)
     ecvrf._verified_beta.cache_clear()
+    ecvrf.load_public_key.cache_clear()
+    akd_key.cache_clear()
 
 
 @cache

@@ -41,8 +41,9 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_pool_workers_exit_when_their_parent_is_killed() -> None:
+    env = {**os.environ, "GLASSKEY_NATIVE": "off"}  # the pool is the pure-Python path's
     owner = subprocess.Popen([sys.executable, "-c", _POOL_OWNER], stdout=subprocess.PIPE,
-                             text=True)  # fmt: skip
+                             text=True, env=env)  # fmt: skip
     try:
         assert owner.stdout is not None
         workers = [int(pid) for pid in owner.stdout.readline().split()]

@@ -1,0 +1,5 @@
+"""Native ECVRF for glasskey; import it through ``glasskey.core._native``, never directly."""
+
+from glasskey_native._native import ABI_VERSION, PublicKey, SecretKey, proof_to_hash
+
+__all__ = ["ABI_VERSION", "PublicKey", "SecretKey", "proof_to_hash"]

@@ -45,8 +45,18 @@ class _SqliteTransaction:
         return bytes(row[0]) if row else None
 
     def get_nodes(self, keys: Collection[bytes]) -> dict[bytes, NodeRecord]:
-        sql = f"SELECT {_NODE_COLUMNS} FROM akd_nodes WHERE key IN ({{marks}})"
-        return {row[0]: NodeRecord(*row) for row in self._in(sql, list(keys))}
+        # The hottest read (every tree level of publish, proofs and audits): rows go straight
+        # from the cursor into the dict, without _in's generator (a frame resume per row).
+        items = keys if isinstance(keys, list) else list(keys)
+        found: dict[bytes, NodeRecord] = {}
+        execute, record = self._conn.execute, NodeRecord
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start : start + _CHUNK]
+            sql = (
+                f"SELECT {_NODE_COLUMNS} FROM akd_nodes WHERE key IN ({','.join('?' * len(chunk))})"
+            )
+            found.update({row[0]: record(*row) for row in execute(sql, chunk)})
+        return found
 
     def latest_states(self, labels: Collection[bytes]) -> dict[bytes, ValueState]:
         sql = (

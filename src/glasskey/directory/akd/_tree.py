@@ -650,26 +650,41 @@ class AkdTree:
         )
 
     def single_append_only_proof(self, txn: StoreTransaction, start: int) -> SingleAppendOnlyProof:
+        """Breadth-first over the nodes changed after ``start``: unchanged subtrees are one
+        element each, inserted leaves one each (akd's order: level by level, left first).
+
+        An unchanged child's contribution is the hash its parent stores for it (children are
+        denormalised), so no leaf hash is recomputed; the loop runs once per visited node."""
         inserted: list[AzksElement] = []
         unchanged: list[AzksElement] = []
         root = txn.get_nodes([ROOT_KEY]).get(ROOT_KEY)
         if root is None or root.last_epoch <= start:
             return SingleAppendOnlyProof((), ())
+        add_inserted, add_unchanged = inserted.append, unchanged.append
+        label_of, element = key_node_label, AzksElement
+        after = start + 1
         level: list[NodeRecord] = [root]
         while level:
-            keys = [k for r in level for k in (r.left_key, r.right_key) if k is not None]
-            children = txn.get_nodes(keys) if keys else {}
+            pairs: list[tuple[bytes, bytes | None]] = []
+            for r in level:
+                if r.left_key is not None:
+                    pairs.append((r.left_key, r.left_hash))
+                if r.right_key is not None:
+                    pairs.append((r.right_key, r.right_hash))
+            children = txn.get_nodes([key for key, _ in pairs]) if pairs else {}
             next_level: list[NodeRecord] = []
-            for key in keys:
+            for key, contribution in pairs:
                 child = children.get(key)
                 if child is None:
                     raise StoreCorrupted(f"tree node {key.hex()} is referenced but missing")
                 if child.last_epoch <= start:
-                    unchanged.append(AzksElement(key_node_label(key), self.contribution(child)))
-                elif child.min_epoch > start + 1:
+                    if contribution is None:
+                        raise StoreCorrupted(f"the parent of node {key.hex()} lacks its hash")
+                    add_unchanged(element(label_of(key), contribution))
+                elif child.min_epoch > after:
                     continue
-                elif is_leaf_key(key):
-                    inserted.append(AzksElement(key_node_label(key), child.value))
+                elif len(key) == 34 and key[:2] == b"\x01\x00":  # is_leaf_key, inlined
+                    add_inserted(element(label_of(key), child.value))
                 else:
                     next_level.append(child)
             level = next_level

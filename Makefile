@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml | $(BIN)/pip
 # an installed extension off; =required makes its absence an error (CI).
 NATIVE_STAMP  := $(VENV)/.installed-native
 NATIVE_TARGET ?= $(HOME)/.cache/glasskey-native-target
-NATIVE_SRC    := native/Cargo.toml native/Cargo.lock native/pyproject.toml native/src/lib.rs \
+NATIVE_SRC    := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs) \
                  native/python/glasskey_native/__init__.py
 $(NATIVE_STAMP): $(NATIVE_SRC) | $(BIN)/pip
 	@PATH="$$PATH:$${CARGO_HOME:-$$HOME/.cargo}/bin"; \

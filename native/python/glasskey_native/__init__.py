@@ -1,5 +1,11 @@
 """Native ECVRF for glasskey; import it through ``glasskey.core._native``, never directly."""
 
-from glasskey_native._native import ABI_VERSION, PublicKey, SecretKey, proof_to_hash
+from glasskey_native._native import (
+    ABI_VERSION,
+    PublicKey,
+    SecretKey,
+    append_only_roots,
+    proof_to_hash,
+)
 
-__all__ = ["ABI_VERSION", "PublicKey", "SecretKey", "proof_to_hash"]
+__all__ = ["ABI_VERSION", "PublicKey", "SecretKey", "append_only_roots", "proof_to_hash"]

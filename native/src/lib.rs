@@ -2,20 +2,23 @@
 //! exactly the same functions (the Python code stays the reference and the fallback).
 //!
 //! * `vrf` — the ECVRF on curve25519-dalek (akd's curve library);
-//! * `audit` — the append-only proof rebuild (sort, antichain rules, BLAKE3 trie fold).
+//! * `audit` — the append-only proof rebuild (sort, antichain rules, BLAKE3 trie fold);
+//! * `proto` — lookup proofs' protobuf bytes written from the proof objects.
 
 use pyo3::prelude::*;
 
 mod audit;
+mod proto;
 mod vrf;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Bumped whenever the Python-visible interface changes; glasskey ignores a mismatched build.
-    m.add("ABI_VERSION", 2)?;
+    m.add("ABI_VERSION", 3)?;
     m.add_class::<vrf::SecretKey>()?;
     m.add_class::<vrf::PublicKey>()?;
     m.add_function(wrap_pyfunction!(vrf::proof_to_hash, m)?)?;
     m.add_function(wrap_pyfunction!(audit::append_only_roots, m)?)?;
+    m.add_function(wrap_pyfunction!(proto::encode_lookup_proof, m)?)?;
     Ok(())
 }

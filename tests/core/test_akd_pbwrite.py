@@ -8,12 +8,14 @@ strings, labels whose value is all zero bytes, long labels and large epochs.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from glasskey.core import _native
 from glasskey.core.akd import _pbwrite, wire
 from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel
 from glasskey.core.akd.proto import akd_pb2 as pb
@@ -146,7 +148,11 @@ def assert_all_encoders_agree(
     audit: AppendOnlyProof | None = None,
 ) -> None:
     if lookup is not None:
-        assert wire.encode_lookup_proof(lookup) == upb_lookup(lookup)
+        expected = upb_lookup(lookup)
+        assert wire.encode_lookup_proof(lookup) == expected  # native when installed
+        assert _pbwrite.lookup_body(lookup) == expected  # the pure-Python encoder
+        if _native.vrf is not None:
+            assert _native.vrf.encode_lookup_proof(lookup) == expected
         for mp in (lookup.existence_proof, lookup.marker_proof):
             assert wire.encode_membership_proof(mp) == upb_membership(mp)
         nm = lookup.freshness_proof
@@ -306,3 +312,24 @@ def test_memoised_siblings_near_the_root_differ_in_every_field_like_upb() -> Non
         wire.encode_membership_proof(MembershipProof(leaf, b"v" * 32, (filler,)))
     assert len(_pbwrite._memo) <= _pbwrite._MEMO_SIZE
     assert [wire.encode_membership_proof(p) for p in proofs] == [upb_membership(p) for p in proofs]
+
+
+def test_lookup_proofs_with_long_fields_and_out_of_range_integers() -> None:
+    """Multi-byte lengths at every nesting level (the native writer moves such bodies to
+    make room), and integers upb refuses: the native writer hands those to the Python one,
+    which raises upb's ValueError."""
+    d = Directory.in_memory(vrf_seed=AKD_TEST_VRF_SEED, vrf_workers=1)
+    d.publish([(b"user-%d" % i, b"k" * (i * 997)) for i in range(1, 30)])
+    proof = d.lookup(b"user-17")[0]
+    d.close()
+    assert len(proof.value) > 16_000
+    assert_all_encoders_agree(lookup=proof)
+    big = replace(proof, commitment_nonce=b"n" * 300, existence_vrf_proof=b"v" * 70_000)
+    assert_all_encoders_agree(lookup=big)
+    for field in ("epoch", "version"):
+        for value in (2**64, -1):
+            bad = replace(proof, **{field: value})
+            with pytest.raises(ValueError):
+                upb_lookup(bad)
+            with pytest.raises(ValueError, match="out of range"):
+                wire.encode_lookup_proof(bad)

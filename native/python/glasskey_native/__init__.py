@@ -1,11 +1,19 @@
-"""Native ECVRF for glasskey; import it through ``glasskey.core._native``, never directly."""
+"""glasskey's native accelerator; import it through ``glasskey.core._native``, never directly."""
 
 from glasskey_native._native import (
     ABI_VERSION,
     PublicKey,
     SecretKey,
     append_only_roots,
+    encode_lookup_proof,
     proof_to_hash,
 )
 
-__all__ = ["ABI_VERSION", "PublicKey", "SecretKey", "append_only_roots", "proof_to_hash"]
+__all__ = [
+    "ABI_VERSION",
+    "PublicKey",
+    "SecretKey",
+    "append_only_roots",
+    "encode_lookup_proof",
+    "proof_to_hash",
+]

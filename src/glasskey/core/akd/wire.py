@@ -14,6 +14,7 @@ from typing import Any, Final, TypeVar
 
 from google.protobuf.message import Message
 
+from glasskey.core._native import vrf as _native
 from glasskey.core._varint import encode_varint
 from glasskey.core.akd import _pbwrite
 from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel
@@ -327,6 +328,14 @@ def decode_update_proof(data: bytes) -> UpdateProof:
 
 
 def encode_lookup_proof(proof: LookupProof) -> bytes:
+    """The protobuf bytes of a lookup proof (natively when the extension is installed; on
+    anything it does not take, such as an out-of-range integer, the Python encoder decides
+    and raises its own error)."""
+    if _native is not None:
+        try:
+            return _native.encode_lookup_proof(proof)
+        except (TypeError, ValueError, OverflowError, AttributeError):
+            pass
     return _pbwrite.lookup_body(proof)
 
 

@@ -258,7 +258,7 @@ class PostgresDatabase(_SqlDatabase["psycopg.Connection[Any]"]):
     def read(self, wrap: Callable[[psycopg.Connection[Any]], T]) -> Iterator[T]:
         with self._unavailable():
             conn = self._pool.get()
-            _start_transactions_as(conn, self._psycopg.IsolationLevel.REPEATABLE_READ, True)
+            self._start_transactions_as(conn, self._psycopg.IsolationLevel.REPEATABLE_READ, True)
             with conn.transaction():
                 yield wrap(conn)
 
@@ -268,11 +268,30 @@ class PostgresDatabase(_SqlDatabase["psycopg.Connection[Any]"]):
     ) -> Iterator[T]:
         with self._unavailable():
             conn = self._pool.get()
-            _start_transactions_as(conn, None, None)
+            self._start_transactions_as(conn, None, None)
             with conn.transaction():
                 if lock is not None:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
                 yield wrap(conn)
+
+    def _start_transactions_as(
+        self,
+        conn: psycopg.Connection[Any],
+        isolation: psycopg.IsolationLevel | None,
+        read_only: bool | None,
+    ) -> None:
+        """Make the connection's next ``BEGIN`` carry these characteristics.
+
+        psycopg sends them in the ``BEGIN`` statement itself, so a read costs no separate
+        ``SET TRANSACTION`` round trip (a lookup on loopback PostgreSQL made six; the round trips
+        were most of its time). Setting them sends nothing; psycopg allows it only outside a
+        transaction, so a nested block keeps the outer one's."""
+        if conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
+            return
+        if conn.isolation_level != isolation:
+            conn.isolation_level = isolation
+        if conn.read_only != read_only:
+            conn.read_only = read_only
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         with self._unavailable():
@@ -332,23 +351,6 @@ def _where(url: str) -> str:
     info = postgres_driver().conninfo.conninfo_to_dict(url)
     host, port, name = info.get("host", "localhost"), info.get("port", "5432"), info.get("dbname")
     return f"{host}:{port}/{name}" if name else f"{host}:{port}"
-
-
-def _start_transactions_as(
-    conn: psycopg.Connection[Any], isolation: psycopg.IsolationLevel | None, read_only: bool | None
-) -> None:
-    """Make the connection's next ``BEGIN`` carry these characteristics.
-
-    psycopg sends them in the ``BEGIN`` statement itself, so a read costs no separate
-    ``SET TRANSACTION`` round trip (a lookup on loopback PostgreSQL made six; the round trips
-    were most of its time). Setting them sends nothing; psycopg allows it only outside a
-    transaction, so a nested block keeps the outer one's."""
-    if conn.info.transaction_status != postgres_driver().pq.TransactionStatus.IDLE:
-        return
-    if conn.isolation_level != isolation:
-        conn.isolation_level = isolation
-    if conn.read_only != read_only:
-        conn.read_only = read_only
 
 
 def _open(conn: psycopg.Connection[Any]) -> bool:

@@ -11,6 +11,8 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
+use crate::rules::Rules;
+
 const BITS: u32 = 256;
 
 /// One rebuild element: label value and bit length, its contribution, its label value.
@@ -20,46 +22,6 @@ struct Element {
     contribution: Vec<u8>,
     label_value: Vec<u8>,
     inserted: bool,
-}
-
-/// The configuration's hash rules (spec/akd-compat.md sections 1.1 and 3).
-struct Rules {
-    whatsapp: bool,
-    prefix: Vec<u8>,
-}
-
-impl Rules {
-    fn hash(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut h = blake3::Hasher::new();
-        h.update(&self.prefix);
-        for p in parts {
-            h.update(p);
-        }
-        *h.finalize().as_bytes()
-    }
-
-    /// `label_value(BE32(len) || val)`: hashed for WhatsApp, the 36 bytes themselves otherwise.
-    fn label_value(&self, val: &[u8; 32], len: u32) -> Vec<u8> {
-        let be = len.to_be_bytes();
-        if self.whatsapp {
-            self.hash(&[&be, val]).to_vec()
-        } else {
-            let mut out = Vec::with_capacity(36);
-            out.extend_from_slice(&be);
-            out.extend_from_slice(val);
-            out
-        }
-    }
-
-    fn parent_hash(&self, lv: &[u8], llv: &[u8], rv: &[u8], rlv: &[u8]) -> Vec<u8> {
-        if self.whatsapp {
-            let left = self.hash(&[lv, llv]);
-            let right = self.hash(&[rv, rlv]);
-            self.hash(&[&left, &right]).to_vec()
-        } else {
-            self.hash(&[lv, llv, rv, rlv]).to_vec()
-        }
-    }
 }
 
 /// Number of leading bits two labels share (256 when equal): `256 - bit_length(a ^ b)`.
@@ -136,12 +98,14 @@ fn root_value<'a>(
     let merge = |left: Node, right: Node, depth: u32| -> Node {
         let val = masked(&left.val, depth);
         Node {
-            contribution: rules.parent_hash(
-                &left.contribution,
-                &left.label_value,
-                &right.contribution,
-                &right.label_value,
-            ),
+            contribution: rules
+                .parent(
+                    &left.contribution,
+                    &left.label_value,
+                    &right.contribution,
+                    &right.label_value,
+                )
+                .to_vec(),
             label_value: rules.label_value(&val, depth),
             val,
             len: depth,
@@ -180,19 +144,23 @@ fn root_value<'a>(
     Some(if only.len == 0 {
         only.contribution
     } else if only.val[0] & 0x80 == 0 {
-        rules.parent_hash(
-            &only.contribution,
-            &only.label_value,
-            empty_node_hash,
-            empty_label_value,
-        )
+        rules
+            .parent(
+                &only.contribution,
+                &only.label_value,
+                empty_node_hash,
+                empty_label_value,
+            )
+            .to_vec()
     } else {
-        rules.parent_hash(
-            empty_node_hash,
-            empty_label_value,
-            &only.contribution,
-            &only.label_value,
-        )
+        rules
+            .parent(
+                empty_node_hash,
+                empty_label_value,
+                &only.contribution,
+                &only.label_value,
+            )
+            .to_vec()
     })
 }
 
@@ -258,10 +226,7 @@ pub fn append_only_roots<'py>(
     empty_node_hash: &[u8],
     empty_label_value: &[u8],
 ) -> PyResult<(Option<Bound<'py, PyBytes>>, Option<Bound<'py, PyBytes>>)> {
-    let rules = Rules {
-        whatsapp,
-        prefix: prefix.to_vec(),
-    };
+    let rules = Rules::new(whatsapp, prefix);
     let epoch = end_epoch.to_be_bytes();
     let mut items = Vec::with_capacity(unchanged.len()? + inserted.len()?);
     for obj in unchanged.try_iter()? {

@@ -7,6 +7,7 @@ from glasskey_native._native import (
     append_only_roots,
     encode_lookup_proof,
     proof_to_hash,
+    rehash,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "append_only_roots",
     "encode_lookup_proof",
     "proof_to_hash",
+    "rehash",
 ]

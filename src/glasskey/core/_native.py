@@ -5,7 +5,8 @@ when a Rust toolchain is present. It computes the same functions as the Python c
 of :mod:`glasskey.core.ecvrf` on curve25519-dalek (akd's own curve library), about 3x faster
 per call and on several threads per batch, and the append-only rebuild of
 :mod:`glasskey.core.akd.audit` (sort, antichain rules, BLAKE3 fold), about 5x faster, and
-lookup proofs' protobuf bytes (``_pbwrite.lookup_body``), about 5x faster.
+lookup proofs' protobuf bytes (``_pbwrite.lookup_body``), about 5x faster, and publish's
+rehash of the dirty tree nodes (``AkdTree._rehash``).
 Whether it is used is decided once, at import, by ``GLASSKEY_NATIVE``:
 
 * unset or ``auto`` — used when importable and built for this interface version;
@@ -23,10 +24,10 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Sequence
-from typing import Final, Protocol, cast
+from typing import Any, Final, Protocol, cast
 
 #: The interface version this code speaks (``ABI_VERSION`` in native/src/lib.rs).
-ABI_VERSION: Final = 3
+ABI_VERSION: Final = 4
 ENV: Final = "GLASSKEY_NATIVE"
 _OFF: Final = frozenset({"off", "0", "false", "no"})
 _REQUIRED: Final = frozenset({"required", "1", "true", "yes"})
@@ -67,6 +68,16 @@ class NativeVrf(Protocol):
         empty_label_value: bytes,
     ) -> tuple[bytes | None, bytes | None]: ...
     def encode_lookup_proof(self, proof: object) -> bytes: ...
+    def rehash(
+        self,
+        whatsapp: bool,
+        prefix: bytes,
+        dirty: list[Any],
+        nodes: dict[bytes, Any],
+        epoch: int,
+        empty_hash: bytes,
+        empty_label_value: bytes,
+    ) -> None: ...
 
 
 class NativeUnavailableError(ImportError):

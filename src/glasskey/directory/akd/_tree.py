@@ -23,6 +23,7 @@ from typing import Final
 
 import blake3
 
+from glasskey.core._native import vrf as native_vrf
 from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel, empty_label
 from glasskey.core.akd.configuration import Configuration
 from glasskey.core.akd.types import (
@@ -356,6 +357,15 @@ class AkdTree:
         empty_hash = config.empty_node_hash
         dirty = [n for n in nodes.values() if n.dirty and n.length < BITS]
         dirty.sort(key=lambda n: -n.length)
+        if native_vrf is not None:  # the same loop in the extension (test_native_rehash.py)
+            try:
+                native_vrf.rehash(
+                    config.is_whatsapp, config.domain_label, dirty, nodes, epoch, empty_hash,
+                    config.empty_label_value,
+                )  # fmt: skip
+            except ValueError as exc:
+                raise StoreCorrupted(str(exc)) from None
+            return config.root_hash_from_value(nodes[ROOT_KEY].record.value)
         if config.is_whatsapp:
             hash_node = self._whatsapp_node_hasher()
         else:

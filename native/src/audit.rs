@@ -209,6 +209,9 @@ fn element(rules: &Rules, obj: &Bound<'_, PyAny>, inserted: Option<&[u8; 8]>) ->
     })
 }
 
+/// The start and end root values (None: an empty tree).
+type Roots<T> = (Option<T>, Option<T>);
+
 /// `(start root value, end root value)` of one append-only proof, each None for an empty
 /// tree; raises ValueError with `_sorted_antichain`'s message when the element set is not an
 /// antichain of canonical labels. Elements are `(32-byte label value, bit length, value)`
@@ -225,7 +228,7 @@ pub fn append_only_roots<'py>(
     end_epoch: u64,
     empty_node_hash: &[u8],
     empty_label_value: &[u8],
-) -> PyResult<(Option<Bound<'py, PyBytes>>, Option<Bound<'py, PyBytes>>)> {
+) -> PyResult<Roots<Bound<'py, PyBytes>>> {
     let rules = Rules::new(whatsapp, prefix);
     let epoch = end_epoch.to_be_bytes();
     let mut items = Vec::with_capacity(unchanged.len()? + inserted.len()?);
@@ -237,9 +240,9 @@ pub fn append_only_roots<'py>(
     }
     let (empty_node_hash, empty_label_value) =
         (empty_node_hash.to_vec(), empty_label_value.to_vec());
-    let roots = py.allow_threads(|| -> PyResult<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    let roots = py.allow_threads(|| -> PyResult<Roots<Vec<u8>>> {
         // Stable, like Python's sorted(): equal keys keep their order (then fail as duplicates).
-        items.sort_by(|a, b| (a.val, a.len).cmp(&(b.val, b.len)));
+        items.sort_by_key(|e| (e.val, e.len));
         check_antichain(&items).map_err(PyValueError::new_err)?;
         let start = root_value(
             &rules,

@@ -1,0 +1,45 @@
+"""Pausing Python's cyclic garbage collector around loops that allocate much and free little.
+
+Building a tree epoch or an audit proof allocates ~100k container objects (node records,
+labels, proof elements) that all stay alive until the call returns and form no reference
+cycles. The cyclic collector does not know that: every 700 allocations it scans the young
+objects, and each time a quarter more objects have survived it scans the whole heap. Measured
+at 100k labels on SQLite, that is 45 % of an audit proof's time and 11 % of a base epoch's
+(``bench/vs_akd``). Reference counting still frees everything as usual while the collector
+is paused; the young objects left are scanned once when it resumes.
+
+The pause is process-wide (``gc.disable``), so it nests and is shared between threads: the
+collector resumes when the last paused section ends, and only if it was running before the
+first began (an application that turned it off keeps it off).
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["collector_paused"]
+
+_lock = threading.Lock()
+_depth = 0
+_resume = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Runs the block with the cyclic collector off (see the module docstring)."""
+    global _depth, _resume
+    with _lock:
+        if _depth == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and _resume:
+                gc.enable()

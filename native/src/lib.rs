@@ -17,12 +17,13 @@ mod vrf;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Bumped whenever the Python-visible interface changes; glasskey ignores a mismatched build.
-    m.add("ABI_VERSION", 4)?;
+    m.add("ABI_VERSION", 5)?;
     m.add_class::<vrf::SecretKey>()?;
     m.add_class::<vrf::PublicKey>()?;
     m.add_function(wrap_pyfunction!(vrf::proof_to_hash, m)?)?;
     m.add_function(wrap_pyfunction!(audit::append_only_roots, m)?)?;
     m.add_function(wrap_pyfunction!(proto::encode_lookup_proof, m)?)?;
+    m.add_function(wrap_pyfunction!(proto::lookup_encoder_layouts, m)?)?;
     m.add_function(wrap_pyfunction!(tree::rehash, m)?)?;
     Ok(())
 }

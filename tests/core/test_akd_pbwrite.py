@@ -333,3 +333,55 @@ def test_lookup_proofs_with_long_fields_and_out_of_range_integers() -> None:
                 upb_lookup(bad)
             with pytest.raises(ValueError, match="out of range"):
                 wire.encode_lookup_proof(bad)
+
+
+# -- the native writer's slot reads ---------------------------------------------------------------
+
+_needs_native = pytest.mark.skipif(
+    _native.vrf is None, reason="the native accelerator is not installed (make native)"
+)
+
+
+@_needs_native
+def test_the_native_writer_reads_the_per_level_classes_from_their_slots() -> None:
+    """After one real proof, the offsets of NodeLabel, AzksElement and SiblingProof are known:
+    one per attribute, distinct, inside the instance (after the object header)."""
+    d = Directory.in_memory(vrf_seed=AKD_TEST_VRF_SEED, vrf_workers=1)
+    d.publish([(b"user-%d" % i, b"k1") for i in range(20)])
+    assert_all_encoders_agree(lookup=d.lookup(b"user-4")[0])
+    d.close()
+    assert _native.vrf is not None
+    layouts = dict(_native.vrf.lookup_encoder_layouts())
+    for cls, names in ((NodeLabel, 2), (AzksElement, 2), (SiblingProof, 3)):
+        offsets = layouts[cls.__name__]
+        assert offsets is not None, cls
+        assert len(offsets) == names == len(set(offsets))
+        assert all(16 <= o < cls.__basicsize__ for o in offsets)
+
+
+@_needs_native
+def test_subclasses_and_stand_ins_are_read_by_name_with_the_same_bytes() -> None:
+    """Objects that are not exactly the dataclasses (a subclass with a slot of its own, a
+    duck-typed stand-in) take getattr: the same bytes as the Python writer."""
+    d = Directory.in_memory(vrf_seed=AKD_TEST_VRF_SEED, vrf_workers=1)
+    d.publish([(b"user-%d" % i, b"k1") for i in range(20)])
+    proof = d.lookup(b"user-9")[0]
+    d.close()
+
+    class WiderLabel(NodeLabel):
+        __slots__ = ("note",)
+
+    class Stand:
+        def __init__(self, **fields: object) -> None:
+            self.__dict__.update(fields)
+
+    def odd(sp: SiblingProof) -> Any:
+        label = WiderLabel(sp.label.val, sp.label.length)
+        siblings = tuple(Stand(label=s.label, value=s.value) for s in sp.siblings)
+        return Stand(label=label, siblings=siblings, direction=sp.direction)
+
+    path = proof.existence_proof
+    odd_path = replace(path, sibling_proofs=tuple(odd(sp) for sp in path.sibling_proofs))
+    odd_proof = replace(proof, existence_proof=odd_path)
+    assert wire.encode_lookup_proof(odd_proof) == _pbwrite.lookup_body(proof)
+    assert wire.encode_lookup_proof(proof) == _pbwrite.lookup_body(proof)

@@ -6,6 +6,7 @@ from glasskey_native._native import (
     SecretKey,
     append_only_roots,
     encode_lookup_proof,
+    lookup_encoder_layouts,
     proof_to_hash,
     rehash,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "SecretKey",
     "append_only_roots",
     "encode_lookup_proof",
+    "lookup_encoder_layouts",
     "proof_to_hash",
     "rehash",
 ]

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any, Final, Protocol, cast
 
 #: The interface version this code speaks (``ABI_VERSION`` in native/src/lib.rs).
-ABI_VERSION: Final = 4
+ABI_VERSION: Final = 5
 ENV: Final = "GLASSKEY_NATIVE"
 _OFF: Final = frozenset({"off", "0", "false", "no"})
 _REQUIRED: Final = frozenset({"required", "1", "true", "yes"})
@@ -68,6 +68,7 @@ class NativeVrf(Protocol):
         empty_label_value: bytes,
     ) -> tuple[bytes | None, bytes | None]: ...
     def encode_lookup_proof(self, proof: object) -> bytes: ...
+    def lookup_encoder_layouts(self) -> list[tuple[str, list[int] | None]]: ...
     def rehash(
         self,
         whatsapp: bool,

@@ -63,3 +63,26 @@ def test_overlapping_pauses_in_two_threads_resume_once_both_end() -> None:
     release.set()
     thread.join(10)
     assert gc.isenabled()
+
+
+def test_what_the_section_kept_is_not_left_young_and_cycles_are_still_collected() -> None:
+    """Survivors go to the oldest generation unscanned (no young collection of them later);
+    a garbage cycle made inside is found by the next full collection."""
+    import weakref
+
+    class Node:
+        pass
+
+    gc.enable()
+    gc.collect()
+    with collector_paused():
+        kept = [[i] for i in range(20_000)]
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # type: ignore[attr-defined]
+        cycle = weakref.ref(a)
+        del a, b
+    assert gc.get_count()[0] < 1_000  # not 20,000 young objects waiting for a scan
+    assert cycle() is not None  # reference counting cannot free a cycle
+    gc.collect()
+    assert cycle() is None
+    assert len(kept) == 20_000

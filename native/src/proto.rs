@@ -120,6 +120,75 @@ fn attr<'py, const N: usize>(
     obj.getattr(names[i])
 }
 
+/// Slot `i` of `obj` as a raw pointer when `obj` is exactly the layout's class (else null);
+/// for prefetching only: nothing is dereferenced through it but a prefetch hint.
+fn peek<const N: usize>(
+    py: Python<'_>,
+    layout: &Layout<N>,
+    obj: *mut ffi::PyObject,
+    i: usize,
+) -> *mut ffi::PyObject {
+    match layout.slots.get(py).and_then(Option::as_ref) {
+        // SAFETY: `obj` is a live object (held by the proof); ob_type, then a slot inside it.
+        Some(slots)
+            if !obj.is_null()
+                && unsafe { ffi::Py_TYPE(obj) } == slots.ty.as_ptr() as *mut ffi::PyTypeObject =>
+        unsafe { *((obj as *const u8).add(slots.offsets[i]) as *const *mut ffi::PyObject) },
+        _ => std::ptr::null_mut(),
+    }
+}
+
+/// A hint to start loading `p`'s cache line (x86-64; nothing elsewhere). Never faults.
+#[inline(always)]
+fn prefetch(p: *const ffi::PyObject) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch hint has no architectural effect, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Starts loading a membership path's objects before it is encoded. Its ~50 levels are ~8
+/// objects each, scattered over the heap; read one after another, each cache miss waits for
+/// the one before. Here each round issues one kind of object for every level at once, so the
+/// misses overlap (a proof's objects are cold when it is encoded after many others were made).
+fn prefetch_path(py: Python<'_>, levels: &Bound<'_, PyTuple>) {
+    let sps: Vec<*mut ffi::PyObject> = levels.iter().map(|sp| sp.as_ptr()).collect();
+    sps.iter().for_each(|&sp| prefetch(sp));
+    let labels: Vec<_> = sps.iter().map(|&sp| peek(py, &SIBLING, sp, 0)).collect();
+    let tuples: Vec<_> = sps.iter().map(|&sp| peek(py, &SIBLING, sp, 1)).collect();
+    labels.iter().chain(&tuples).for_each(|&p| prefetch(p));
+    let elements: Vec<*mut ffi::PyObject> = tuples
+        .iter()
+        .filter(|t| !t.is_null())
+        .filter_map(|&t| {
+            // SAFETY: a slot of an exact SiblingProof holds the tuple its dataclass was given.
+            let t = unsafe { Bound::from_borrowed_ptr(py, t) };
+            let first = t
+                .downcast::<PyTuple>()
+                .ok()?
+                .get_borrowed_item(0)
+                .ok()?
+                .as_ptr();
+            Some(first)
+        })
+        .collect();
+    elements.iter().for_each(|&e| prefetch(e));
+    for &label in &labels {
+        prefetch(peek(py, &NODE_LABEL, label, 0));
+    }
+    let element_labels: Vec<_> = elements.iter().map(|&e| peek(py, &ELEMENT, e, 0)).collect();
+    for &e in &elements {
+        prefetch(peek(py, &ELEMENT, e, 1));
+    }
+    element_labels.iter().for_each(|&l| prefetch(l));
+    for &l in &element_labels {
+        prefetch(peek(py, &NODE_LABEL, l, 0));
+    }
+}
+
 fn varint(out: &mut Vec<u8>, mut value: u64) {
     while value > 0x7F {
         out.push((value as u8 & 0x7F) | 0x80);
@@ -205,7 +274,9 @@ fn membership(out: &mut Vec<u8>, proof: &Bound<'_, PyAny>) -> PyResult<()> {
         intern!(py, "siblings"),
         intern!(py, "direction"),
     ];
-    for sp in siblings.downcast::<PyTuple>()?.iter() {
+    let siblings = siblings.downcast::<PyTuple>()?;
+    prefetch_path(py, siblings);
+    for sp in siblings.iter() {
         message(out, 0x1A, |m| {
             message(m, 0x0A, |l| label(l, &attr(&SIBLING, &sp, names, 0)?))?;
             for e in attr(&SIBLING, &sp, names, 1)?.downcast::<PyTuple>()?.iter() {

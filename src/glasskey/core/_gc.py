@@ -13,7 +13,9 @@ for the next full collection.
 
 The pause is process-wide (``gc.disable``), so it nests and is shared between threads: the
 collector resumes when the last paused section ends, and only if it was running before the
-first began (an application that turned it off keeps it off).
+first began (an application that turned it off keeps it off). Other threads (a server's
+request handlers while the publisher builds an epoch) allocate and free as usual meanwhile;
+only their reference cycles wait, for the next full collection.
 """
 
 from __future__ import annotations

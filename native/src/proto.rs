@@ -16,9 +16,10 @@ use pyo3::types::{PyBytes, PyString, PyTuple, PyType};
 /// `SiblingProof`) sit inside its instances. A lookup proof reads ~450 attributes of ~150
 /// objects of these three classes; `getattr` costs ~24 ns each (half the encoding), reading a
 /// slot ~2 ns. The offsets are not assumed: they are found once on the first instance of the
-/// class itself, by matching each attribute `getattr` returns against the words of the object, and used
-/// only when every attribute matched exactly one word; then only for objects whose type is
-/// that very type (a subclass, a stand-in or an unset slot falls back to `getattr`).
+/// class itself, by matching each attribute `getattr` returns against the words of the
+/// object, and used only when every attribute matched exactly one word; then only for
+/// objects whose type is that very type (a subclass, a stand-in or an unset slot falls back
+/// to `getattr`).
 struct Slots<const N: usize> {
     ty: Py<PyType>,
     offsets: [usize; N],
@@ -88,6 +89,23 @@ fn find_slots<const N: usize>(
     })
 }
 
+/// Slot `i` of `obj` as a borrowed raw pointer when `obj` is exactly the class of `slots`;
+/// null otherwise (or when the slot is unset).
+fn slot_ptr<const N: usize>(
+    slots: &Slots<N>,
+    obj: *mut ffi::PyObject,
+    i: usize,
+) -> *mut ffi::PyObject {
+    // SAFETY: `obj` is a live object (the caller holds it); its ob_type is read first, and a
+    // slot offset is used only inside an instance of exactly the type it was found on.
+    unsafe {
+        if obj.is_null() || ffi::Py_TYPE(obj) != slots.ty.as_ptr() as *mut ffi::PyTypeObject {
+            return std::ptr::null_mut();
+        }
+        *((obj as *const u8).add(slots.offsets[i]) as *const *mut ffi::PyObject)
+    }
+}
+
 /// Attribute `i` of `obj` (named `names[i]`), read from its slot when the layout is known.
 fn attr<'py, const N: usize>(
     layout: &Layout<N>,
@@ -105,16 +123,10 @@ fn attr<'py, const N: usize>(
         None => None,
     };
     if let Some(slots) = slots {
-        // SAFETY: reading ob_type of a live object.
-        if unsafe { ffi::Py_TYPE(obj.as_ptr()) } == slots.ty.as_ptr() as *mut ffi::PyTypeObject {
-            // SAFETY: an instance of exactly this type has its slot at this offset.
-            let w = unsafe {
-                *((obj.as_ptr() as *const u8).add(slots.offsets[i]) as *const *mut ffi::PyObject)
-            };
-            if !w.is_null() {
-                // SAFETY: a borrowed reference from a live object, made owned here.
-                return Ok(unsafe { Bound::from_borrowed_ptr(py, w) });
-            }
+        let w = slot_ptr(slots, obj.as_ptr(), i);
+        if !w.is_null() {
+            // SAFETY: a borrowed reference from a live object, made owned here.
+            return Ok(unsafe { Bound::from_borrowed_ptr(py, w) });
         }
     }
     obj.getattr(names[i])
@@ -129,12 +141,8 @@ fn peek<const N: usize>(
     i: usize,
 ) -> *mut ffi::PyObject {
     match layout.slots.get(py).and_then(Option::as_ref) {
-        // SAFETY: `obj` is a live object (held by the proof); ob_type, then a slot inside it.
-        Some(slots)
-            if !obj.is_null()
-                && unsafe { ffi::Py_TYPE(obj) } == slots.ty.as_ptr() as *mut ffi::PyTypeObject =>
-        unsafe { *((obj as *const u8).add(slots.offsets[i]) as *const *mut ffi::PyObject) },
-        _ => std::ptr::null_mut(),
+        Some(slots) => slot_ptr(slots, obj, i),
+        None => std::ptr::null_mut(),
     }
 }
 

@@ -13,7 +13,7 @@ from glasskey.core.akd.configuration import get_configuration
 from glasskey.core.akd.types import AppendOnlyProof
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.directory import Directory, StoreCorrupted
-from glasskey.directory.akd import _tree
+from glasskey.directory.akd import _audit
 from glasskey.storage import open_store
 from glasskey.storage._sqlite import _SqliteTransaction
 
@@ -58,7 +58,7 @@ def test_sqlite_audits_by_scan_equal_audits_by_key_and_memorys(
     # 6 one leaf's path (reads by key).
     assert 0 in scans and 6 not in scans
     scans.clear()
-    monkeypatch.setattr(_tree, "_READS_PER_FRONTIER_NODE", 0)  # never worth a pass
+    monkeypatch.setattr(_audit, "_READS_PER_FRONTIER_NODE", 0)  # never worth a pass
     by_key = _all_audits(sqlite, 7)
     assert scans == []
     assert by_scan == by_key == _all_audits(memory, 7)
@@ -87,7 +87,7 @@ def test_nodes_changed_after_is_exactly_the_later_nodes_and_declines_small_reads
 def test_a_parent_without_its_childs_hash_fails_either_way(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads_per_node: int
 ) -> None:
-    monkeypatch.setattr(_tree, "_READS_PER_FRONTIER_NODE", reads_per_node)
+    monkeypatch.setattr(_audit, "_READS_PER_FRONTIER_NODE", reads_per_node)
     d = Directory(open_store(f"sqlite:///{tmp_path}/g.db"), CONFIG, KEY)
     _publish_epochs(d, 5)
     with d.store.write() as txn:

@@ -38,6 +38,7 @@ from glasskey.core.akd.wire import encode_single_append_only_proof
 from glasskey.core.ecvrf import VrfSecretKey, proof_to_hash
 from glasskey.directory._blobs import BlobStore
 from glasskey.directory._errors import InvalidEpoch, InvalidUpdate, LabelNotFound, ReadOnly
+from glasskey.directory.akd._audit import append_only_proof, single_append_only_proof
 from glasskey.directory.akd._labels import LabelComputer
 from glasskey.directory.akd._tree import AkdTree
 from glasskey.storage import open_store
@@ -271,7 +272,7 @@ class Directory:
         txn.add_epoch(epoch, root_hash)
         blob = None
         if self.blob_store is not None:
-            proof = self._tree.single_append_only_proof(txn, current)
+            proof = single_append_only_proof(txn, current)
             blob = (
                 format_audit_blob_name(epoch, previous_root, root_hash),
                 encode_single_append_only_proof(proof),
@@ -300,7 +301,7 @@ class Directory:
                 if epoch in present:
                     continue
                 previous, current = self._root_hash(txn, epoch - 1), self._root_hash(txn, epoch)
-                proof = self._tree.single_append_only_proof(txn, epoch - 1)
+                proof = single_append_only_proof(txn, epoch - 1)
                 self.blob_store.put(
                     format_audit_blob_name(epoch, previous, current),
                     encode_single_append_only_proof(proof),
@@ -567,7 +568,7 @@ class Directory:
                 raise InvalidEpoch(
                     f"end epoch {end_epoch} is greater than the current epoch {latest}"
                 )
-            return self._tree.append_only_proof(txn, start_epoch, end_epoch)
+            return append_only_proof(txn, start_epoch, end_epoch)
 
     def single_audit(self, end_epoch: int) -> tuple[str, SingleAppendOnlyProof]:
         """The audit blob (name, proof) for ``end_epoch - 1 -> end_epoch``."""
@@ -578,7 +579,7 @@ class Directory:
             name = format_audit_blob_name(
                 end_epoch, self._root_hash(txn, end_epoch - 1), self._root_hash(txn, end_epoch)
             )
-            return name, self._tree.single_append_only_proof(txn, end_epoch - 1)
+            return name, single_append_only_proof(txn, end_epoch - 1)
 
     def stats(self) -> dict[str, int]:
         with self.store.read() as txn:

@@ -132,20 +132,6 @@ fn attr<'py, const N: usize>(
     obj.getattr(names[i])
 }
 
-/// Slot `i` of `obj` as a raw pointer when `obj` is exactly the layout's class (else null);
-/// for prefetching only: nothing is dereferenced through it but a prefetch hint.
-fn peek<const N: usize>(
-    py: Python<'_>,
-    layout: &Layout<N>,
-    obj: *mut ffi::PyObject,
-    i: usize,
-) -> *mut ffi::PyObject {
-    match layout.slots.get(py).and_then(Option::as_ref) {
-        Some(slots) => slot_ptr(slots, obj, i),
-        None => std::ptr::null_mut(),
-    }
-}
-
 /// A hint to start loading `p`'s cache line (x86-64; nothing elsewhere). Never faults.
 #[inline(always)]
 fn prefetch(p: *const ffi::PyObject) {
@@ -156,45 +142,6 @@ fn prefetch(p: *const ffi::PyObject) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
-}
-
-/// Starts loading a membership path's objects before it is encoded. Its ~50 levels are ~8
-/// objects each, scattered over the heap; read one after another, each cache miss waits for
-/// the one before. Here each round issues one kind of object for every level at once, so the
-/// misses overlap (a proof's objects are cold when it is encoded after many others were made).
-fn prefetch_path(py: Python<'_>, levels: &Bound<'_, PyTuple>) {
-    let sps: Vec<*mut ffi::PyObject> = levels.iter().map(|sp| sp.as_ptr()).collect();
-    sps.iter().for_each(|&sp| prefetch(sp));
-    let labels: Vec<_> = sps.iter().map(|&sp| peek(py, &SIBLING, sp, 0)).collect();
-    let tuples: Vec<_> = sps.iter().map(|&sp| peek(py, &SIBLING, sp, 1)).collect();
-    labels.iter().chain(&tuples).for_each(|&p| prefetch(p));
-    let elements: Vec<*mut ffi::PyObject> = tuples
-        .iter()
-        .filter(|t| !t.is_null())
-        .filter_map(|&t| {
-            // SAFETY: a slot of an exact SiblingProof holds the tuple its dataclass was given.
-            let t = unsafe { Bound::from_borrowed_ptr(py, t) };
-            let first = t
-                .downcast::<PyTuple>()
-                .ok()?
-                .get_borrowed_item(0)
-                .ok()?
-                .as_ptr();
-            Some(first)
-        })
-        .collect();
-    elements.iter().for_each(|&e| prefetch(e));
-    for &label in &labels {
-        prefetch(peek(py, &NODE_LABEL, label, 0));
-    }
-    let element_labels: Vec<_> = elements.iter().map(|&e| peek(py, &ELEMENT, e, 0)).collect();
-    for &e in &elements {
-        prefetch(peek(py, &ELEMENT, e, 1));
-    }
-    element_labels.iter().for_each(|&l| prefetch(l));
-    for &l in &element_labels {
-        prefetch(peek(py, &NODE_LABEL, l, 0));
-    }
 }
 
 fn varint(out: &mut Vec<u8>, mut value: u64) {
@@ -214,11 +161,11 @@ fn field(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
 
 /// Writes a sub-message in place: tag, a one-byte length slot, the body; a body of 128
 /// bytes or more (the few big messages) moves right to make room for its longer length.
-fn message(
+fn message<E>(
     out: &mut Vec<u8>,
     tag: u8,
-    body: impl FnOnce(&mut Vec<u8>) -> PyResult<()>,
-) -> PyResult<()> {
+    body: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
     out.push(tag);
     let slot = out.len();
     out.push(0);
@@ -242,16 +189,26 @@ fn bytes_attr<'py>(
 }
 
 /// `NodeLabel {label_val: val without trailing zeros, label_len}`.
+fn write_label(out: &mut Vec<u8>, val: &[u8], length: u64) {
+    let mut end = val.len(); // whole zero words first: a label's value is mostly zero padding
+    while end >= 8 && val[end - 8..end] == [0; 8] {
+        end -= 8;
+    }
+    let stripped = &val[..val[..end]
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |i| i + 1)];
+    field(out, 0x0A, stripped);
+    out.push(0x10);
+    varint(out, length);
+}
+
 fn label(out: &mut Vec<u8>, label: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = label.py();
     let names = [intern!(py, "val"), intern!(py, "length")];
     let val = attr(&NODE_LABEL, label, names, 0)?.downcast_into::<PyBytes>()?;
-    let val = val.as_bytes();
-    let stripped = &val[..val.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)];
     let length: u64 = attr(&NODE_LABEL, label, names, 1)?.extract()?;
-    field(out, 0x0A, stripped);
-    out.push(0x10);
-    varint(out, length);
+    write_label(out, val.as_bytes(), length);
     Ok(())
 }
 
@@ -283,7 +240,14 @@ fn membership(out: &mut Vec<u8>, proof: &Bound<'_, PyAny>) -> PyResult<()> {
         intern!(py, "direction"),
     ];
     let siblings = siblings.downcast::<PyTuple>()?;
-    prefetch_path(py, siblings);
+    if let Some(levels) = Levels::known(py) {
+        let mark = out.len();
+        // SAFETY: `siblings` is a live tuple that keeps every object of the path alive.
+        if unsafe { raw_path(out, &levels, siblings.as_ptr()) }.is_ok() {
+            return Ok(());
+        }
+        out.truncate(mark); // something not exactly a glasskey proof level: getattr decides
+    }
     for sp in siblings.iter() {
         message(out, 0x1A, |m| {
             message(m, 0x0A, |l| label(l, &attr(&SIBLING, &sp, names, 0)?))?;
@@ -293,7 +257,7 @@ fn membership(out: &mut Vec<u8>, proof: &Bound<'_, PyAny>) -> PyResult<()> {
             let direction: u64 = attr(&SIBLING, &sp, names, 2)?.extract()?;
             m.push(0x18);
             varint(m, direction);
-            Ok(())
+            PyResult::Ok(())
         })?;
     }
     Ok(())
@@ -314,6 +278,210 @@ fn nonmembership(out: &mut Vec<u8>, proof: &Bound<'_, PyAny>) -> PyResult<()> {
     }
     let inner = proof.getattr(intern!(py, "longest_prefix_membership_proof"))?;
     message(out, 0x22, |m| membership(m, &inner))
+}
+
+// -- the levels of a path, from raw pointers ------------------------------------------------
+//
+// A membership path is most of a lookup proof: ~17 levels of 8 objects each, 3 paths. Read
+// through `Bound` values, each object costs an out-of-line incref and decref (abi3 exports
+// them as functions: 15 % of the encoding); these readers borrow instead, as the tuple of
+// levels keeps every object alive, and accept only objects of exactly the expected types
+// (`bytes`, `tuple`, the three slotted classes), returning `Unsupported` otherwise so that
+// the caller rewrites the path through `getattr`, which raises the right error.
+
+/// The path holds something the raw readers do not take.
+struct Unsupported;
+
+/// Levels deeper than this cannot exist (each level's label is longer than its parent's).
+const MAX_LEVELS: usize = 256;
+
+/// The three per-level layouts, when all have been found.
+struct Levels {
+    label: &'static Slots<2>,
+    element: &'static Slots<2>,
+    sibling: &'static Slots<3>,
+}
+
+impl Levels {
+    fn known(py: Python<'_>) -> Option<Levels> {
+        Some(Levels {
+            label: NODE_LABEL.slots.get(py)?.as_ref()?,
+            element: ELEMENT.slots.get(py)?.as_ref()?,
+            sibling: SIBLING.slots.get(py)?.as_ref()?,
+        })
+    }
+}
+
+/// The contents of `obj` when it is exactly `bytes`, borrowed from it.
+///
+/// # Safety
+/// `obj` is null or a live object that outlives the returned slice.
+unsafe fn raw_bytes<'a>(obj: *mut ffi::PyObject) -> Result<&'a [u8], Unsupported> {
+    if obj.is_null() || ffi::Py_TYPE(obj) != std::ptr::addr_of_mut!(ffi::PyBytes_Type) {
+        return Err(Unsupported);
+    }
+    let data = ffi::PyBytes_AsString(obj) as *const u8;
+    let len = ffi::PyBytes_Size(obj);
+    if data.is_null() || len < 0 {
+        ffi::PyErr_Clear();
+        return Err(Unsupported);
+    }
+    Ok(std::slice::from_raw_parts(data, len as usize))
+}
+
+/// `obj` as a u64 when it is an `int` (or an `IntEnum` member) in range.
+///
+/// # Safety
+/// `obj` is null or a live object.
+unsafe fn raw_u64(obj: *mut ffi::PyObject) -> Result<u64, Unsupported> {
+    if obj.is_null() || ffi::PyLong_Check(obj) == 0 {
+        return Err(Unsupported);
+    }
+    let value = ffi::PyLong_AsUnsignedLongLong(obj);
+    if value == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+        ffi::PyErr_Clear(); // negative or too big: the getattr path raises it properly
+        return Err(Unsupported);
+    }
+    Ok(value)
+}
+
+/// Item `i` of `tuple` when it is exactly a tuple of more than `i` items (borrowed).
+///
+/// # Safety
+/// `tuple` is null or a live object.
+unsafe fn raw_item(tuple: *mut ffi::PyObject, i: isize) -> *mut ffi::PyObject {
+    if tuple.is_null()
+        || ffi::Py_TYPE(tuple) != std::ptr::addr_of_mut!(ffi::PyTuple_Type)
+        || ffi::PyTuple_Size(tuple) <= i
+    {
+        return std::ptr::null_mut();
+    }
+    ffi::PyTuple_GetItem(tuple, i)
+}
+
+/// # Safety
+/// `obj` is null or a live object.
+unsafe fn raw_label(
+    out: &mut Vec<u8>,
+    l: &Levels,
+    obj: *mut ffi::PyObject,
+) -> Result<(), Unsupported> {
+    let val = raw_bytes(slot_ptr(l.label, obj, 0))?;
+    let length = raw_u64(slot_ptr(l.label, obj, 1))?;
+    write_label(out, val, length);
+    Ok(())
+}
+
+/// # Safety
+/// `obj` is null or a live object.
+unsafe fn raw_element(
+    out: &mut Vec<u8>,
+    l: &Levels,
+    obj: *mut ffi::PyObject,
+) -> Result<(), Unsupported> {
+    let label = slot_ptr(l.element, obj, 0);
+    let value = raw_bytes(slot_ptr(l.element, obj, 1))?;
+    message(out, 0x0A, |m| raw_label(m, l, label))?;
+    field(out, 0x12, value);
+    Ok(())
+}
+
+/// One level of a path: the `SiblingProof` and the objects it points to (null where absent
+/// or not of the expected type).
+#[derive(Clone, Copy)]
+struct Level {
+    proof: *mut ffi::PyObject,
+    label: *mut ffi::PyObject,
+    siblings: *mut ffi::PyObject,
+    element: *mut ffi::PyObject,
+}
+
+/// How many prefetch stages a level has: each loads the objects the stage before found.
+const STAGES: usize = 5;
+/// How many levels ahead of the one being written each stage runs ahead of the next.
+const AHEAD: usize = 2;
+
+/// Stage `stage` of starting to load level `v`'s objects. They are scattered over the heap
+/// and cold when a proof is encoded after many others were made; read when needed, each
+/// miss would wait for the one before (a level is a chain of five). Run `AHEAD` levels
+/// apart, the stages keep several levels' misses in flight while earlier levels are
+/// written. Every stage only reads what an earlier one loaded, or issues a hint.
+///
+/// # Safety
+/// `v.proof` is a live object.
+unsafe fn prefetch_stage(l: &Levels, v: &mut Level, stage: usize) {
+    match stage {
+        0 => prefetch(v.proof),
+        1 => {
+            v.label = slot_ptr(l.sibling, v.proof, 0);
+            v.siblings = slot_ptr(l.sibling, v.proof, 1);
+            prefetch(v.label);
+            prefetch(v.siblings);
+        }
+        2 => {
+            v.element = raw_item(v.siblings, 0);
+            prefetch(v.element);
+            prefetch(slot_ptr(l.label, v.label, 0));
+        }
+        3 => {
+            prefetch(slot_ptr(l.element, v.element, 0));
+            prefetch(slot_ptr(l.element, v.element, 1));
+        }
+        _ => prefetch(slot_ptr(l.label, slot_ptr(l.element, v.element, 0), 0)),
+    }
+}
+
+/// The `sibling_proofs` of a membership proof, from the tuple `path`.
+///
+/// # Safety
+/// `path` is a live tuple.
+unsafe fn raw_path(
+    out: &mut Vec<u8>,
+    l: &Levels,
+    path: *mut ffi::PyObject,
+) -> Result<(), Unsupported> {
+    let n = ffi::PyTuple_Size(path);
+    if !(0..=MAX_LEVELS as isize).contains(&n) {
+        ffi::PyErr_Clear();
+        return Err(Unsupported);
+    }
+    let null = std::ptr::null_mut();
+    let mut levels: Vec<Level> = (0..n)
+        .map(|i| Level {
+            proof: ffi::PyTuple_GetItem(path, i),
+            label: null,
+            siblings: null,
+            element: null,
+        })
+        .collect();
+    let n = levels.len() as isize;
+    let lead = (STAGES * AHEAD) as isize;
+    for step in -lead..n {
+        for stage in 0..STAGES {
+            let j = step + ((STAGES - stage) * AHEAD) as isize;
+            if (0..n).contains(&j) {
+                prefetch_stage(l, &mut levels[j as usize], stage); // before level j is written
+            }
+        }
+        let Ok(i) = usize::try_from(step) else {
+            continue;
+        };
+        let v = levels[i];
+        if v.label.is_null() || v.element.is_null() {
+            return Err(Unsupported);
+        }
+        let direction = raw_u64(slot_ptr(l.sibling, v.proof, 2))?;
+        message(out, 0x1A, |m| {
+            message(m, 0x0A, |x| raw_label(x, l, v.label))?;
+            for i in 0..ffi::PyTuple_Size(v.siblings) {
+                message(m, 0x12, |x| raw_element(x, l, raw_item(v.siblings, i)))?;
+            }
+            m.push(0x18);
+            varint(m, direction);
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 /// For tests: each per-level class and the slot offsets found for it (`None`: not yet seen,

@@ -385,3 +385,41 @@ def test_subclasses_and_stand_ins_are_read_by_name_with_the_same_bytes() -> None
     odd_proof = replace(proof, existence_proof=odd_path)
     assert wire.encode_lookup_proof(odd_proof) == _pbwrite.lookup_body(proof)
     assert wire.encode_lookup_proof(proof) == _pbwrite.lookup_body(proof)
+
+
+@_needs_native
+def test_a_path_the_raw_reader_declines_at_its_last_level_is_written_whole_by_name() -> None:
+    """The native writer reads a path's levels through borrowed pointers and takes only exact
+    ``bytes``, ``tuple`` and the three slotted classes; met at the deepest level, anything
+    else makes it drop what it wrote of the path and rewrite it through getattr: the bytes of
+    upb and of the Python writer, for every kind of odd last level."""
+    d = Directory.in_memory(vrf_seed=AKD_TEST_VRF_SEED, vrf_workers=1)
+    d.publish([(b"user-%d" % i, b"k1") for i in range(64)])
+    proof = d.lookup(b"user-21")[0]
+    d.close()
+
+    class Bytes(bytes):
+        pass
+
+    levels = proof.existence_proof.sibling_proofs
+    assert len(levels) >= 4
+    last = levels[-1]
+    element = last.siblings[0]
+    odd_lasts = [
+        replace(last, siblings=()),
+        replace(last, siblings=(element, element)),
+        replace(last, siblings=(replace(element, value=Bytes(element.value)),)),
+        replace(last, label=NodeLabel(Bytes(last.label.val), last.label.length)),
+    ]
+    for odd in odd_lasts:
+        path = replace(proof.existence_proof, sibling_proofs=(*levels[:-1], odd))
+        assert_all_encoders_agree(lookup=replace(proof, existence_proof=path))
+    # A list of siblings: the native writer refuses the whole proof; Python writes it.
+    listed = replace(last, siblings=[element])  # type: ignore[arg-type]
+    path = replace(proof.existence_proof, sibling_proofs=(*levels[:-1], listed))
+    odd_proof = replace(proof, existence_proof=path)
+    assert wire.encode_lookup_proof(odd_proof) == upb_lookup(odd_proof)
+    negative = replace(last, direction=-1)  # type: ignore[arg-type]
+    path = replace(proof.existence_proof, sibling_proofs=(*levels[:-1], negative))
+    with pytest.raises(ValueError):
+        wire.encode_lookup_proof(replace(proof, existence_proof=path))

@@ -18,6 +18,15 @@ from glasskey.storage._sql import SqliteDatabase
 from glasskey.storage._urls import DatabaseUrl
 
 _CHUNK = 30_000
+
+# Python's sqlite3 binds int, float, str and bytearray parameters directly and sends every
+# other one, bytes and None included, through its adapter registry first: measured ~350 ns
+# a parameter, more than SQLite's own work for a node row (6 of its 8 parameters are bytes
+# or None; 38k rows cost 161 ms, 108 ms bound as below). A bytearray binds the same BLOB
+# without that detour; NULLIF(?, x'') stores an empty one as NULL, for the columns that may
+# be NULL and are never empty when set.
+_NULL_BLOB = bytearray()
+_NULLABLE = "NULLIF(?, x'')"
 _NODE_COLUMNS = "key, value, last_epoch, min_epoch, left_key, left_hash, right_key, right_hash"
 _STATE_COLUMNS = (
     "label, version, epoch, value, node_label, existence_vrf, freshness_vrf, stale_label"
@@ -28,7 +37,7 @@ class _SqliteTransaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def _in(self, sql: str, items: list[bytes]) -> Iterator[tuple[Any, ...]]:
+    def _in(self, sql: str, items: list[bytearray]) -> Iterator[tuple[Any, ...]]:
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -51,7 +60,7 @@ class _SqliteTransaction:
         found: dict[bytes, NodeRecord] = {}
         execute, record = self._conn.execute, NodeRecord
         for start in range(0, len(items), _CHUNK):
-            chunk = items[start : start + _CHUNK]
+            chunk = [bytearray(key) for key in items[start : start + _CHUNK]]
             sql = (
                 f"SELECT {_NODE_COLUMNS} FROM akd_nodes WHERE key IN ({','.join('?' * len(chunk))})"
             )
@@ -79,7 +88,7 @@ class _SqliteTransaction:
             "ORDER BY version"
         )
         found: dict[bytes, ValueState] = {}
-        for row in self._in(sql, list(labels)):
+        for row in self._in(sql, [bytearray(label) for label in labels]):
             found[row[0]] = ValueState(*row)
         return found
 
@@ -145,21 +154,30 @@ class _SqliteTransaction:
         }
 
     def put_nodes(self, nodes: Iterable[NodeRecord]) -> None:
+        null, blob = _NULL_BLOB, bytearray
         self._conn.executemany(
-            f"INSERT OR REPLACE INTO akd_nodes ({_NODE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO akd_nodes ({_NODE_COLUMNS}) "
+            f"VALUES (?,?,?,?,{_NULLABLE},{_NULLABLE},{_NULLABLE},{_NULLABLE})",
             (
-                (n.key, n.value, n.last_epoch, n.min_epoch, n.left_key, n.left_hash,
-                 n.right_key, n.right_hash)
+                (blob(n.key), blob(n.value), n.last_epoch, n.min_epoch,
+                 null if n.left_key is None else blob(n.left_key),
+                 null if n.left_hash is None else blob(n.left_hash),
+                 null if n.right_key is None else blob(n.right_key),
+                 null if n.right_hash is None else blob(n.right_hash))
                 for n in nodes
             ),
         )  # fmt: skip
 
     def put_states(self, states: Iterable[ValueState]) -> None:
+        null, blob = _NULL_BLOB, bytearray
         self._conn.executemany(
-            f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+            f"INSERT INTO akd_value_states ({_STATE_COLUMNS}) "
+            f"VALUES (?,?,?,?,?,{_NULLABLE},{_NULLABLE},{_NULLABLE})",
             (
-                (s.label, s.version, s.epoch, s.value, s.node_label, s.existence_vrf,
-                 s.freshness_vrf, s.stale_label)
+                (blob(s.label), s.version, s.epoch, blob(s.value), blob(s.node_label),
+                 null if s.existence_vrf is None else blob(s.existence_vrf),
+                 null if s.freshness_vrf is None else blob(s.freshness_vrf),
+                 null if s.stale_label is None else blob(s.stale_label))
                 for s in states
             ),
         )  # fmt: skip

@@ -292,9 +292,6 @@ fn nonmembership(out: &mut Vec<u8>, proof: &Bound<'_, PyAny>) -> PyResult<()> {
 /// The path holds something the raw readers do not take.
 struct Unsupported;
 
-/// Levels deeper than this cannot exist (each level's label is longer than its parent's).
-const MAX_LEVELS: usize = 256;
-
 /// The three per-level layouts, when all have been found.
 struct Levels {
     label: &'static Slots<2>,
@@ -441,7 +438,7 @@ unsafe fn raw_path(
     path: *mut ffi::PyObject,
 ) -> Result<(), Unsupported> {
     let n = ffi::PyTuple_Size(path);
-    if !(0..=MAX_LEVELS as isize).contains(&n) {
+    if n < 0 {
         ffi::PyErr_Clear();
         return Err(Unsupported);
     }
@@ -454,7 +451,6 @@ unsafe fn raw_path(
             element: null,
         })
         .collect();
-    let n = levels.len() as isize;
     let lead = (STAGES * AHEAD) as isize;
     for step in -lead..n {
         for stage in 0..STAGES {

@@ -28,7 +28,13 @@ import pytest
 from glasskey.client import GlasskeyClient, NetworkError, ServerError
 from glasskey.core.errors import VerificationError
 from tests.replication.pgcluster import Cluster
-from tests.replication.topology import epoch_of, readyz, start_replica, start_writer
+from tests.replication.topology import (
+    epoch_if_ready,
+    epoch_of,
+    readyz,
+    start_replica,
+    start_writer,
+)
 from tests.security.procs import ADMIN_TOKEN, Process, wait_for
 
 pytestmark = pytest.mark.replication
@@ -204,7 +210,11 @@ def test_failover_loses_no_acknowledged_update(
 
     # Each user's current key (through the replica, verified) is its last acknowledged one
     # or a later upload whose answer was lost in the crash — never an older one.
-    wait_for("the replica follows W2", lambda: epoch_of(replica.url) >= epoch_of(w2.url))
+    def replica_follows_w2() -> bool:
+        served, published = epoch_if_ready(replica.url), epoch_if_ready(w2.url)
+        return served is not None and published is not None and served >= published
+
+    wait_for("the replica follows W2", replica_follows_w2)
     with GlasskeyClient(replica.url) as client:
         for user in USERS:
             mine = [k for u, _, k in acknowledged if u == user]

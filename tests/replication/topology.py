@@ -50,12 +50,23 @@ def readyz(url: str) -> tuple[int, dict[str, object]]:
     return answer.status_code, answer.json()
 
 
-def epoch_of(url: str) -> int:
-    status, body = readyz(url)
+def _ready_epoch(status: int, body: dict[str, object]) -> int:
     assert status == 200, body
     epoch = body["epoch"]
     assert isinstance(epoch, int)
     return epoch
+
+
+def epoch_of(url: str) -> int:
+    return _ready_epoch(*readyz(url))
+
+
+def epoch_if_ready(url: str) -> int | None:
+    """``epoch_of``, or None while the server answers 503: right after a fail-over each pooled
+    connection to the dead primary fails once ("server closed the connection unexpectedly")
+    before the pool replaces it, and readiness says so until then."""
+    status, body = readyz(url)
+    return None if status == 503 else _ready_epoch(status, body)
 
 
 def wait_caught_up(replica: Process, writer: Process, timeout: float = 30) -> int:

@@ -15,6 +15,7 @@ from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.directory import Directory, StoreCorrupted
 from glasskey.directory.akd import _audit
 from glasskey.storage import open_store
+from glasskey.storage._base import NodeRecord
 from glasskey.storage._sqlite import _SqliteTransaction
 
 CONFIG = get_configuration("whatsapp_v1")
@@ -79,7 +80,7 @@ def test_nodes_changed_after_is_exactly_the_later_nodes_and_declines_small_reads
         assert changed is not None
         keys = {row[0] for row in conn.execute("SELECT key FROM akd_nodes WHERE last_epoch > 2")}
         assert set(changed) == keys and len(keys) > 0
-        assert changed == txn.get_nodes(list(keys))
+        assert {key: NodeRecord(*row) for key, row in changed.items()} == txn.get_nodes(list(keys))
         assert txn.nodes_changed_after(7, 10**9) == {}
 
 
@@ -102,4 +103,25 @@ def test_a_parent_without_its_childs_hash_fails_either_way(
         parent.left_hash = None
         txn.put_nodes([parent])
     with pytest.raises(StoreCorrupted, match="lacks its hash"):
+        d.audit(5, 6)
+
+
+def test_a_changed_node_missing_from_the_pass_is_corruption_not_an_unchanged_subtree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pass starts at the root's level (every frontier is worth it): a pass that lacks
+    # the root, which changed, is a store that contradicts itself.
+    monkeypatch.setattr(_audit, "_READS_PER_FRONTIER_NODE", 10**9)
+    original = _SqliteTransaction.nodes_changed_after
+
+    def without_root(self: _SqliteTransaction, epoch: int, expected_reads: int) -> Any:
+        found = original(self, epoch, expected_reads)
+        assert found is not None
+        del found[_audit.ROOT_KEY]
+        return found
+
+    d = Directory(open_store(f"sqlite:///{tmp_path}/g.db"), CONFIG, KEY)
+    _publish_epochs(d, 5)
+    monkeypatch.setattr(_SqliteTransaction, "nodes_changed_after", without_root)
+    with pytest.raises(StoreCorrupted, match=r"^tree node 0000 changed but is not in the pass$"):
         d.audit(5, 6)

@@ -37,6 +37,12 @@ class NodeRecord:
     right_hash: bytes | None = None
 
 
+#: A node as one row of its columns, in ``NodeRecord``'s field order: what a pass over many
+#: nodes returns, the cursor's own tuples (SQLite, 38k rows of a 10k-update epoch: 38 ms,
+#: 46 ms when each row becomes a ``NodeRecord``).
+NodeRow = tuple[bytes, bytes, int, int, bytes | None, bytes | None, bytes | None, bytes | None]
+
+
 @dataclass(frozen=True, slots=True)
 class ValueState:
     """Version ``version`` of ``label`` holds ``value`` since epoch ``epoch``.
@@ -81,16 +87,14 @@ class StoreTransaction(Protocol):
         back with ``put_nodes``); a read transaction's may be shared with other readers."""
         ...
 
-    def nodes_changed_after(
-        self, epoch: int, expected_reads: int
-    ) -> dict[bytes, NodeRecord] | None:
-        """Every node whose ``last_epoch`` is after ``epoch``, by one sequential pass over the
-        nodes, when that pass costs less than ``expected_reads`` reads by key; else ``None``
-        (the caller reads by key). An audit proof visits exactly these nodes and their
-        children, and on SQLite a pass over every row costs about one read by key per page
-        (a pass reads ~9 rows a microsecond, a read by key is one B-tree search of ~2 us), so
-        a large epoch's proof reads far less this way; a small epoch's, in a large tree,
-        reads by key."""
+    def nodes_changed_after(self, epoch: int, expected_reads: int) -> dict[bytes, NodeRow] | None:
+        """Every node whose ``last_epoch`` is after ``epoch``, as rows by key, by one
+        sequential pass over the nodes, when that pass costs less than ``expected_reads``
+        reads by key; else ``None`` (the caller reads by key). An audit proof visits exactly
+        these nodes and their children, and on SQLite a pass over every row costs about one
+        read by key per page (a pass reads ~9 rows a microsecond, a read by key is one B-tree
+        search of ~2 us), so a large epoch's proof reads far less this way; a small epoch's,
+        in a large tree, reads by key."""
         ...
 
     def latest_states(self, labels: Collection[bytes]) -> dict[bytes, ValueState]: ...

@@ -13,7 +13,13 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from glasskey.storage import _schema as schema
-from glasskey.storage._base import NodeRecord, PendingRecord, StoredProofs, ValueState
+from glasskey.storage._base import (
+    NodeRecord,
+    NodeRow,
+    PendingRecord,
+    StoredProofs,
+    ValueState,
+)
 from glasskey.storage._sql import SqliteDatabase
 from glasskey.storage._urls import DatabaseUrl
 
@@ -67,20 +73,17 @@ class _SqliteTransaction:
             found.update({row[0]: record(*row) for row in execute(sql, chunk)})
         return found
 
-    def nodes_changed_after(
-        self, epoch: int, expected_reads: int
-    ) -> dict[bytes, NodeRecord] | None:
+    def nodes_changed_after(self, epoch: int, expected_reads: int) -> dict[bytes, NodeRow] | None:
         # A pass over every row of akd_nodes costs about one read by key per page of the
         # file (measured at 100k labels: 26 ms for 230k rows, 12.7k pages of nodes, against
         # 1.9 us per key read), so the file's page count bounds the pass from above.
         (pages,) = self._conn.execute("PRAGMA page_count").fetchone()
         if expected_reads < pages:
             return None
-        record = NodeRecord
         rows = self._conn.execute(
             f"SELECT {_NODE_COLUMNS} FROM akd_nodes WHERE last_epoch > ?", (epoch,)
         )
-        return {row[0]: record(*row) for row in rows}
+        return {row[0]: row for row in rows}
 
     def latest_states(self, labels: Collection[bytes]) -> dict[bytes, ValueState]:
         sql = (

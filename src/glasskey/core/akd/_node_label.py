@@ -10,6 +10,7 @@ integers make prefix masks and common-prefix lengths one operation each.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
@@ -94,6 +95,20 @@ class NodeLabel:
 
 
 ROOT_LABEL: Final = NodeLabel(b"\x00" * 32, 0)
+
+_new_object = object.__new__
+_set_val: Callable[[NodeLabel, bytes], None] = vars(NodeLabel)["val"].__set__
+_set_length: Callable[[NodeLabel, int], None] = vars(NodeLabel)["length"].__set__
+
+
+def leaf_label_unchecked(val: bytes) -> NodeLabel:
+    """``NodeLabel(val, 256)`` without ``__post_init__``'s checks, for a ``val`` the caller
+    knows is 32 bytes (the tail of a stored leaf key it checked is 34): an audit proof makes
+    one per inserted leaf, and the frozen dataclass's ``__init__`` and checks cost twice this."""
+    label: NodeLabel = _new_object(NodeLabel)
+    _set_val(label, val)
+    _set_length(label, LABEL_BITS)
+    return label
 
 
 def empty_label(config: Configuration) -> NodeLabel:

@@ -7,6 +7,7 @@ a verified proof must not be mutable after the fact.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -20,6 +21,21 @@ class AzksElement:
 
     label: NodeLabel
     value: bytes
+
+
+_new_object = object.__new__
+_set_label: Callable[[AzksElement, NodeLabel], None] = vars(AzksElement)["label"].__set__
+_set_value: Callable[[AzksElement, bytes], None] = vars(AzksElement)["value"].__set__
+
+
+def new_element(label: NodeLabel, value: bytes) -> AzksElement:
+    """``AzksElement(label, value)`` through its slots: a frozen dataclass's ``__init__``
+    sets each field with ``object.__setattr__``, which costs twice this, and an audit proof
+    makes one element per inserted leaf and unchanged subtree (23k at 10k updates)."""
+    element: AzksElement = _new_object(AzksElement)
+    _set_label(element, label)
+    _set_value(element, value)
+    return element
 
 
 @dataclass(frozen=True, slots=True)

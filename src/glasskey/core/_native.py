@@ -6,7 +6,8 @@ of :mod:`glasskey.core.ecvrf` on curve25519-dalek (akd's own curve library), abo
 per call and on several threads per batch, and the append-only rebuild of
 :mod:`glasskey.core.akd.audit` (sort, antichain rules, BLAKE3 fold), about 5x faster, and
 lookup proofs' protobuf bytes (``_pbwrite.lookup_body``), about 5x faster, and publish's
-rehash of the dirty tree nodes (``AkdTree._rehash``).
+rehash of the dirty tree nodes (``AkdTree._rehash``) and its leaves' commitments
+(``Configuration.leaf_commitments``).
 Whether it is used is decided once, at import, by ``GLASSKEY_NATIVE``:
 
 * unset or ``auto`` — used when importable and built for this interface version;
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from typing import Any, Final, Protocol, cast
 
 #: The interface version this code speaks (``ABI_VERSION`` in native/src/lib.rs).
-ABI_VERSION: Final = 5
+ABI_VERSION: Final = 6
 ENV: Final = "GLASSKEY_NATIVE"
 _OFF: Final = frozenset({"off", "0", "false", "no"})
 _REQUIRED: Final = frozenset({"required", "1", "true", "yes"})
@@ -79,6 +80,13 @@ class NativeVrf(Protocol):
         empty_hash: bytes,
         empty_label_value: bytes,
     ) -> None: ...
+    def leaf_commitments(
+        self,
+        whatsapp: bool,
+        prefix: bytes,
+        commitment_key: bytes,
+        leaves: list[tuple[bytes, int, bytes]],
+    ) -> list[bytes]: ...
 
 
 class NativeUnavailableError(ImportError):

@@ -256,12 +256,17 @@ class Directory:
             else:
                 alphas.append(config.vrf_alpha(label, False, version - 1))
         node_labels = self._labels.labels(alphas) + stored_stale
+        commitments = config.leaf_commitments(
+            self._commitment_key,
+            [(node_label, version, value)
+             for (_, value, version), node_label in zip(plan, node_labels, strict=False)],
+        )  # fmt: skip
         leaves: list[tuple[int, bytes]] = []
         new_states: list[ValueState] = []
-        for (label, value, version), node_label in zip(plan, node_labels, strict=False):
-            fresh_bytes = NodeLabel.leaf(node_label).to_bytes()
-            nonce = config.commitment_nonce(self._commitment_key, fresh_bytes, version, value)
-            leaves.append((int.from_bytes(node_label, "big"), config.commitment(value, nonce)))
+        for (label, value, version), node_label, commitment in zip(
+            plan, node_labels, commitments, strict=False
+        ):
+            leaves.append((int.from_bytes(node_label, "big"), commitment))
             new_states.append(ValueState(label, version, epoch, value, node_label))
         stale_value = config.stale_azks_value
         for node_label in node_labels[len(plan) :]:

@@ -10,11 +10,13 @@ on every proof's hot path.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import Final
 
 import blake3
 
-from glasskey.core.errors import ConfigurationError
+from glasskey.core._native import vrf as native
+from glasskey.core.errors import ConfigurationError, MalformedError
 
 DIGEST_BYTES: Final = 32
 NODE_LABEL_BYTES: Final = 36
@@ -23,6 +25,8 @@ CONFIGURATION_NAMES: Final = ("whatsapp_v1", "experimental")
 
 _BE64 = struct.Struct(">Q")
 _blake3 = blake3.blake3
+#: ``BE32(256)``: how a full-length (leaf) label's 36-byte form begins.
+_LEAF_FORM_PREFIX: Final = b"\x00\x00\x01\x00"
 
 
 def i2osp(data: bytes) -> bytes:
@@ -160,6 +164,32 @@ class Configuration:
                 commitment_key + fresh_label_bytes + _BE64.pack(version) + i2osp(value)
             )
         return self.hash(commitment_key + fresh_label_bytes)
+
+    def leaf_commitments(
+        self, commitment_key: bytes, leaves: list[tuple[bytes, int, bytes]]
+    ) -> list[bytes]:
+        """The raw value (``commitment``) of each fresh leaf ``(node_label, version, value)``,
+        its nonce from ``commitment_nonce``: publish's per-leaf hashing in one call, which
+        the native accelerator runs ~10x faster (``_leaf_commitments`` is the reference).
+        A node label that is not 32 bytes is a ``MalformedError``."""
+        if native is None:
+            return self._leaf_commitments(commitment_key, leaves)
+        try:
+            return native.leaf_commitments(self.is_whatsapp, self._prefix, commitment_key, leaves)
+        except ValueError as exc:
+            raise MalformedError(str(exc)) from None
+
+    def _leaf_commitments(
+        self, commitment_key: bytes, leaves: Sequence[tuple[bytes, int, bytes]]
+    ) -> list[bytes]:
+        commitment, nonce = self.commitment, self.commitment_nonce
+        out: list[bytes] = []
+        for node_label, version, value in leaves:
+            if len(node_label) != 32:
+                raise MalformedError(f"node label value must be 32 bytes, got {len(node_label)}")
+            form = _LEAF_FORM_PREFIX + node_label
+            out.append(commitment(value, nonce(commitment_key, form, version, value)))
+        return out
 
     def commitment_key(self, vrf_secret_seed: bytes) -> bytes:
         """Server-side commitment key: the configuration hash of the raw VRF secret key."""

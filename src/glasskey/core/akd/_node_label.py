@@ -101,13 +101,13 @@ _set_val: Callable[[NodeLabel, bytes], None] = vars(NodeLabel)["val"].__set__
 _set_length: Callable[[NodeLabel, int], None] = vars(NodeLabel)["length"].__set__
 
 
-def leaf_label_unchecked(val: bytes) -> NodeLabel:
-    """``NodeLabel(val, 256)`` without ``__post_init__``'s checks, for a ``val`` the caller
-    knows is 32 bytes (the tail of a stored leaf key it checked is 34): an audit proof makes
-    one per inserted leaf, and the frozen dataclass's ``__init__`` and checks cost twice this."""
+def node_label_unchecked(val: bytes, length: int) -> NodeLabel:
+    """``NodeLabel(val, length)`` without ``__post_init__``'s checks, for a caller that has
+    bounded both (``glasskey.directory.akd._tree.key_node_label_uncached``): an audit proof
+    makes one per element, and the frozen dataclass's ``__init__`` and checks cost twice this."""
     label: NodeLabel = _new_object(NodeLabel)
     _set_val(label, val)
-    _set_length(label, LABEL_BITS)
+    _set_length(label, length)
     return label
 
 

@@ -2,7 +2,8 @@
 
 ``Configuration.leaf_commitments`` runs in the extension when it is installed; the Python
 ``_leaf_commitments`` is the reference, itself checked against ``commitment_nonce`` and
-``commitment`` leaf by leaf (the rules the akd vectors pin).
+``commitment`` leaf by leaf (the rules the akd vectors pin); ``leaf_nonce``, which lookup
+proofs carry, is the same nonce.
 """
 
 from __future__ import annotations
@@ -53,6 +54,23 @@ def test_the_python_batch_is_the_per_leaf_rules(
     config: Configuration, key: bytes, batch: list[tuple[bytes, int, bytes]]
 ) -> None:
     assert config._leaf_commitments(key, batch) == per_leaf(config, key, batch)
+
+
+@given(config=configs, key=st.binary(max_size=40), batch=leaves)
+def test_the_leaf_nonce_is_the_nonce_of_the_leaf_labels_form(
+    config: Configuration, key: bytes, batch: list[tuple[bytes, int, bytes]]
+) -> None:
+    # What lookup proofs carry (Directory._nonce) is what publish committed to.
+    for label, version, value in batch:
+        assert config.leaf_nonce(key, label, version, value) == config.commitment_nonce(
+            key, NodeLabel.leaf(label).to_bytes(), version, value
+        )
+
+
+@pytest.mark.parametrize("size", [0, 31, 33])
+def test_the_leaf_nonce_of_a_label_of_the_wrong_size_is_malformed(size: int) -> None:
+    with pytest.raises(MalformedError, match=rf"^node label value must be 32 bytes, got {size}$"):
+        get_configuration("whatsapp_v1").leaf_nonce(bytes(32), bytes(size), 1, b"v")
 
 
 @needs_native

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from glasskey.core import _native
 from glasskey.directory import Directory
 from glasskey.directory.akd import _tree
+from glasskey.directory.akd._keys import ROOT_KEY
 from glasskey.storage._errors import StoreCorrupted
 from tests.vectors import AKD_TEST_VRF_SEED
 
@@ -100,12 +101,12 @@ def test_a_missing_child_hash_is_refused_alike(native: bool) -> None:
     d = Directory.in_memory("whatsapp_v1", AKD_TEST_VRF_SEED, vrf_workers=1)
     d.publish([(b"user-%d" % i, b"k1") for i in range(50)])
     with d.store.read() as txn:
-        root = txn.get_nodes([_tree.ROOT_KEY])[_tree.ROOT_KEY]
-    d.store.nodes[_tree.ROOT_KEY] = type(root)(  # type: ignore[attr-defined]
+        root = txn.get_nodes([ROOT_KEY])[ROOT_KEY]
+    d.store.nodes[ROOT_KEY] = type(root)(  # type: ignore[attr-defined]
         root.key, root.value, root.last_epoch, root.min_epoch, root.left_key, None,
         root.right_key, None,
     )  # fmt: skip
-    expected = f"tree node {_tree.ROOT_KEY.hex()} lacks a child hash"
+    expected = f"tree node {ROOT_KEY.hex()} lacks a child hash"
     with pytest.raises(StoreCorrupted, match=expected):
         if native:
             d.publish([(b"zzz-new", b"v")])  # one path: the root's other child is not read

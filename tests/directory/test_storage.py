@@ -73,7 +73,7 @@ def test_tampering_a_stored_node_breaks_verification(store_url: str) -> None:
         good = d.get_epoch_hash()
         proof, _ = d.lookup(b"user3")
         target = proof.existence_proof.label
-        from glasskey.directory.akd._tree import node_key
+        from glasskey.directory.akd._keys import node_key
 
         key = node_key(target.as_int(), 256)
         with d.store.write() as txn:
@@ -126,7 +126,7 @@ def test_read_only_replica_follows_the_primary(tmp_path: object) -> None:
 
 def test_publishing_on_a_corrupted_store_fails_without_state_change(store_url: str) -> None:
     from glasskey.directory import StoreCorrupted
-    from glasskey.directory.akd._tree import ROOT_KEY
+    from glasskey.directory.akd._keys import ROOT_KEY
 
     with open_directory(store_url) as d:
         for i in range(3):

@@ -17,17 +17,8 @@ from glasskey.core.akd.verify import lookup_verify, verify_membership, verify_no
 from glasskey.core.ecvrf import VrfSecretKey
 from glasskey.core.errors import VerificationError
 from glasskey.directory import Directory
-from glasskey.directory.akd._tree import (
-    ROOT_KEY,
-    SHALLOW_BITS,
-    AkdTree,
-    _ReadDepth,
-    _TopNodes,
-    key_label,
-    key_node_label,
-    node_key,
-    prefix_key,
-)
+from glasskey.directory.akd._keys import ROOT_KEY, key_label, key_node_label, node_key, prefix_key
+from glasskey.directory.akd._tree import SHALLOW_BITS, AkdTree, _ReadDepth, _TopNodes
 from glasskey.storage import open_store
 from glasskey.storage._memory import MemoryStore
 

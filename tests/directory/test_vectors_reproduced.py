@@ -15,7 +15,7 @@ import yaml
 from glasskey.core.akd import wire
 from glasskey.core.akd.types import HistoryParams
 from glasskey.directory import Directory
-from glasskey.directory.akd._tree import key_label, node_key
+from glasskey.directory.akd._keys import key_label, node_key
 from tests.vectors import AKD_TEST_VRF_SEED, akd_vector, vector_path, vector_schedule
 
 CONFIGS = ["whatsapp_v1", "experimental"]

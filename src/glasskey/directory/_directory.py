@@ -22,7 +22,6 @@ from typing import Final, NoReturn
 
 from glasskey.core.akd._absence import FIRST_VERSION, AbsenceProof
 from glasskey.core.akd._markers import marker_version, marker_versions
-from glasskey.core.akd._node_label import NodeLabel
 from glasskey.core.akd.audit import format_audit_blob_name
 from glasskey.core.akd.configuration import Configuration, get_configuration
 from glasskey.core.akd.types import (
@@ -397,9 +396,8 @@ class Directory:
         return len(missing)
 
     def _nonce(self, state: ValueState) -> bytes:
-        fresh_bytes = NodeLabel.leaf(state.node_label).to_bytes()
-        return self.config.commitment_nonce(
-            self._commitment_key, fresh_bytes, state.version, state.value
+        return self.config.leaf_nonce(
+            self._commitment_key, state.node_label, state.version, state.value
         )
 
     def lookup(self, label: bytes) -> tuple[LookupProof, EpochHash]:

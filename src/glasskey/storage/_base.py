@@ -21,7 +21,7 @@ class NodeRecord:
     """One node of the AKD prefix tree as stored.
 
     ``key`` encodes the label (``BE16(bit length) || label bytes``, see
-    ``glasskey.directory.akd._tree.node_key``). For a leaf ``value`` is the raw AZKS value
+    ``glasskey.directory.akd._keys.node_key``). For a leaf ``value`` is the raw AZKS value
     (commitment or stale marker) and ``last_epoch == min_epoch`` is its insertion epoch; for
     the root and interior nodes ``value`` is the node hash. Children are denormalised (label
     key *and* hash contribution) so a membership proof needs only the path's rows.

@@ -103,7 +103,7 @@ _set_length: Callable[[NodeLabel, int], None] = vars(NodeLabel)["length"].__set_
 
 def node_label_unchecked(val: bytes, length: int) -> NodeLabel:
     """``NodeLabel(val, length)`` without ``__post_init__``'s checks, for a caller that has
-    bounded both (``glasskey.directory.akd._tree.key_node_label_uncached``): an audit proof
+    bounded both (``glasskey.directory.akd._keys.key_node_label_uncached``): an audit proof
     makes one per element, and the frozen dataclass's ``__init__`` and checks cost twice this."""
     label: NodeLabel = _new_object(NodeLabel)
     _set_val(label, val)

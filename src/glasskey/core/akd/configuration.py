@@ -182,14 +182,21 @@ class Configuration:
     def _leaf_commitments(
         self, commitment_key: bytes, leaves: Sequence[tuple[bytes, int, bytes]]
     ) -> list[bytes]:
-        commitment, nonce = self.commitment, self.commitment_nonce
-        out: list[bytes] = []
-        for node_label, version, value in leaves:
-            if len(node_label) != 32:
-                raise MalformedError(f"node label value must be 32 bytes, got {len(node_label)}")
-            form = _LEAF_FORM_PREFIX + node_label
-            out.append(commitment(value, nonce(commitment_key, form, version, value)))
-        return out
+        commitment, nonce = self.commitment, self.leaf_nonce
+        return [
+            commitment(value, nonce(commitment_key, node_label, version, value))
+            for node_label, version, value in leaves
+        ]
+
+    def leaf_nonce(
+        self, commitment_key: bytes, node_label: bytes, version: int, value: bytes
+    ) -> bytes:
+        """``commitment_nonce`` of the leaf whose 32-byte label value is ``node_label``: the
+        nonce a lookup proof carries and publish commits to, from the leaf label's 36-byte
+        form. A node label that is not 32 bytes is a ``MalformedError``."""
+        if len(node_label) != 32:
+            raise MalformedError(f"node label value must be 32 bytes, got {len(node_label)}")
+        return self.commitment_nonce(commitment_key, _LEAF_FORM_PREFIX + node_label, version, value)
 
     def commitment_key(self, vrf_secret_seed: bytes) -> bytes:
         """Server-side commitment key: the configuration hash of the raw VRF secret key."""

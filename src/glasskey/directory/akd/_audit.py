@@ -16,7 +16,7 @@ from glasskey.core.akd.types import (
     new_element,
 )
 from glasskey.directory._errors import StoreCorrupted
-from glasskey.directory.akd._tree import ROOT_KEY, key_node_label_uncached
+from glasskey.directory.akd._keys import ROOT_KEY, key_node_label_uncached
 from glasskey.storage._base import NodeRecord, NodeRow, StoreTransaction
 
 __all__ = ["append_only_proof", "single_append_only_proof"]

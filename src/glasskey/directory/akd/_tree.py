@@ -17,7 +17,6 @@ import struct
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import pairwise
 from operator import attrgetter
 from typing import Final
@@ -28,10 +27,8 @@ from glasskey.core._gc import collector_paused
 from glasskey.core._native import vrf as native_vrf
 from glasskey.core.akd._node_label import (
     DIRECTIONS,
-    LABEL_BITS,
     NodeLabel,
     empty_label,
-    node_label_unchecked,
 )
 from glasskey.core.akd.configuration import Configuration
 from glasskey.core.akd.types import (
@@ -42,14 +39,21 @@ from glasskey.core.akd.types import (
     SiblingProof,
 )
 from glasskey.directory._errors import StoreCorrupted
+from glasskey.directory.akd._keys import (
+    ROOT_KEY,
+    is_leaf_key,
+    key_label,
+    key_length,
+    key_node_label,
+    node_key,
+    prefix_key,
+)
 from glasskey.storage._base import NodeRecord, StoreTransaction
 
 BITS: Final = 256
-_BE16 = struct.Struct(">H")
 _BE32 = struct.Struct(">I")
 _BE64 = struct.Struct(">Q")
 _blake3 = blake3.blake3
-ROOT_KEY: Final = b"\x00\x00"
 #: The most prefix lengths read up front for a proof (see ``AkdTree.proofs``).
 SHALLOW_BITS: Final = 48
 
@@ -88,49 +92,6 @@ class _ReadDepth:
 
 
 _record_key: Final = attrgetter("key")
-
-
-def node_key(label: int, length: int) -> bytes:
-    """Storage key of a canonical label: ``BE16(length) || first ceil(length/8) bytes``."""
-    return _BE16.pack(length) + label.to_bytes(32, "big")[: (length + 7) >> 3]
-
-
-def key_label(key: bytes) -> tuple[int, int]:
-    """Inverse of ``node_key``: (label as a 256-bit integer, bit length)."""
-    length = _BE16.unpack_from(key)[0]
-    body = key[2:]
-    return int.from_bytes(body + b"\x00" * (32 - len(body)), "big"), length
-
-
-def is_leaf_key(key: bytes) -> bool:
-    """A leaf's key: length 256 (``BE16 = 01 00``) followed by all 32 label bytes."""
-    return len(key) == 34 and key[:2] == b"\x01\x00"
-
-
-@lru_cache(maxsize=1 << 16)
-def key_node_label(key: bytes) -> NodeLabel:
-    """The ``NodeLabel`` of a stored key (cached: the upper levels recur in every proof)."""
-    return NodeLabel(key[2:].ljust(32, b"\x00"), _BE16.unpack_from(key)[0])
-
-
-def key_node_label_uncached(key: bytes) -> NodeLabel:
-    """``key_node_label`` without its cache, for keys that seldom recur (an audit proof's
-    inserted leaves and unchanged subtrees): a miss there costs ~2 us with its eviction, this
-    ~0.7 us, and evicting the upper levels slows the next lookups. A key that is no label's
-    (length over 256 bits, body over 32 bytes) is ``StoreCorrupted``."""
-    length = _BE16.unpack_from(key)[0]
-    val = key[2:].ljust(32, b"\x00")
-    if length > LABEL_BITS or len(val) != 32:
-        raise StoreCorrupted(f"tree node key {key.hex()} is not a node label's")
-    return node_label_unchecked(val, length)
-
-
-def prefix_key(label: bytes, length: int) -> bytes:
-    """``node_key`` of the first ``length`` bits of the 32-byte ``label``, from its bytes."""
-    full, rem = length >> 3, length & 7
-    if rem:
-        return _BE16.pack(length) + label[:full] + bytes((label[full] & (0xFF00 >> rem) & 0xFF,))
-    return _BE16.pack(length) + label[:full]
 
 
 def _prefix(label: int, length: int) -> int:
@@ -561,7 +522,7 @@ class AkdTree:
             child_key = current.right_key if side else current.left_key
             if child_key is None:
                 break
-            child_length = _BE16.unpack_from(child_key)[0]
+            child_length = key_length(child_key)
             if child_length > limit:
                 break  # the rest of the walk depends on bits past the limit
             if child_key != prefix_key(target, child_length):

@@ -6,10 +6,10 @@ from glasskey_native._native import (
     SecretKey,
     append_only_roots,
     encode_lookup_proof,
+    insert,
     leaf_commitments,
     lookup_encoder_layouts,
     proof_to_hash,
-    rehash,
 )
 
 __all__ = [
@@ -18,8 +18,8 @@ __all__ = [
     "SecretKey",
     "append_only_roots",
     "encode_lookup_proof",
+    "insert",
     "leaf_commitments",
     "lookup_encoder_layouts",
     "proof_to_hash",
-    "rehash",
 ]

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol, cast
 
 #: The interface version this code speaks (``ABI_VERSION`` in native/src/lib.rs).
-ABI_VERSION: Final = 6
+ABI_VERSION: Final = 7
 ENV: Final = "GLASSKEY_NATIVE"
 _OFF: Final = frozenset({"off", "0", "false", "no"})
 _REQUIRED: Final = frozenset({"required", "1", "true", "yes"})
@@ -70,16 +70,19 @@ class NativeVrf(Protocol):
     ) -> tuple[bytes | None, bytes | None]: ...
     def encode_lookup_proof(self, proof: object) -> bytes: ...
     def lookup_encoder_layouts(self) -> list[tuple[str, list[int] | None]]: ...
-    def rehash(
+    def insert(
         self,
         whatsapp: bool,
         prefix: bytes,
-        dirty: list[Any],
-        nodes: dict[bytes, Any],
+        labels: list[bytes],
+        raws: list[bytes],
+        root: Any,
+        get_nodes: Callable[[list[bytes]], dict[bytes, Any]],
+        record_type: type[Any],
         epoch: int,
         empty_hash: bytes,
         empty_label_value: bytes,
-    ) -> None: ...
+    ) -> tuple[bytes, int, list[Any]]: ...
     def leaf_commitments(
         self,
         whatsapp: bool,

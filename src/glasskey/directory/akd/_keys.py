@@ -25,9 +25,17 @@ def node_key(label: int, length: int) -> bytes:
     return _BE16.pack(length) + label.to_bytes(32, "big")[: (length + 7) >> 3]
 
 
+def _checked_length(key: bytes) -> int:
+    """The bit length of a stored key that is some label's: 2 to 34 bytes, length at most
+    256 bits, else ``StoreCorrupted`` (only a damaged or foreign database holds one)."""
+    if not 2 <= len(key) <= 34 or (length := _BE16.unpack_from(key)[0]) > LABEL_BITS:
+        raise StoreCorrupted(f"tree node key {key.hex()} is not a node label's")
+    return int(length)
+
+
 def key_label(key: bytes) -> tuple[int, int]:
     """Inverse of ``node_key``: (label as a 256-bit integer, bit length)."""
-    length = _BE16.unpack_from(key)[0]
+    length = _checked_length(key)
     body = key[2:]
     return int.from_bytes(body + b"\x00" * (32 - len(body)), "big"), length
 
@@ -47,13 +55,9 @@ def key_node_label_uncached(key: bytes) -> NodeLabel:
     """The ``NodeLabel`` of a stored key, for keys that seldom recur (an audit proof's
     inserted leaves and unchanged subtrees): a cache miss there costs ~2 us with its eviction,
     this ~0.7 us, and evicting the upper levels slows the next lookups. A key that is no
-    label's (length over 256 bits, body over 32 bytes) is ``StoreCorrupted``: only a damaged
-    or foreign database holds one."""
-    length = _BE16.unpack_from(key)[0]
-    val = key[2:].ljust(32, b"\x00")
-    if length > LABEL_BITS or len(val) != 32:
-        raise StoreCorrupted(f"tree node key {key.hex()} is not a node label's")
-    return node_label_unchecked(val, length)
+    label's (``_checked_length``) is ``StoreCorrupted``."""
+    length = _checked_length(key)
+    return node_label_unchecked(key[2:].ljust(32, b"\x00"), length)
 
 
 #: ``key_node_label_uncached`` behind a cache, for lookups: the upper levels recur in every

@@ -242,10 +242,14 @@ class AkdTree:
         for a, b in pairwise(labels):
             if a == b:
                 raise StoreCorrupted("two new leaves share one label (VRF collision?)")
-        nodes: dict[bytes, _Node] = {}
         root_record = txn.get_nodes([ROOT_KEY]).get(ROOT_KEY)
         if root_record is None:
             root_record = NodeRecord(ROOT_KEY, self.config.empty_root_value, 0, 0)
+        elif root_record.key != ROOT_KEY:
+            raise StoreCorrupted(f"the tree root's row holds node {root_record.key.hex()}")
+        if native_vrf is not None:  # the same walk in the extension (test_native_insert.py)
+            return self._insert_native(txn, labels, raws, root_record, epoch)
+        nodes: dict[bytes, _Node] = {}
         root = _Node.of(root_record)
         root.dirty = True
         nodes[ROOT_KEY] = root
@@ -314,6 +318,30 @@ class AkdTree:
         txn.put_nodes(dirty)
         return root_hash, created
 
+    def _insert_native(
+        self,
+        txn: StoreTransaction,
+        labels: list[int],
+        raws: list[bytes],
+        root_record: NodeRecord,
+        epoch: int,
+    ) -> tuple[bytes, int]:
+        """``_insert``'s walk, new nodes and rehash in the extension; it writes what the
+        Python path writes (every dirty node, in key order) and fails with its messages."""
+        assert native_vrf is not None
+        config = self.config
+        try:
+            root_value, created, dirty = native_vrf.insert(
+                config.is_whatsapp, config.domain_label,
+                [label.to_bytes(32, "big") for label in labels], raws, root_record,
+                txn.get_nodes, NodeRecord, epoch, config.empty_node_hash,
+                config.empty_label_value,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise StoreCorrupted(str(exc)) from None
+        txn.put_nodes(dirty)
+        return config.root_hash_from_value(root_value), created
+
     def _build(
         self,
         nodes: dict[bytes, _Node],
@@ -350,15 +378,6 @@ class AkdTree:
         empty_hash = config.empty_node_hash
         dirty = [n for n in nodes.values() if n.dirty and n.length < BITS]
         dirty.sort(key=lambda n: -n.length)
-        if native_vrf is not None:  # the same loop in the extension (test_native_rehash.py)
-            try:
-                native_vrf.rehash(
-                    config.is_whatsapp, config.domain_label, dirty, nodes, epoch, empty_hash,
-                    config.empty_label_value,
-                )  # fmt: skip
-            except ValueError as exc:
-                raise StoreCorrupted(str(exc)) from None
-            return config.root_hash_from_value(nodes[ROOT_KEY].record.value)
         if config.is_whatsapp:
             hash_node = self._whatsapp_node_hasher()
         else:

@@ -24,30 +24,56 @@ const ROOT_KEY: [u8; 2] = [0, 0];
 
 type Label = [u8; 32];
 
+/// A storage key, inline (at most 34 bytes: `BE16(length)` and 32 label bytes), so that no
+/// node and no map entry allocates one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    len: u8,
+    bytes: [u8; 34],
+}
+
+impl Key {
+    fn new(bytes: &[u8]) -> PyResult<Key> {
+        if bytes.len() > 34 {
+            return Err(not_a_label(bytes));
+        }
+        let mut key = Key {
+            len: bytes.len() as u8,
+            bytes: [0u8; 34],
+        };
+        key.bytes[..bytes.len()].copy_from_slice(bytes);
+        Ok(key)
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
 struct Node {
-    key: Vec<u8>,
+    key: Key,
     label: Label,
     length: u16,
     value: Vec<u8>,
     last_epoch: u64,
     min_epoch: u64,
-    left_key: Option<Vec<u8>>,
+    left_key: Option<Key>,
     left_hash: Option<Vec<u8>>,
-    right_key: Option<Vec<u8>>,
+    right_key: Option<Key>,
     right_hash: Option<Vec<u8>>,
     dirty: bool,
 }
 
 impl Node {
-    fn child_key(&self, side: usize) -> Option<&Vec<u8>> {
+    fn child_key(&self, side: usize) -> Option<Key> {
         if side == 0 {
-            self.left_key.as_ref()
+            self.left_key
         } else {
-            self.right_key.as_ref()
+            self.right_key
         }
     }
 
-    fn set_child(&mut self, side: usize, key: Vec<u8>) {
+    fn set_child(&mut self, side: usize, key: Key) {
         if side == 0 {
             self.left_key = Some(key);
         } else {
@@ -68,20 +94,18 @@ fn is_leaf_key(key: &[u8]) -> bool {
     key.len() == 34 && key[0] == 0x01 && key[1] == 0x00
 }
 
+fn not_a_label(key: &[u8]) -> PyErr {
+    corrupt(format!("tree node key {} is not a node label's", hex(key)))
+}
+
 /// `_keys.key_label` with `key_node_label_uncached`'s bounds: (label, bit length).
 fn key_label(key: &[u8]) -> PyResult<(Label, u16)> {
     if key.len() < 2 || key.len() > 34 {
-        return Err(corrupt(format!(
-            "tree node key {} is not a node label's",
-            hex(key)
-        )));
+        return Err(not_a_label(key));
     }
     let length = u16::from_be_bytes([key[0], key[1]]);
     if length > BITS {
-        return Err(corrupt(format!(
-            "tree node key {} is not a node label's",
-            hex(key)
-        )));
+        return Err(not_a_label(key));
     }
     let mut label = [0u8; 32];
     label[..key.len() - 2].copy_from_slice(&key[2..]);
@@ -89,11 +113,14 @@ fn key_label(key: &[u8]) -> PyResult<(Label, u16)> {
 }
 
 /// `_keys.node_key`: `BE16(length) || the first ceil(length/8) bytes`.
-fn node_key(label: &Label, length: u16) -> Vec<u8> {
+fn node_key(label: &Label, length: u16) -> Key {
     let n = (usize::from(length) + 7) >> 3;
-    let mut key = Vec::with_capacity(2 + n);
-    key.extend_from_slice(&length.to_be_bytes());
-    key.extend_from_slice(&label[..n]);
+    let mut key = Key {
+        len: (2 + n) as u8,
+        bytes: [0u8; 34],
+    };
+    key.bytes[..2].copy_from_slice(&length.to_be_bytes());
+    key.bytes[2..2 + n].copy_from_slice(&label[..n]);
     key
 }
 
@@ -145,18 +172,30 @@ fn optional_bytes(value: &Bound<'_, PyAny>) -> PyResult<Option<Vec<u8>>> {
     }
 }
 
+fn optional_key(value: &Bound<'_, PyAny>) -> PyResult<Option<Key>> {
+    if value.is_none() {
+        Ok(None)
+    } else {
+        Key::new(value.downcast::<PyBytes>()?.as_bytes()).map(Some)
+    }
+}
+
+/// A fetched `NodeRecord`, checked as `_Node.of` checks it: its key is a label's and its
+/// children's keys fit one.
 fn read_record(py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<Node> {
-    let key = bytes_of(&record.getattr(intern!(py, "key"))?)?;
-    let (label, length) = key_label(&key)?;
+    let key_object = record.getattr(intern!(py, "key"))?;
+    let key = key_object.downcast::<PyBytes>()?.as_bytes();
+    let (label, length) = key_label(key)?;
+    let key = Key::new(key)?;
     Ok(Node {
         label,
         length,
         value: bytes_of(&record.getattr(intern!(py, "value"))?)?,
         last_epoch: record.getattr(intern!(py, "last_epoch"))?.extract()?,
         min_epoch: record.getattr(intern!(py, "min_epoch"))?.extract()?,
-        left_key: optional_bytes(&record.getattr(intern!(py, "left_key"))?)?,
+        left_key: optional_key(&record.getattr(intern!(py, "left_key"))?)?,
         left_hash: optional_bytes(&record.getattr(intern!(py, "left_hash"))?)?,
-        right_key: optional_bytes(&record.getattr(intern!(py, "right_key"))?)?,
+        right_key: optional_key(&record.getattr(intern!(py, "right_key"))?)?,
         right_hash: optional_bytes(&record.getattr(intern!(py, "right_hash"))?)?,
         key,
         dirty: false,
@@ -204,7 +243,7 @@ impl Hasher for KeyHasher {
 struct Nodes {
     all: Vec<Node>,
     order: Vec<usize>,
-    slot_of: HashMap<Vec<u8>, usize, BuildHasherDefault<KeyHasher>>,
+    slot_of: HashMap<Key, usize, BuildHasherDefault<KeyHasher>>,
 }
 
 impl Nodes {
@@ -219,7 +258,7 @@ impl Nodes {
         }
     }
 
-    fn insert(&mut self, key: Vec<u8>, node: Node) -> usize {
+    fn insert(&mut self, key: Key, node: Node) -> usize {
         let index = self.all.len();
         self.all.push(node);
         match self.slot_of.get(&key) {
@@ -232,7 +271,7 @@ impl Nodes {
         index
     }
 
-    fn get(&self, key: &[u8]) -> Option<usize> {
+    fn get(&self, key: &Key) -> Option<usize> {
         self.slot_of.get(key).map(|&slot| self.order[slot])
     }
 }
@@ -252,13 +291,13 @@ impl Walk<'_> {
     }
 
     /// `_build`: the subtree of brand-new sorted leaves `lo..hi`; its root key.
-    fn build(&mut self, lo: usize, hi: usize) -> Vec<u8> {
+    fn build(&mut self, lo: usize, hi: usize) -> Key {
         let epoch = self.epoch;
         if hi - lo == 1 {
             let label = self.labels[lo];
             let key = node_key(&label, BITS);
             let node = Node {
-                key: key.clone(),
+                key,
                 label,
                 length: BITS,
                 value: self.raws[lo].clone(),
@@ -270,7 +309,7 @@ impl Walk<'_> {
                 right_hash: None,
                 dirty: true,
             };
-            self.nodes.insert(key.clone(), node);
+            self.nodes.insert(key, node);
             self.created += 1;
             return key;
         }
@@ -281,7 +320,7 @@ impl Walk<'_> {
         let right_key = self.build(split, hi);
         let key = node_key(&label, depth);
         let node = Node {
-            key: key.clone(),
+            key,
             label,
             length: depth,
             value: Vec::new(),
@@ -293,7 +332,7 @@ impl Walk<'_> {
             right_hash: None,
             dirty: true,
         };
-        self.nodes.insert(key.clone(), node);
+        self.nodes.insert(key, node);
         self.created += 1;
         key
     }
@@ -311,7 +350,7 @@ impl Walk<'_> {
         if n.length >= BITS {
             return Err(corrupt(format!(
                 "tree node {} has no children to split",
-                hex(&n.key)
+                hex(n.key.as_slice())
             )));
         }
         let split = self.split(&n.label, n.length, lo, hi);
@@ -332,7 +371,7 @@ impl Walk<'_> {
         let mut frontier = Vec::new();
         let mut work = wanted;
         while let Some((node, side, lo, hi)) = work.pop() {
-            let Some(key) = self.nodes.all[node].child_key(side).cloned() else {
+            let Some(key) = self.nodes.all[node].child_key(side) else {
                 let subtree = self.build(lo, hi);
                 self.nodes.all[node].set_child(side, subtree);
                 continue;
@@ -340,7 +379,7 @@ impl Walk<'_> {
             let Some(child) = self.nodes.get(&key) else {
                 return Err(corrupt(format!(
                     "tree node {} is referenced but missing",
-                    hex(&key)
+                    hex(key.as_slice())
                 )));
             };
             let first = self.labels[lo];
@@ -368,7 +407,7 @@ impl Walk<'_> {
             let label = prefix(&child_label, depth);
             let interior_key = node_key(&label, depth);
             let mut interior = Node {
-                key: interior_key.clone(),
+                key: interior_key,
                 label,
                 length: depth,
                 value: Vec::new(),
@@ -381,7 +420,7 @@ impl Walk<'_> {
                 dirty: true,
             };
             interior.set_child(bit(&child_label, depth), key);
-            let interior = self.nodes.insert(interior_key.clone(), interior);
+            let interior = self.nodes.insert(interior_key, interior);
             self.created += 1;
             self.nodes.all[node].set_child(side, interior_key);
             self.halves(interior, lo, hi, &mut work)?;
@@ -408,9 +447,9 @@ impl Walk<'_> {
             let left = self.side(i, 0, &mut min_epoch, rules)?;
             let right = self.side(i, 1, &mut min_epoch, rules)?;
             let node = &self.nodes.all[i];
-            let label_value = |key: &Option<Vec<u8>>| match key {
+            let label_value = |key: &Option<Key>| match key {
                 None => empty_label_value.to_vec(),
-                Some(k) => rules.label_value_of_key(k),
+                Some(k) => rules.label_value_of_key(k.as_slice()),
             };
             let (lv_l, lv_r) = (label_value(&node.left_key), label_value(&node.right_key));
             let (l, r) = (
@@ -444,10 +483,10 @@ impl Walk<'_> {
         let Some(key) = node.child_key(side) else {
             return Ok(None);
         };
-        if let Some(c) = self.nodes.get(key) {
+        if let Some(c) = self.nodes.get(&key) {
             let child = &self.nodes.all[c];
             *min_epoch = (*min_epoch).min(child.min_epoch);
-            let contribution = if is_leaf_key(key) {
+            let contribution = if is_leaf_key(key.as_slice()) {
                 rules
                     .hash(&[&child.value, &child.last_epoch.to_be_bytes()])
                     .to_vec()
@@ -465,9 +504,16 @@ impl Walk<'_> {
             Some(h) => Ok(Some((h.clone(), false))),
             None => Err(corrupt(format!(
                 "tree node {} lacks a child hash",
-                hex(&node.key)
+                hex(node.key.as_slice())
             ))),
         }
+    }
+}
+
+fn optional_key_object<'py>(py: Python<'py>, key: &Option<Key>) -> Bound<'py, PyAny> {
+    match key {
+        None => py.None().into_bound(py),
+        Some(k) => PyBytes::new(py, k.as_slice()).into_any(),
     }
 }
 
@@ -524,8 +570,8 @@ pub fn insert<'py>(
     };
     let mut root_node = read_record(py, root)?;
     root_node.dirty = true;
-    let root_key = ROOT_KEY.to_vec();
-    let root_index = walk.nodes.insert(root_key.clone(), root_node);
+    let root_key = Key::new(&ROOT_KEY)?;
+    let root_index = walk.nodes.insert(root_key, root_node);
     let mut frontier = vec![(root_index, 0usize, labels.len())];
     while !frontier.is_empty() {
         let mut wanted = Vec::with_capacity(frontier.len() * 2);
@@ -536,43 +582,52 @@ pub fn insert<'py>(
             .iter()
             .filter_map(|&(node, side, _, _)| walk.nodes.all[node].child_key(side))
             .filter(|key| walk.nodes.get(key).is_none())
-            .map(|key| PyBytes::new(py, key))
+            .map(|key| PyBytes::new(py, key.as_slice()))
             .collect();
         if !missing.is_empty() {
             let found = get_nodes.call1((PyList::new(py, missing)?,))?;
             for (key, record) in found.downcast::<PyDict>()?.iter() {
                 let node = read_record(py, &record)?;
-                walk.nodes.insert(bytes_of(&key)?, node);
+                walk.nodes
+                    .insert(Key::new(key.downcast::<PyBytes>()?.as_bytes())?, node);
             }
         }
         frontier = walk.step(wanted)?;
     }
     walk.rehash(&rules, empty_hash, empty_label_value)?;
+    let created = walk.created;
     let root_value = {
         let root = walk.nodes.get(&root_key).unwrap_or(root_index);
         PyBytes::new(py, &walk.nodes.all[root].value)
     };
-    let mut dirty: Vec<&Node> = (walk.nodes.order.iter())
-        .map(|&i| &walk.nodes.all[i])
-        .filter(|n| n.dirty)
-        .collect();
-    dirty.sort_by(|a, b| a.key.cmp(&b.key)); // stable, as Python's sort
+    // What is written, in key order (a stable sort, as Python's). The structs give their
+    // buffers up as their records are made, and the map goes first, so that the epoch's
+    // records and structs are not all alive at once (a 100k-leaf epoch: ~300k of each).
+    let Nodes {
+        mut all,
+        order,
+        slot_of,
+    } = walk.nodes;
+    drop(slot_of);
+    let mut dirty: Vec<usize> = order.into_iter().filter(|&i| all[i].dirty).collect();
+    dirty.sort_by(|&a, &b| all[a].key.as_slice().cmp(all[b].key.as_slice()));
     let out = PyList::empty(py);
-    for n in dirty {
+    for i in dirty {
+        let n = &mut all[i];
         let fields = PyTuple::new(
             py,
             [
-                PyBytes::new(py, &n.key).into_any(),
-                PyBytes::new(py, &n.value).into_any(),
+                PyBytes::new(py, n.key.as_slice()).into_any(),
+                PyBytes::new(py, &std::mem::take(&mut n.value)).into_any(),
                 n.last_epoch.into_pyobject(py)?.into_any(),
                 n.min_epoch.into_pyobject(py)?.into_any(),
-                optional(py, &n.left_key),
-                optional(py, &n.left_hash),
-                optional(py, &n.right_key),
-                optional(py, &n.right_hash),
+                optional_key_object(py, &n.left_key),
+                optional(py, &n.left_hash.take()),
+                optional_key_object(py, &n.right_key),
+                optional(py, &n.right_hash.take()),
             ],
         )?;
         out.append(record_type.call1(fields)?)?;
     }
-    Ok((root_value, walk.created, out))
+    Ok((root_value, created, out))
 }

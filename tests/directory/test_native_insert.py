@@ -202,6 +202,13 @@ def _corrupted(edit: str) -> tuple[Directory, str]:
     if edit == "missing child":
         del nodes[child_key]
         return d, f"tree node {child_key.hex()} is referenced but missing"
+    if edit == "child key too long":
+        long_key = b"\x01\x00" + bytes(33)
+        nodes[ROOT_KEY] = NodeRecord(
+            root.key, root.value, root.last_epoch, root.min_epoch, long_key, root.left_hash,
+            root.right_key, root.right_hash,
+        )  # fmt: skip
+        return d, f"tree node key {long_key.hex()} is not a node label's"
     bad = b"\x01\x2c" + bytes(32)  # 300 bits
     nodes[ROOT_KEY] = NodeRecord(
         root.key, root.value, root.last_epoch, root.min_epoch, bad, root.left_hash,
@@ -211,7 +218,7 @@ def _corrupted(edit: str) -> tuple[Directory, str]:
     return d, f"tree node key {bad.hex()} is not a node label's"
 
 
-@pytest.mark.parametrize("edit", ["missing child", "key of no label"])
+@pytest.mark.parametrize("edit", ["missing child", "key of no label", "child key too long"])
 @both_paths
 def test_a_corrupted_path_is_refused_alike(edit: str, native: bool) -> None:
     d, expected = _corrupted(edit)

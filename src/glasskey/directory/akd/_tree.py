@@ -54,6 +54,8 @@ BITS: Final = 256
 _BE32 = struct.Struct(">I")
 _BE64 = struct.Struct(">Q")
 _blake3 = blake3.blake3
+#: A storage key's longest form: BE16(256) and 32 label bytes.
+_MAX_KEY_BYTES: Final = 34
 #: The most prefix lengths read up front for a proof (see ``AkdTree.proofs``).
 SHALLOW_BITS: Final = 48
 
@@ -119,7 +121,11 @@ class _Node:
 
     @classmethod
     def of(cls, record: NodeRecord) -> _Node:
+        """A stored node; its key must be a label's and its children's keys fit one."""
         label, length = key_label(record.key)
+        for child in (record.left_key, record.right_key):
+            if child is not None and len(child) > _MAX_KEY_BYTES:
+                raise StoreCorrupted(f"tree node key {child.hex()} is not a node label's")
         return cls(record, label, length)
 
     def child_key(self, side: int) -> bytes | None:

@@ -98,17 +98,19 @@ fn not_a_label(key: &[u8]) -> PyErr {
     corrupt(format!("tree node key {} is not a node label's", hex(key)))
 }
 
-/// `_keys.key_label` with `key_node_label_uncached`'s bounds: (label, bit length).
-fn key_label(key: &[u8]) -> PyResult<(Label, u16)> {
-    if key.len() < 2 || key.len() > 34 {
-        return Err(not_a_label(key));
+/// `_keys.key_label` with `key_node_label_uncached`'s bounds (a `Key` is at most 34 bytes
+/// already): (label, bit length).
+fn key_label(key: &Key) -> PyResult<(Label, u16)> {
+    let bytes = key.as_slice();
+    if bytes.len() < 2 {
+        return Err(not_a_label(bytes));
     }
-    let length = u16::from_be_bytes([key[0], key[1]]);
+    let length = u16::from_be_bytes([bytes[0], bytes[1]]);
     if length > BITS {
-        return Err(not_a_label(key));
+        return Err(not_a_label(bytes));
     }
     let mut label = [0u8; 32];
-    label[..key.len() - 2].copy_from_slice(&key[2..]);
+    label[..bytes.len() - 2].copy_from_slice(&bytes[2..]);
     Ok((label, length))
 }
 
@@ -183,10 +185,13 @@ fn optional_key(value: &Bound<'_, PyAny>) -> PyResult<Option<Key>> {
 /// A fetched `NodeRecord`, checked as `_Node.of` checks it: its key is a label's and its
 /// children's keys fit one.
 fn read_record(py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<Node> {
-    let key_object = record.getattr(intern!(py, "key"))?;
-    let key = key_object.downcast::<PyBytes>()?.as_bytes();
-    let (label, length) = key_label(key)?;
-    let key = Key::new(key)?;
+    let key = Key::new(
+        record
+            .getattr(intern!(py, "key"))?
+            .downcast::<PyBytes>()?
+            .as_bytes(),
+    )?;
+    let (label, length) = key_label(&key)?;
     Ok(Node {
         label,
         length,
@@ -510,14 +515,7 @@ impl Walk<'_> {
     }
 }
 
-fn optional_key_object<'py>(py: Python<'py>, key: &Option<Key>) -> Bound<'py, PyAny> {
-    match key {
-        None => py.None().into_bound(py),
-        Some(k) => PyBytes::new(py, k.as_slice()).into_any(),
-    }
-}
-
-fn optional<'py>(py: Python<'py>, value: &Option<Vec<u8>>) -> Bound<'py, PyAny> {
+fn optional<'py>(py: Python<'py>, value: Option<&[u8]>) -> Bound<'py, PyAny> {
     match value {
         None => py.None().into_bound(py),
         Some(v) => PyBytes::new(py, v).into_any(),
@@ -621,10 +619,10 @@ pub fn insert<'py>(
                 PyBytes::new(py, &std::mem::take(&mut n.value)).into_any(),
                 n.last_epoch.into_pyobject(py)?.into_any(),
                 n.min_epoch.into_pyobject(py)?.into_any(),
-                optional_key_object(py, &n.left_key),
-                optional(py, &n.left_hash.take()),
-                optional_key_object(py, &n.right_key),
-                optional(py, &n.right_hash.take()),
+                optional(py, n.left_key.as_ref().map(Key::as_slice)),
+                optional(py, n.left_hash.take().as_deref()),
+                optional(py, n.right_key.as_ref().map(Key::as_slice)),
+                optional(py, n.right_hash.take().as_deref()),
             ],
         )?;
         out.append(record_type.call1(fields)?)?;

@@ -18,6 +18,8 @@ from glasskey.directory._errors import StoreCorrupted
 _BE16: Final = struct.Struct(">H")
 #: The root's key: length 0, no label bytes.
 ROOT_KEY: Final = b"\x00\x00"
+#: A storage key's longest form: BE16(256) and 32 label bytes.
+MAX_KEY_BYTES: Final = 34
 
 
 def node_key(label: int, length: int) -> bytes:
@@ -25,11 +27,17 @@ def node_key(label: int, length: int) -> bytes:
     return _BE16.pack(length) + label.to_bytes(32, "big")[: (length + 7) >> 3]
 
 
+def not_a_label(key: bytes) -> StoreCorrupted:
+    """The error for a stored key that is no label's: only a damaged or foreign database
+    holds one."""
+    return StoreCorrupted(f"tree node key {key.hex()} is not a node label's")
+
+
 def _checked_length(key: bytes) -> int:
-    """The bit length of a stored key that is some label's: 2 to 34 bytes, length at most
-    256 bits, else ``StoreCorrupted`` (only a damaged or foreign database holds one)."""
-    if not 2 <= len(key) <= 34 or (length := _BE16.unpack_from(key)[0]) > LABEL_BITS:
-        raise StoreCorrupted(f"tree node key {key.hex()} is not a node label's")
+    """The bit length of a stored key that is some label's: 2 to ``MAX_KEY_BYTES`` bytes,
+    length at most 256 bits, else ``not_a_label``."""
+    if not 2 <= len(key) <= MAX_KEY_BYTES or (length := _BE16.unpack_from(key)[0]) > LABEL_BITS:
+        raise not_a_label(key)
     return int(length)
 
 

@@ -25,11 +25,7 @@ import blake3
 
 from glasskey.core._gc import collector_paused
 from glasskey.core._native import vrf as native_vrf
-from glasskey.core.akd._node_label import (
-    DIRECTIONS,
-    NodeLabel,
-    empty_label,
-)
+from glasskey.core.akd._node_label import DIRECTIONS, NodeLabel, empty_label
 from glasskey.core.akd.configuration import Configuration
 from glasskey.core.akd.types import (
     AzksElement,
@@ -40,12 +36,14 @@ from glasskey.core.akd.types import (
 )
 from glasskey.directory._errors import StoreCorrupted
 from glasskey.directory.akd._keys import (
+    MAX_KEY_BYTES,
     ROOT_KEY,
     is_leaf_key,
     key_label,
     key_length,
     key_node_label,
     node_key,
+    not_a_label,
     prefix_key,
 )
 from glasskey.storage._base import NodeRecord, StoreTransaction
@@ -54,8 +52,6 @@ BITS: Final = 256
 _BE32 = struct.Struct(">I")
 _BE64 = struct.Struct(">Q")
 _blake3 = blake3.blake3
-#: A storage key's longest form: BE16(256) and 32 label bytes.
-_MAX_KEY_BYTES: Final = 34
 #: The most prefix lengths read up front for a proof (see ``AkdTree.proofs``).
 SHALLOW_BITS: Final = 48
 
@@ -124,8 +120,8 @@ class _Node:
         """A stored node; its key must be a label's and its children's keys fit one."""
         label, length = key_label(record.key)
         for child in (record.left_key, record.right_key):
-            if child is not None and len(child) > _MAX_KEY_BYTES:
-                raise StoreCorrupted(f"tree node key {child.hex()} is not a node label's")
+            if child is not None and len(child) > MAX_KEY_BYTES:
+                raise not_a_label(child)
         return cls(record, label, length)
 
     def child_key(self, side: int) -> bytes | None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 import types
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -36,25 +37,16 @@ from tests.core.test_ecvrf import (
     small_order_points,
     torsion,
 )
+from tests.native import needs_native, without_native
 from tests.vectors import AKD_TEST_VRF_PUBLIC, AKD_TEST_VRF_SEED, vector_path
 
-needs_native = pytest.mark.skipif(
-    _native.vrf is None,
-    reason="glasskey_native is not installed (make native builds it; needs cargo)",
-)
 seeds = st.binary(min_size=32, max_size=32)
 alphas = st.binary(max_size=100)
 
 
-@contextmanager
-def pure_python() -> Iterator[None]:
+def pure_python() -> AbstractContextManager[Any]:
     """Objects made inside use the pure-Python code (the switch is read at construction)."""
-    saved = ecvrf._native
-    ecvrf._native = None
-    try:
-        yield
-    finally:
-        ecvrf._native = saved
+    return without_native(ecvrf, "_native")
 
 
 @pytest.fixture(autouse=True)

@@ -8,14 +8,14 @@ non-canonical labels), plus tampered values and wrong epochs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glasskey.core import _native
 from glasskey.core.akd import audit as audit_module
 from glasskey.core.akd import wire
 from glasskey.core.akd._node_label import NodeLabel
@@ -24,23 +24,15 @@ from glasskey.core.akd.configuration import EXPERIMENTAL_EXAMPLE, WHATSAPP_V1, C
 from glasskey.core.akd.types import AzksElement, SingleAppendOnlyProof
 from glasskey.core.errors import AppendOnlyProofError
 from glasskey.directory import Directory
+from tests.native import needs_native, without_native
 from tests.vectors import AKD_TEST_VRF_SEED
 
-pytestmark = pytest.mark.skipif(
-    _native.vrf is None,
-    reason="glasskey_native is not installed (make native builds it; needs cargo)",
-)
+pytestmark = needs_native
 CONFIGS = [WHATSAPP_V1, EXPERIMENTAL_EXAMPLE]
 
 
-@contextmanager
-def pure_python() -> Iterator[None]:
-    saved = audit_module._native
-    audit_module._native = None
-    try:
-        yield
-    finally:
-        audit_module._native = saved
+def pure_python() -> AbstractContextManager[Any]:
+    return without_native(audit_module, "_native")
 
 
 def outcome(run: Callable[[], None]) -> str:

@@ -17,11 +17,7 @@ from glasskey.core.akd import configuration
 from glasskey.core.akd._node_label import NodeLabel
 from glasskey.core.akd.configuration import Configuration, get_configuration
 from glasskey.core.errors import MalformedError
-
-needs_native = pytest.mark.skipif(
-    _native.vrf is None,
-    reason="glasskey_native is not installed (make native builds it; needs cargo)",
-)
+from tests.native import NOT_INSTALLED, needs_native
 
 configs = st.one_of(
     st.just(get_configuration("whatsapp_v1")),
@@ -89,7 +85,7 @@ def test_a_node_label_of_the_wrong_size_is_malformed_on_either_path(
     size: int, native: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if native and _native.vrf is None:
-        pytest.skip("glasskey_native is not installed (make native builds it; needs cargo)")
+        pytest.skip(NOT_INSTALLED)
     if not native:
         monkeypatch.setattr(configuration, "native", None)
     config = get_configuration("whatsapp_v1")

@@ -10,9 +10,9 @@ corrupted store — a child hash, a child or a key that is no label's — fails 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -27,12 +27,9 @@ from glasskey.storage import open_store
 from glasskey.storage._base import NodeRecord
 from glasskey.storage._errors import StoreCorrupted
 from glasskey.storage._memory import MemoryStore
+from tests.native import needs_native, without_native
 from tests.vectors import AKD_TEST_VRF_SEED
 
-needs_native = pytest.mark.skipif(
-    _native.vrf is None,
-    reason="glasskey_native is not installed (make native builds it; needs cargo)",
-)
 #: Both paths where each is checked against an expected error (the Python one runs alone in
 #: the fallback job); the differential tests need both.
 both_paths = pytest.mark.parametrize(
@@ -41,14 +38,8 @@ both_paths = pytest.mark.parametrize(
 )
 
 
-@contextmanager
-def pure_python() -> Iterator[None]:
-    saved = _tree.native_vrf
-    _tree.native_vrf = None
-    try:
-        yield
-    finally:
-        _tree.native_vrf = saved
+def pure_python() -> AbstractContextManager[Any]:
+    return without_native(_tree, "native_vrf")
 
 
 def either_path(native: bool) -> AbstractContextManager[None]:
@@ -228,12 +219,18 @@ def test_a_corrupted_path_is_refused_alike(edit: str, native: bool) -> None:
     d.close()
 
 
-@both_paths
-def test_an_existing_leaf_is_refused_alike(native: bool) -> None:
+def two_leaf_tree() -> tuple[_tree.AkdTree, MemoryStore]:
+    """A tree of two leaves at epoch 1, inserted directly."""
     tree = _tree.AkdTree(get_configuration("whatsapp_v1"))
     store = MemoryStore()
     with store.write() as txn:
         tree.insert(txn, [(5 << 200, b"a"), (9 << 240, b"b")], 1)
+    return tree, store
+
+
+@both_paths
+def test_an_existing_leaf_is_refused_alike(native: bool) -> None:
+    tree, store = two_leaf_tree()
     refused = pytest.raises(StoreCorrupted, match=r"^a new leaf label already exists in the tree$")
     with refused, store.write() as txn, either_path(native):
         tree.insert(txn, [(9 << 240, b"c")], 2)
@@ -241,10 +238,7 @@ def test_an_existing_leaf_is_refused_alike(native: bool) -> None:
 
 @both_paths
 def test_a_root_row_holding_another_node_is_refused_alike(native: bool) -> None:
-    tree = _tree.AkdTree(get_configuration("whatsapp_v1"))
-    store = MemoryStore()
-    with store.write() as txn:
-        tree.insert(txn, [(5 << 200, b"a"), (9 << 240, b"b")], 1)
+    tree, store = two_leaf_tree()
     leaf = next(key for key in store.nodes if len(key) == 34)
     root = store.nodes[ROOT_KEY]
     store.nodes[ROOT_KEY] = NodeRecord(leaf, root.value, root.last_epoch, root.min_epoch)
